@@ -1,0 +1,93 @@
+"""The helpers every staff view goes through, so that no query escapes the request's practice.
+
+Anything outside the current practice answers 404 (its existence is not confirmed); a read-only member
+asking to change something answers 403. Users without a membership (portal users, strangers) get 404
+on every staff page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+
+if TYPE_CHECKING:
+    from practice.models import Membership
+
+View = Callable[..., HttpResponse]
+
+
+def member_required(view: View) -> View:
+    """Login, then a membership of the current practice; otherwise the page does not exist."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.membership is None:
+            raise Http404("No practice membership.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def change_required(view: View) -> View:
+    """A member who may change things (owner or staff); read-only members get 403."""
+
+    @member_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        require_change(request)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def owner_required(view: View) -> View:
+    @member_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.membership.is_owner:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def require_change(request: HttpRequest) -> Membership:
+    membership = request.membership
+    if membership is None:
+        raise Http404("No practice membership.")
+    if not membership.can_change:
+        raise PermissionDenied
+    return membership
+
+
+def scoped[M: Model](request: HttpRequest, queryset: QuerySet[M] | type[M]) -> QuerySet[M]:
+    """The queryset narrowed to the request's practice: the starting point of every view query."""
+    if request.membership is None:
+        raise Http404("No practice membership.")
+    qs = queryset._default_manager.all() if isinstance(queryset, type) else queryset
+    return qs.filter(practice=request.membership.practice)
+
+
+def get_scoped_or_404[M: Model](
+    request: HttpRequest,
+    queryset: QuerySet[M] | type[M],
+    *,
+    change: bool = False,
+    **lookup: Any,
+) -> M:
+    """One object of the current practice; 404 outside it, then 403 when `change` and read-only.
+
+    The 404 comes first so that an outsider cannot learn from a 403 that an id exists elsewhere.
+    """
+    obj = get_object_or_404(scoped(request, queryset), **lookup)
+    if change:
+        require_change(request)
+    return obj

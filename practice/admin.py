@@ -1,0 +1,30 @@
+from django.contrib import admin
+
+from practice.models import Membership, Practice
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Practice)
+class PracticeAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "client_code_next", "default_language", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A practice owns relations, which are never deleted; removing the tenant would cascade.
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "practice", "role", "created_at"]
+    list_filter = ["role", "practice"]
+    search_fields = ["user__username", "user__email", "practice__name"]
+    list_select_related = ["user", "practice"]
+    autocomplete_fields = ["user", "practice"]

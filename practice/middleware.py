@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+
+from practice.models import Membership
+
+SESSION_PRACTICE_KEY = "practice_id"
+SESSION_STARTED_KEY = "session_started_at"
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session 12 hours after login however active it is (the idle limit is the cookie age)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            started = request.session.get(SESSION_STARTED_KEY)
+            if started is None:
+                request.session[SESSION_STARTED_KEY] = now
+            elif now - started > settings.SESSION_MAX_LIFETIME:
+                logout(request)
+        return self.get_response(request)
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """The membership of the practice chosen in the session, else the user's first one."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    memberships = Membership.objects.for_user(user)
+    chosen = request.session.get(SESSION_PRACTICE_KEY)
+    if chosen is not None:
+        membership = memberships.filter(practice_id=chosen).first()
+        if membership is not None:
+            return membership
+    return memberships.order_by("practice__name", "pk").first()
+
+
+class CurrentPracticeMiddleware:
+    """Sets `request.membership` (None for anonymous users and non-members) for the scoping helpers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.membership = current_membership(request)  # type: ignore[attr-defined]
+        return self.get_response(request)

@@ -1,0 +1,36 @@
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from practice.access import member_required
+from practice.middleware import SESSION_PRACTICE_KEY
+from practice.models import Membership
+
+
+@require_GET
+@member_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "practice/home.html")
+
+
+@require_POST
+@member_required
+def switch(request: HttpRequest) -> HttpResponse:
+    """Make another of the user's practices the current one; a practice they are not in is a 404."""
+    membership = get_object_or_404(
+        Membership.objects.for_user(request.user), practice__slug=request.POST.get("practice", "")
+    )
+    request.session[SESSION_PRACTICE_KEY] = membership.practice_id
+    messages.success(
+        request, _("You are now working in %(practice)s.") % {"practice": membership.practice}
+    )
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("home")
+    return HttpResponseRedirect(next_url)
