@@ -1,0 +1,488 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from practice.models import Practice
+from relations.text import fold, mask_bsn
+
+# The fields whose change the ledger must hear about (DESIGN §5): bumping `ledger_version` in the same
+# transaction is the outbox that `sync` drains.
+LEDGER_FIELDS = frozenset(
+    {"kind", "display_name", "client_code", "vat_number", "kvk_number", "email", "website"}
+)
+COMPANY_FIELDS = (
+    "legal_name",
+    "trade_name",
+    "legal_form",
+    "kvk_number",
+    "establishment_number",
+    "rsin",
+    "vat_number",
+    "sbi_code",
+    "founded_on",
+    "fiscal_year_end_month",
+)
+PRIVATE_FIELDS = (
+    "salutation",
+    "initials",
+    "first_name",
+    "name_prefix",
+    "last_name",
+    "date_of_birth",
+    "bsn",
+)
+
+
+class RelationQuerySet(models.QuerySet["Relation"]):
+    def for_practice(self, practice: Practice) -> RelationQuerySet:
+        return self.filter(practice=practice)
+
+    def active(self) -> RelationQuerySet:
+        return self.filter(archived_at__isnull=True)
+
+    def archived(self) -> RelationQuerySet:
+        return self.filter(archived_at__isnull=False)
+
+    def clients(self) -> RelationQuerySet:
+        return self.filter(kind=Relation.Kind.CLIENT)
+
+    def contacts(self) -> RelationQuerySet:
+        return self.filter(kind=Relation.Kind.CONTACT)
+
+    def companies(self) -> RelationQuerySet:
+        return self.filter(entity=Relation.Entity.COMPANY)
+
+    def private_persons(self) -> RelationQuerySet:
+        return self.filter(entity=Relation.Entity.PRIVATE)
+
+    def search(self, query: str) -> RelationQuerySet:
+        """Every word must occur in name, code, e-mail, city or KvK, case- and accent-blind.
+
+        `search_text` holds those values folded; on PostgreSQL a trigram GIN index serves the LIKE.
+        """
+        qs = self
+        for word in fold(query).split():
+            qs = qs.filter(search_text__contains=word)
+        return qs
+
+
+class Relation(models.Model):
+    class Kind(models.TextChoices):
+        CLIENT = "client", _("Client")
+        CONTACT = "contact", _("Contact")
+
+    class Entity(models.TextChoices):
+        COMPANY = "company", _("Company")
+        PRIVATE = "private", _("Private person")
+
+    class LegalForm(models.TextChoices):
+        BV = "bv", _("BV (private limited company)")
+        NV = "nv", _("NV (public limited company)")
+        EENMANSZAAK = "eenmanszaak", _("Sole proprietorship (eenmanszaak)")
+        VOF = "vof", _("General partnership (VOF)")
+        MAATSCHAP = "maatschap", _("Partnership (maatschap)")
+        CV = "cv", _("Limited partnership (CV)")
+        STICHTING = "stichting", _("Foundation (stichting)")
+        VERENIGING = "vereniging", _("Association (vereniging)")
+        COOPERATIE = "cooperatie", _("Cooperative (coöperatie)")
+        OTHER = "other", _("Other")
+
+    class Salutation(models.TextChoices):
+        MR = "mr", _("Mr")
+        MRS = "mrs", _("Mrs")
+        NEUTRAL = "neutral", _("Neutral")
+
+    class Language(models.TextChoices):
+        NL = "nl", _("Dutch")
+        EN = "en", _("English")
+
+    practice = models.ForeignKey(
+        Practice, on_delete=models.PROTECT, related_name="relations", verbose_name=_("practice")
+    )
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    entity = models.CharField(_("type"), max_length=8, choices=Entity.choices)
+    display_name = models.CharField(_("name"), max_length=200, editable=False)
+    client_code = models.CharField(_("client code"), max_length=16, blank=True, default="")
+    code_frozen = models.BooleanField(
+        _("code frozen"),
+        default=False,
+        help_text=_("Set once the client has been pushed to the ledger; the code can no longer change."),
+    )
+
+    email = models.EmailField(_("e-mail"), blank=True, default="")
+    phone = models.CharField(_("phone"), max_length=32, blank=True, default="")
+    mobile = models.CharField(_("mobile"), max_length=32, blank=True, default="")
+    website = models.URLField(_("website"), blank=True, default="")
+    language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.NL
+    )
+    notes = models.TextField(_("notes"), blank=True, default="")
+
+    # Company master data.
+    legal_name = models.CharField(_("legal name"), max_length=200, blank=True, default="")
+    trade_name = models.CharField(_("trade name"), max_length=200, blank=True, default="")
+    legal_form = models.CharField(
+        _("legal form"), max_length=16, choices=LegalForm.choices, blank=True, default=""
+    )
+    kvk_number = models.CharField(_("KvK number"), max_length=8, blank=True, default="")
+    establishment_number = models.CharField(
+        _("establishment number"), max_length=12, blank=True, default=""
+    )
+    rsin = models.CharField(_("RSIN"), max_length=9, blank=True, default="")
+    vat_number = models.CharField(_("VAT number"), max_length=20, blank=True, default="")
+    sbi_code = models.CharField(_("SBI code"), max_length=6, blank=True, default="")
+    founded_on = models.DateField(_("founded on"), null=True, blank=True)
+    fiscal_year_end_month = models.PositiveSmallIntegerField(
+        _("fiscal year ends in month"), null=True, blank=True
+    )
+
+    # Private-person master data.
+    salutation = models.CharField(
+        _("salutation"), max_length=8, choices=Salutation.choices, blank=True, default=""
+    )
+    initials = models.CharField(_("initials"), max_length=20, blank=True, default="")
+    first_name = models.CharField(_("first name"), max_length=100, blank=True, default="")
+    name_prefix = models.CharField(_("prefix"), max_length=20, blank=True, default="")
+    last_name = models.CharField(_("last name"), max_length=100, blank=True, default="")
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    bsn = models.CharField(_("BSN"), max_length=9, blank=True, default="")
+
+    # Folded name, code, e-mail, cities and KvK: what the list's search matches (see RelationQuerySet.search).
+    search_text = models.TextField(editable=False, default="")
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    ledger_version = models.PositiveIntegerField(default=1, editable=False)
+
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        editable=False,
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        editable=False,
+    )
+
+    objects = RelationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("relation")
+        verbose_name_plural = _("relations")
+        ordering = ["display_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "client_code"],
+                condition=~Q(client_code=""),
+                name="relations_relation_client_code_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="contact", client_code="") | (Q(kind="client") & ~Q(client_code="")),
+                name="relations_relation_code_iff_client",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["client", "contact"]), name="relations_relation_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(entity__in=["company", "private"]), name="relations_relation_entity_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1), name="relations_relation_version_positive"
+            ),
+        ]
+        indexes = [
+            # The list: practice first, then the default sort (name) and the code sort.
+            models.Index(fields=["practice", "display_name", "id"], name="relation_practice_name"),
+            models.Index(fields=["practice", "client_code"], name="relation_practice_code"),
+            models.Index(fields=["practice", "-created_at"], name="relation_practice_created"),
+            # Duplicate detection on save looks these up within the practice.
+            models.Index(fields=["practice", "kvk_number"], name="relation_practice_kvk"),
+            models.Index(fields=["practice", "email"], name="relation_practice_email"),
+            models.Index(fields=["practice", "bsn"], name="relation_practice_bsn"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("relations-detail", args=[self.public_id])
+
+    # --- derived values -------------------------------------------------------------------------
+
+    @property
+    def is_client(self) -> bool:
+        return self.kind == self.Kind.CLIENT
+
+    @property
+    def is_company(self) -> bool:
+        return self.entity == self.Entity.COMPANY
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def masked_bsn(self) -> str:
+        return mask_bsn(self.bsn)
+
+    def compose_display_name(self) -> str:
+        if self.is_company:
+            return (self.trade_name or self.legal_name).strip()
+        first = self.first_name or self.initials
+        return " ".join(p for p in (first, self.name_prefix, self.last_name) if p).strip()
+
+    def compose_search_text(self, cities: list[str] | None = None) -> str:
+        if cities is None:
+            cities = (
+                list(self.addresses.values_list("city", flat=True).distinct()) if self.pk else []
+            )
+        parts = [
+            self.display_name,
+            self.legal_name,
+            self.client_code,
+            self.email,
+            self.kvk_number,
+            *cities,
+        ]
+        return fold(" ".join(p for p in parts if p))
+
+    def refresh_derived(self) -> None:
+        self.display_name = self.compose_display_name()
+        self.search_text = self.compose_search_text()
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.is_company and not (self.legal_name or self.trade_name):
+            errors["legal_name"] = gettext("A company needs a legal name or a trade name.")
+        if not self.is_company and not self.last_name:
+            errors["last_name"] = gettext("A private person needs a last name.")
+        if self.kind == self.Kind.CONTACT and not self.email:
+            errors["email"] = gettext("A contact needs an e-mail address.")
+        if self.date_of_birth and self.date_of_birth > date.today():
+            errors["date_of_birth"] = gettext("The date of birth cannot be in the future.")
+        if errors:
+            raise ValidationError(errors)
+
+    # --- one-row state changes (several rows: relations.services) --------------------------------
+
+    def touch_ledger(self) -> None:
+        """Record that the ledger must hear of this client's current state (the outbox)."""
+        self.ledger_version = F("ledger_version") + 1
+
+
+class Address(models.Model):
+    class Type(models.TextChoices):
+        VISITING = "visiting", _("Visiting address")
+        POSTAL = "postal", _("Postal address")
+        INVOICE = "invoice", _("Invoice address")
+
+    relation = models.ForeignKey(
+        Relation, on_delete=models.PROTECT, related_name="addresses", verbose_name=_("relation")
+    )
+    type = models.CharField(_("type"), max_length=8, choices=Type.choices, default=Type.VISITING)
+    street = models.CharField(_("street"), max_length=120)
+    house_number = models.CharField(_("house number"), max_length=10, blank=True, default="")
+    house_number_addition = models.CharField(_("addition"), max_length=10, blank=True, default="")
+    postcode = models.CharField(_("postcode"), max_length=12, blank=True, default="")
+    city = models.CharField(_("city"), max_length=80)
+    country = models.CharField(_("country"), max_length=2, default="NL")
+    is_default = models.BooleanField(_("default for this type"), default=True)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["type", "-is_default", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["relation", "type"],
+                condition=Q(is_default=True),
+                name="relations_address_one_default_per_type",
+            ),
+            models.CheckConstraint(
+                condition=Q(type__in=["visiting", "postal", "invoice"]),
+                name="relations_address_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.single_line
+
+    @property
+    def street_line(self) -> str:
+        number = f"{self.house_number}{('-' + self.house_number_addition) if self.house_number_addition else ''}"
+        return f"{self.street} {number}".strip()
+
+    @property
+    def single_line(self) -> str:
+        return ", ".join(p for p in (self.street_line, f"{self.postcode} {self.city}".strip()) if p)
+
+
+class BankAccount(models.Model):
+    relation = models.ForeignKey(
+        Relation, on_delete=models.PROTECT, related_name="bank_accounts", verbose_name=_("relation")
+    )
+    iban = models.CharField(_("IBAN"), max_length=34)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True, default="")
+    bank_name = models.CharField(_("bank"), max_length=100, blank=True, default="")
+    holder = models.CharField(_("account holder"), max_length=40, blank=True, default="")
+    is_default = models.BooleanField(_("default account"), default=True)
+
+    class Meta:
+        verbose_name = _("bank account")
+        verbose_name_plural = _("bank accounts")
+        ordering = ["-is_default", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["relation", "iban"], name="relations_bankaccount_iban_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["relation"],
+                condition=Q(is_default=True),
+                name="relations_bankaccount_one_default",
+            ),
+        ]
+        indexes = [models.Index(fields=["iban"], name="bankaccount_iban")]
+
+    def __str__(self) -> str:
+        return self.iban
+
+
+class ServiceAgreementQuerySet(models.QuerySet["ServiceAgreement"]):
+    def active(self, on: date | None = None) -> ServiceAgreementQuerySet:
+        """Started and not ended: the end date is the day the service stops (ending today ends it)."""
+        on = on or timezone.localdate()
+        return self.filter(start_date__lte=on).filter(Q(end_date__isnull=True) | Q(end_date__gt=on))
+
+
+class ServiceAgreement(models.Model):
+    class Service(models.TextChoices):
+        BOOKKEEPING = "bookkeeping", _("Bookkeeping")
+        VAT = "vat", _("VAT returns")
+        PAYROLL = "payroll", _("Payroll")
+        ANNUAL_ACCOUNTS = "annual_accounts", _("Annual accounts")
+        INCOME_TAX = "income_tax", _("Income tax")
+        CORPORATE_TAX = "corporate_tax", _("Corporate tax")
+        ADVISORY = "advisory", _("Advisory")
+        OTHER = "other", _("Other")
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    relation = models.ForeignKey(
+        Relation, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("relation")
+    )
+    service = models.CharField(_("service"), max_length=20, choices=Service.choices)
+    start_date = models.DateField(_("start date"), default=timezone.localdate)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = ServiceAgreementQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("service agreement")
+        verbose_name_plural = _("service agreements")
+        ordering = ["-start_date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="relations_serviceagreement_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_service_display()
+
+    @property
+    def is_active(self) -> bool:
+        today = timezone.localdate()
+        return self.start_date <= today and (self.end_date is None or self.end_date > today)
+
+
+class TimelineEvent(models.Model):
+    """What happened to a relation. Never a personal value as text: names come from the references."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
+        CONVERTED_TO_CLIENT = "converted_to_client", _("Converted to client")
+        CONVERTED_TO_PRIVATE = "converted_to_private", _("Converted to private person")
+        CONVERTED_TO_COMPANY = "converted_to_company", _("Converted to company")
+        ARCHIVED = "archived", _("Archived")
+        RESTORED = "restored", _("Restored")
+        ADDRESS_ADDED = "address_added", _("Address added")
+        ADDRESS_CHANGED = "address_changed", _("Address changed")
+        ADDRESS_REMOVED = "address_removed", _("Address removed")
+        BANK_ADDED = "bank_added", _("Bank account added")
+        BANK_CHANGED = "bank_changed", _("Bank account changed")
+        BANK_REMOVED = "bank_removed", _("Bank account removed")
+        AGREEMENT_ADDED = "agreement_added", _("Agreement added")
+        AGREEMENT_CHANGED = "agreement_changed", _("Agreement changed")
+        AGREEMENT_ENDED = "agreement_ended", _("Agreement ended")
+        BSN_REVEALED = "bsn_revealed", _("BSN revealed")
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    relation = models.ForeignKey(
+        Relation, on_delete=models.PROTECT, related_name="timeline", verbose_name=_("relation")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(_("event"), max_length=32, choices=Kind.choices)
+    fields = models.JSONField(_("fields"), default=list, blank=True)
+    other_relation = models.ForeignKey(
+        Relation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    agreement = models.ForeignKey(
+        ServiceAgreement, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=False)
+
+    class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The Timeline tab: one relation's events, newest first.
+            models.Index(fields=["relation", "-created_at", "-id"], name="timeline_relation_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    @classmethod
+    def record(
+        cls, relation: Relation, kind: str, actor=None, fields=(), **refs
+    ) -> TimelineEvent:
+        return cls.objects.create(
+            practice_id=relation.practice_id,
+            relation=relation,
+            actor=actor,
+            kind=kind,
+            fields=sorted(fields),
+            **refs,
+        )
+

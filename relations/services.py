@@ -1,0 +1,439 @@
+"""Workflows over several rows. Each runs in one transaction and writes its timeline event; a change
+to what the ledger holds bumps the client's `ledger_version` in that same transaction (the outbox)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from practice.models import Practice
+from relations.models import (
+    COMPANY_FIELDS,
+    LEDGER_FIELDS,
+    Address,
+    BankAccount,
+    Relation,
+    ServiceAgreement,
+    TimelineEvent,
+)
+
+Event = TimelineEvent.Kind
+
+
+class StaleVersion(Exception):
+    """Someone else saved the relation after this form was opened."""
+
+    def __init__(self, current: Relation) -> None:
+        super().__init__("stale version")
+        self.current = current
+
+
+# --- client codes --------------------------------------------------------------------------------
+
+
+def allocate_client_codes(practice: Practice, count: int) -> list[str]:
+    """The next `count` free codes from the practice's sequence, skipping every code in use.
+
+    The practice row is locked, so two conversions never hand out the same code; the unique constraint
+    backs this up. A ledger write to an existing code would overwrite that debtor, hence the skipping.
+    """
+    locked = Practice.objects.select_for_update().get(pk=practice.pk)
+    used = set(
+        Relation.objects.filter(practice=practice).exclude(client_code="").values_list(
+            "client_code", flat=True
+        )
+    )
+    codes: list[str] = []
+    number = locked.client_code_next
+    while len(codes) < count:
+        if str(number) not in used:
+            codes.append(str(number))
+        number += 1
+    Practice.objects.filter(pk=practice.pk).update(client_code_next=number)
+    practice.client_code_next = number
+    return codes
+
+
+def _code_taken(practice: Practice, code: str, exclude_pk: int | None = None) -> bool:
+    qs = Relation.objects.filter(practice=practice, client_code=code)
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.exists()
+
+
+# --- create and edit -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_relation(
+    *,
+    practice: Practice,
+    user: AbstractBaseUser,
+    relation: Relation,
+) -> Relation:
+    """Save a new relation built by a form; a client without a code gets the next one."""
+    relation.practice = practice
+    relation.created_by = relation.updated_by = user
+    if relation.kind == Relation.Kind.CLIENT:
+        if not relation.client_code:
+            relation.client_code = allocate_client_codes(practice, 1)[0]
+        elif _code_taken(practice, relation.client_code):
+            raise ValidationError(
+                {"client_code": _("Client code %(code)s is in use.") % {"code": relation.client_code}}
+            )
+    else:
+        relation.client_code = ""
+    relation.display_name = relation.compose_display_name()
+    relation.search_text = relation.compose_search_text(cities=[])
+    relation.save()
+    TimelineEvent.record(relation, Event.CREATED, actor=user)
+    return relation
+
+
+@transaction.atomic
+def update_relation(
+    *,
+    relation: Relation,
+    user: AbstractBaseUser,
+    version: int,
+    changed: Iterable[str],
+) -> Relation:
+    """Save a form's changes unless someone else saved first (optimistic locking on `version`).
+
+    `relation` carries the new values; `changed` names the fields the form changed.
+    """
+    changed = set(changed)
+    if "client_code" in changed:
+        if relation.code_frozen:
+            raise ValidationError(
+                {"client_code": _("The client code cannot change after the client was pushed to the ledger.")}
+            )
+        if not relation.client_code:
+            raise ValidationError({"client_code": _("A client needs a client code.")})
+        if _code_taken(relation.practice, relation.client_code, exclude_pk=relation.pk):
+            raise ValidationError(
+                {"client_code": _("Client code %(code)s is in use.") % {"code": relation.client_code}}
+            )
+    relation.refresh_derived()
+    values = {name: getattr(relation, name) for name in changed}
+    values.update(
+        display_name=relation.display_name,
+        search_text=relation.search_text,
+        updated_by=user,
+        updated_at=timezone.now(),
+        version=F("version") + 1,
+    )
+    if relation.is_client and (changed | {"display_name"}) & LEDGER_FIELDS:
+        values["ledger_version"] = F("ledger_version") + 1
+    # The conditional UPDATE is the lock: 0 rows means the version moved on since the form was opened.
+    updated = Relation.objects.filter(pk=relation.pk, version=version).update(**values)
+    if not updated:
+        raise StaleVersion(Relation.objects.select_related("updated_by").get(pk=relation.pk))
+    relation.refresh_from_db()
+    if changed:
+        TimelineEvent.record(relation, Event.CHANGED, actor=user, fields=changed)
+    return relation
+
+
+# --- conversions and archive ---------------------------------------------------------------------
+
+
+@dataclass
+class BulkResult:
+    done: list[Relation] = field(default_factory=list)
+    skipped: list[tuple[Relation, str]] = field(default_factory=list)
+
+
+def _bump(relation: Relation, user: AbstractBaseUser, **values) -> None:
+    values.setdefault("updated_by", user)
+    values.setdefault("updated_at", timezone.now())
+    Relation.objects.filter(pk=relation.pk).update(version=F("version") + 1, **values)
+
+
+@transaction.atomic
+def convert_to_client(
+    *, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]
+) -> BulkResult:
+    """Contacts become clients with fresh codes; clients and archived rows are skipped, with reasons."""
+    ids = [r.pk for r in relations]
+    rows = list(
+        Relation.objects.select_for_update().filter(practice=practice, pk__in=ids).order_by("pk")
+    )
+    result = BulkResult()
+    eligible = []
+    for relation in rows:
+        if relation.is_archived:
+            result.skipped.append((relation, _("archived; restore it first")))
+        elif relation.is_client:
+            result.skipped.append((relation, _("already a client")))
+        else:
+            eligible.append(relation)
+    codes = allocate_client_codes(practice, len(eligible)) if eligible else []
+    for relation, code in zip(eligible, codes, strict=True):
+        _bump(
+            relation,
+            user,
+            kind=Relation.Kind.CLIENT,
+            client_code=code,
+            ledger_version=F("ledger_version") + 1,
+        )
+        relation.refresh_from_db()
+        relation.search_text = relation.compose_search_text()
+        Relation.objects.filter(pk=relation.pk).update(search_text=relation.search_text)
+        TimelineEvent.record(
+            relation, Event.CONVERTED_TO_CLIENT, actor=user, fields=["kind", "client_code"]
+        )
+        result.done.append(relation)
+    return result
+
+
+@transaction.atomic
+def convert_to_private(*, relation: Relation, user: AbstractBaseUser) -> Relation:
+    """Company → private person, refused while a service agreement is active.
+
+    The company fields stay on the row (hidden while private, back when converted again) and the event
+    names them, so nothing is silently lost.
+    """
+    relation = Relation.objects.select_for_update().get(pk=relation.pk)
+    if not relation.is_company:
+        raise ValidationError(_("This relation is already a private person."))
+    active = list(relation.agreements.active())
+    if active:
+        names = ", ".join(str(a) for a in active)
+        raise ValidationError(
+            _(
+                "A company with an active service agreement cannot become a private person. "
+                "End these agreements first: %(agreements)s."
+            )
+            % {"agreements": names}
+        )
+    if not relation.last_name:
+        relation.last_name = relation.legal_name or relation.trade_name
+    relation.entity = Relation.Entity.PRIVATE
+    relation.refresh_derived()
+    kept = [name for name in COMPANY_FIELDS if getattr(relation, name) not in ("", None)]
+    _bump(
+        relation,
+        user,
+        entity=relation.entity,
+        last_name=relation.last_name,
+        display_name=relation.display_name,
+        search_text=relation.search_text,
+        ledger_version=F("ledger_version") + (1 if relation.is_client else 0),
+    )
+    TimelineEvent.record(relation, Event.CONVERTED_TO_PRIVATE, actor=user, fields=kept)
+    relation.refresh_from_db()
+    return relation
+
+
+@transaction.atomic
+def convert_to_company(*, relation: Relation, user: AbstractBaseUser) -> Relation:
+    relation = Relation.objects.select_for_update().get(pk=relation.pk)
+    if relation.is_company:
+        raise ValidationError(_("This relation is already a company."))
+    relation.entity = Relation.Entity.COMPANY
+    if not (relation.legal_name or relation.trade_name):
+        relation.legal_name = relation.display_name
+    relation.refresh_derived()
+    _bump(
+        relation,
+        user,
+        entity=relation.entity,
+        legal_name=relation.legal_name,
+        display_name=relation.display_name,
+        search_text=relation.search_text,
+        ledger_version=F("ledger_version") + (1 if relation.is_client else 0),
+    )
+    TimelineEvent.record(relation, Event.CONVERTED_TO_COMPANY, actor=user)
+    relation.refresh_from_db()
+    return relation
+
+
+@transaction.atomic
+def archive(*, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]) -> BulkResult:
+    """Hide relations from the active list and pickers. Nothing is deleted, here or in the ledger."""
+    rows = Relation.objects.select_for_update().filter(
+        practice=practice, pk__in=[r.pk for r in relations]
+    )
+    result = BulkResult()
+    now = timezone.now()
+    for relation in rows.order_by("pk"):
+        if relation.is_archived:
+            result.skipped.append((relation, _("already archived")))
+            continue
+        _bump(relation, user, archived_at=now, archived_by=user)
+        TimelineEvent.record(relation, Event.ARCHIVED, actor=user)
+        result.done.append(relation)
+    return result
+
+
+@transaction.atomic
+def restore(*, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]) -> BulkResult:
+    rows = Relation.objects.select_for_update().filter(
+        practice=practice, pk__in=[r.pk for r in relations]
+    )
+    result = BulkResult()
+    for relation in rows.order_by("pk"):
+        if not relation.is_archived:
+            result.skipped.append((relation, _("not archived")))
+            continue
+        _bump(relation, user, archived_at=None, archived_by=None)
+        TimelineEvent.record(relation, Event.RESTORED, actor=user)
+        result.done.append(relation)
+    return result
+
+
+@transaction.atomic
+def reveal_bsn(*, relation: Relation, user: AbstractBaseUser) -> str:
+    """The BSN in full, for this one response; the reveal itself is on the timeline."""
+    TimelineEvent.record(relation, Event.BSN_REVEALED, actor=user)
+    return relation.bsn
+
+
+# --- addresses and bank accounts -----------------------------------------------------------------
+
+
+def _ledger_detail_changed(relation: Relation, user: AbstractBaseUser) -> None:
+    values = {"search_text": relation.compose_search_text()}
+    if relation.is_client:
+        values["ledger_version"] = F("ledger_version") + 1
+    _bump(relation, user, **values)
+
+
+def _make_single_default(qs, keep_pk: int) -> None:
+    qs.exclude(pk=keep_pk).filter(is_default=True).update(is_default=False)
+
+
+@transaction.atomic
+def save_address(
+    *, relation: Relation, user: AbstractBaseUser, address: Address, changed: Iterable[str] = ()
+) -> Address:
+    is_new = address.pk is None
+    address.relation = relation
+    if address.is_default:
+        _make_single_default(relation.addresses.filter(type=address.type), address.pk or 0)
+    elif not relation.addresses.filter(type=address.type, is_default=True).exclude(
+        pk=address.pk or 0
+    ).exists():
+        address.is_default = True  # the first of its type is the default, so the ledger has one
+    address.save()
+    _ledger_detail_changed(relation, user)
+    TimelineEvent.record(
+        relation,
+        Event.ADDRESS_ADDED if is_new else Event.ADDRESS_CHANGED,
+        actor=user,
+        fields=[] if is_new else changed,
+    )
+    return address
+
+
+@transaction.atomic
+def remove_address(*, relation: Relation, user: AbstractBaseUser, address: Address) -> None:
+    was_default, type_ = address.is_default, address.type
+    address.delete()
+    if was_default:
+        successor = relation.addresses.filter(type=type_).order_by("pk").first()
+        if successor:
+            successor.is_default = True
+            successor.save(update_fields=["is_default"])
+    _ledger_detail_changed(relation, user)
+    TimelineEvent.record(relation, Event.ADDRESS_REMOVED, actor=user)
+
+
+@transaction.atomic
+def save_bank_account(
+    *, relation: Relation, user: AbstractBaseUser, account: BankAccount, changed: Iterable[str] = ()
+) -> BankAccount:
+    is_new = account.pk is None
+    account.relation = relation
+    if account.is_default:
+        _make_single_default(relation.bank_accounts.all(), account.pk or 0)
+    elif not relation.bank_accounts.filter(is_default=True).exclude(pk=account.pk or 0).exists():
+        account.is_default = True
+    account.save()
+    _ledger_detail_changed(relation, user)
+    TimelineEvent.record(
+        relation,
+        Event.BANK_ADDED if is_new else Event.BANK_CHANGED,
+        actor=user,
+        fields=[] if is_new else changed,
+    )
+    return account
+
+
+@transaction.atomic
+def remove_bank_account(*, relation: Relation, user: AbstractBaseUser, account: BankAccount) -> None:
+    was_default = account.is_default
+    account.delete()
+    if was_default:
+        successor = relation.bank_accounts.order_by("pk").first()
+        if successor:
+            successor.is_default = True
+            successor.save(update_fields=["is_default"])
+    _ledger_detail_changed(relation, user)
+    TimelineEvent.record(relation, Event.BANK_REMOVED, actor=user)
+
+
+# --- agreements ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_agreement(
+    *, relation: Relation, user: AbstractBaseUser, agreement: ServiceAgreement
+) -> ServiceAgreement:
+    if not relation.is_client:
+        raise ValidationError(_("Only clients have service agreements."))
+    agreement.relation = relation
+    agreement.practice_id = relation.practice_id
+    agreement.save()
+    TimelineEvent.record(relation, Event.AGREEMENT_ADDED, actor=user, agreement=agreement)
+    return agreement
+
+
+@transaction.atomic
+def end_agreement(
+    *, agreement: ServiceAgreement, user: AbstractBaseUser, on=None
+) -> ServiceAgreement:
+    on = on or timezone.localdate()
+    if agreement.end_date is not None and agreement.end_date <= on:
+        raise ValidationError(_("This agreement has ended already."))
+    if on < agreement.start_date:
+        on = agreement.start_date
+    agreement.end_date = on
+    agreement.save(update_fields=["end_date"])
+    TimelineEvent.record(agreement.relation, Event.AGREEMENT_ENDED, actor=user, agreement=agreement)
+    return agreement
+
+
+# --- duplicates ----------------------------------------------------------------------------------
+
+
+def find_duplicates(
+    *, practice: Practice, relation: Relation, ibans: Iterable[str] = ()
+) -> list[tuple[str, Relation]]:
+    """Relations in the practice that share a KvK number, BSN, e-mail or IBAN with `relation`."""
+    found: list[tuple[str, Relation]] = []
+    base = Relation.objects.filter(practice=practice)
+    if relation.pk:
+        base = base.exclude(pk=relation.pk)
+    checks = [
+        ("kvk_number", _("KvK number"), relation.kvk_number if relation.is_company else ""),
+        ("bsn", _("BSN"), relation.bsn if not relation.is_company else ""),
+        ("email", _("e-mail"), relation.email),
+    ]
+    for field_name, label, value in checks:
+        if value:
+            for other in base.filter(**{field_name: value})[:3]:
+                found.append((str(label), other))
+    ibans = [i for i in ibans if i]
+    if ibans:
+        for other in base.filter(bank_accounts__iban__in=ibans).distinct()[:3]:
+            found.append((_("IBAN"), other))
+    return found
