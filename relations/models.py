@@ -117,7 +117,9 @@ class Relation(models.Model):
     code_frozen = models.BooleanField(
         _("code frozen"),
         default=False,
-        help_text=_("Set once the client has been pushed to the ledger; the code can no longer change."),
+        help_text=_(
+            "Set once the client has been pushed to the ledger; the code can no longer change."
+        ),
     )
 
     email = models.EmailField(_("e-mail"), blank=True, default="")
@@ -202,14 +204,16 @@ class Relation(models.Model):
                 name="relations_relation_client_code_unique",
             ),
             models.CheckConstraint(
-                condition=Q(kind="contact", client_code="") | (Q(kind="client") & ~Q(client_code="")),
+                condition=Q(kind="contact", client_code="")
+                | (Q(kind="client") & ~Q(client_code="")),
                 name="relations_relation_code_iff_client",
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=["client", "contact"]), name="relations_relation_kind_valid"
             ),
             models.CheckConstraint(
-                condition=Q(entity__in=["company", "private"]), name="relations_relation_entity_valid"
+                condition=Q(entity__in=["company", "private"]),
+                name="relations_relation_entity_valid",
             ),
             models.CheckConstraint(
                 condition=Q(version__gte=1), name="relations_relation_version_positive"
@@ -467,16 +471,16 @@ class TimelineEvent(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [
             # The Timeline tab: one relation's events, newest first.
-            models.Index(fields=["relation", "-created_at", "-id"], name="timeline_relation_recent"),
+            models.Index(
+                fields=["relation", "-created_at", "-id"], name="timeline_relation_recent"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.get_kind_display()
 
     @classmethod
-    def record(
-        cls, relation: Relation, kind: str, actor=None, fields=(), **refs
-    ) -> TimelineEvent:
+    def record(cls, relation: Relation, kind: str, actor=None, fields=(), **refs) -> TimelineEvent:
         return cls.objects.create(
             practice_id=relation.practice_id,
             relation=relation,
@@ -485,4 +489,3 @@ class TimelineEvent(models.Model):
             fields=sorted(fields),
             **refs,
         )
-

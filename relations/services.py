@@ -46,9 +46,9 @@ def allocate_client_codes(practice: Practice, count: int) -> list[str]:
     """
     locked = Practice.objects.select_for_update().get(pk=practice.pk)
     used = set(
-        Relation.objects.filter(practice=practice).exclude(client_code="").values_list(
-            "client_code", flat=True
-        )
+        Relation.objects.filter(practice=practice)
+        .exclude(client_code="")
+        .values_list("client_code", flat=True)
     )
     codes: list[str] = []
     number = locked.client_code_next
@@ -86,7 +86,10 @@ def create_relation(
             relation.client_code = allocate_client_codes(practice, 1)[0]
         elif _code_taken(practice, relation.client_code):
             raise ValidationError(
-                {"client_code": _("Client code %(code)s is in use.") % {"code": relation.client_code}}
+                {
+                    "client_code": _("Client code %(code)s is in use.")
+                    % {"code": relation.client_code}
+                }
             )
     else:
         relation.client_code = ""
@@ -113,13 +116,20 @@ def update_relation(
     if "client_code" in changed:
         if relation.code_frozen:
             raise ValidationError(
-                {"client_code": _("The client code cannot change after the client was pushed to the ledger.")}
+                {
+                    "client_code": _(
+                        "The client code cannot change after the client was pushed to the ledger."
+                    )
+                }
             )
         if not relation.client_code:
             raise ValidationError({"client_code": _("A client needs a client code.")})
         if _code_taken(relation.practice, relation.client_code, exclude_pk=relation.pk):
             raise ValidationError(
-                {"client_code": _("Client code %(code)s is in use.") % {"code": relation.client_code}}
+                {
+                    "client_code": _("Client code %(code)s is in use.")
+                    % {"code": relation.client_code}
+                }
             )
     relation.refresh_derived()
     values = {name: getattr(relation, name) for name in changed}
@@ -257,7 +267,9 @@ def convert_to_company(*, relation: Relation, user: AbstractBaseUser) -> Relatio
 
 
 @transaction.atomic
-def archive(*, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]) -> BulkResult:
+def archive(
+    *, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]
+) -> BulkResult:
     """Hide relations from the active list and pickers. Nothing is deleted, here or in the ledger."""
     rows = Relation.objects.select_for_update().filter(
         practice=practice, pk__in=[r.pk for r in relations]
@@ -275,7 +287,9 @@ def archive(*, practice: Practice, user: AbstractBaseUser, relations: Iterable[R
 
 
 @transaction.atomic
-def restore(*, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]) -> BulkResult:
+def restore(
+    *, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]
+) -> BulkResult:
     rows = Relation.objects.select_for_update().filter(
         practice=practice, pk__in=[r.pk for r in relations]
     )
@@ -319,9 +333,11 @@ def save_address(
     address.relation = relation
     if address.is_default:
         _make_single_default(relation.addresses.filter(type=address.type), address.pk or 0)
-    elif not relation.addresses.filter(type=address.type, is_default=True).exclude(
-        pk=address.pk or 0
-    ).exists():
+    elif (
+        not relation.addresses.filter(type=address.type, is_default=True)
+        .exclude(pk=address.pk or 0)
+        .exists()
+    ):
         address.is_default = True  # the first of its type is the default, so the ledger has one
     address.save()
     _ledger_detail_changed(relation, user)
@@ -369,7 +385,9 @@ def save_bank_account(
 
 
 @transaction.atomic
-def remove_bank_account(*, relation: Relation, user: AbstractBaseUser, account: BankAccount) -> None:
+def remove_bank_account(
+    *, relation: Relation, user: AbstractBaseUser, account: BankAccount
+) -> None:
     was_default = account.is_default
     account.delete()
     if was_default:

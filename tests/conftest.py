@@ -43,7 +43,8 @@ def outsider(other_practice):
 
 
 def _client_for(user) -> Client:
-    client = Client()
+    # English, so that assertions read the msgids; Dutch is tested on its own in tests/practice.
+    client = Client(headers={"accept-language": "en"})
     client.force_login(user)
     return client
 

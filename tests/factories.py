@@ -40,3 +40,66 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     practice = factory.SubFactory(PracticeFactory)
     role = Membership.Role.STAFF
+
+
+class RelationFactory(factory.django.DjangoModelFactory):
+    """A client company by default; `private()` / `contact()` traits switch kind and type."""
+
+    class Meta:
+        model = "relations.Relation"
+        skip_postgeneration_save = True
+
+    practice = factory.SubFactory(PracticeFactory)
+    kind = "client"
+    entity = "company"
+    legal_name = factory.Faker("company", locale="nl_NL")
+    client_code = factory.Sequence(lambda n: str(5000 + n))
+    email = factory.LazyAttribute(lambda r: f"info{r.client_code or 'x'}@example.nl")
+
+    class Params:
+        private = factory.Trait(
+            entity="private",
+            legal_name="",
+            first_name=factory.Faker("first_name", locale="nl_NL"),
+            last_name=factory.Faker("last_name", locale="nl_NL"),
+        )
+        contact = factory.Trait(kind="contact", client_code="")
+
+    @factory.post_generation
+    def _derived(obj, create, extracted, **kwargs):
+        obj.refresh_derived()
+        if create:
+            obj.save(update_fields=["display_name", "search_text"])
+
+
+class AddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "relations.Address"
+
+    relation = factory.SubFactory(RelationFactory)
+    type = "visiting"
+    street = "Keizersgracht"
+    house_number = factory.Sequence(lambda n: str(n + 1))
+    postcode = "1015 CJ"
+    city = "Amsterdam"
+    country = "NL"
+
+
+class BankAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "relations.BankAccount"
+
+    relation = factory.SubFactory(RelationFactory)
+    iban = "NL91ABNA0417164300"
+    bic = "ABNANL2A"
+    bank_name = "ABN AMRO BANK N.V."
+    holder = "Bakkerij B.V."
+
+
+class ServiceAgreementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "relations.ServiceAgreement"
+
+    relation = factory.SubFactory(RelationFactory)
+    practice = factory.SelfAttribute("relation.practice")
+    service = "bookkeeping"

@@ -1,0 +1,281 @@
+"""Forms validate and normalise (compact IBAN, formatted postcode); saving belongs to relations.services."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import schwifty
+import schwifty.exceptions
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from stdnum import exceptions as stdnum_errors
+from stdnum.eu import vat
+from stdnum.nl import bsn, postcode
+
+from relations.models import (
+    COMPANY_FIELDS,
+    PRIVATE_FIELDS,
+    Address,
+    BankAccount,
+    Relation,
+    ServiceAgreement,
+)
+
+COMMON_FIELDS = ("email", "phone", "mobile", "website", "language", "notes")
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$")
+MONTHS = [(None, "—")] + [(m, date(2000, m, 1).strftime("%m")) for m in range(1, 13)]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%Y-%m-%d")
+        super().__init__(**kwargs)
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"[\s.\-]", "", value or "")
+
+
+def validate_elfproef(value: str, label: str) -> str:
+    """BSN and RSIN share the eleven-test; stdnum's BSN check applies to both."""
+    try:
+        return bsn.validate(value)
+    except stdnum_errors.ValidationError as exc:
+        raise forms.ValidationError(
+            _("This is not a valid %(label)s: %(reason)s")
+            % {"label": label, "reason": _elfproef_reason(exc)}
+        ) from exc
+
+
+def _elfproef_reason(exc: Exception) -> str:
+    if isinstance(exc, stdnum_errors.InvalidLength):
+        return _("it must have 9 digits")
+    if isinstance(exc, stdnum_errors.InvalidFormat):
+        return _("it may contain digits only")
+    return _("the check digit does not match (eleven-test)")
+
+
+class RelationForm(forms.ModelForm):
+    """The master data of one relation; which fields show depends on its kind and type."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    confirm_duplicates = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Save anyway: this is not a duplicate"),
+    )
+
+    class Meta:
+        model = Relation
+        fields = ("client_code", *COMPANY_FIELDS, *PRIVATE_FIELDS, *COMMON_FIELDS)
+        widgets = {
+            "founded_on": DateInput(),
+            "date_of_birth": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "fiscal_year_end_month": forms.Select(choices=MONTHS),
+        }
+
+    def __init__(self, *args, kind: str, entity: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.kind = kind
+        self.instance.entity = entity
+        drop = PRIVATE_FIELDS if entity == Relation.Entity.COMPANY else COMPANY_FIELDS
+        for name in drop:
+            del self.fields[name]
+        if kind == Relation.Kind.CONTACT:
+            del self.fields["client_code"]
+            self.fields["email"].required = True
+        else:
+            code = self.fields["client_code"]
+            code.required = bool(self.instance.pk)
+            code.help_text = _("Leave empty to take the next number of the practice.")
+            if self.instance.code_frozen:
+                code.disabled = True
+                code.help_text = _("Frozen: the client is in the ledger under this code.")
+        if entity == Relation.Entity.COMPANY:
+            self.fields["legal_name"].help_text = _("As registered with the KvK.")
+        else:
+            self.fields["last_name"].required = True
+        if not self.instance.pk:
+            del self.fields["version"]
+        else:
+            self.fields["version"].initial = self.instance.version
+        self.duplicates: list = []
+
+    # The field order of a company and of a private person.
+    def field_groups(self) -> list[tuple[str, list]]:
+        groups = []
+        if self.instance.entity == Relation.Entity.COMPANY:
+            groups.append((_("Company"), [n for n in COMPANY_FIELDS if n in self.fields]))
+        else:
+            groups.append((_("Person"), [n for n in PRIVATE_FIELDS if n in self.fields]))
+        contact = [n for n in ("client_code", *COMMON_FIELDS) if n in self.fields]
+        groups.append((_("Contact details"), contact))
+        return [(title, [self[n] for n in names]) for title, names in groups]
+
+    def clean_client_code(self) -> str:
+        code = (self.cleaned_data.get("client_code") or "").strip()
+        if code and not CODE_PATTERN.match(code):
+            raise forms.ValidationError(
+                _("Use up to 16 letters, digits, dots, dashes or underscores.")
+            )
+        return code
+
+    def clean_kvk_number(self) -> str:
+        value = _digits(self.cleaned_data.get("kvk_number", ""))
+        if value and not re.fullmatch(r"\d{8}", value):
+            raise forms.ValidationError(_("A KvK number has exactly 8 digits."))
+        return value
+
+    def clean_establishment_number(self) -> str:
+        value = _digits(self.cleaned_data.get("establishment_number", ""))
+        if value and not re.fullmatch(r"\d{12}", value):
+            raise forms.ValidationError(_("An establishment number has exactly 12 digits."))
+        return value
+
+    def clean_rsin(self) -> str:
+        value = _digits(self.cleaned_data.get("rsin", ""))
+        return validate_elfproef(value, "RSIN") if value else ""
+
+    def clean_bsn(self) -> str:
+        value = _digits(self.cleaned_data.get("bsn", ""))
+        return validate_elfproef(value, "BSN") if value else ""
+
+    def clean_vat_number(self) -> str:
+        value = (
+            (self.cleaned_data.get("vat_number") or "")
+            .strip()
+            .upper()
+            .replace(" ", "")
+            .replace(".", "")
+        )
+        if not value:
+            return ""
+        if value[:2].isdigit():
+            value = "NL" + value
+        try:
+            return vat.validate(value)
+        except stdnum_errors.ValidationError as exc:
+            raise forms.ValidationError(
+                _("This is not a valid VAT number (e.g. NL123456789B01).")
+            ) from exc
+
+    def clean_sbi_code(self) -> str:
+        value = _digits(self.cleaned_data.get("sbi_code", ""))
+        if value and not re.fullmatch(r"\d{2,6}", value):
+            raise forms.ValidationError(_("An SBI code has 2 to 6 digits."))
+        return value
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data.get("date_of_birth")
+        if value and value > date.today():
+            raise forms.ValidationError(_("The date of birth cannot be in the future."))
+        if value and value.year < 1900:
+            raise forms.ValidationError(_("Enter a date of birth after 1900."))
+        return value
+
+    def clean_fiscal_year_end_month(self):
+        value = self.cleaned_data.get("fiscal_year_end_month")
+        if value is not None and not 1 <= value <= 12:
+            raise forms.ValidationError(_("Choose a month from 1 to 12."))
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.entity == Relation.Entity.COMPANY and not (
+            cleaned.get("legal_name") or cleaned.get("trade_name")
+        ):
+            self.add_error("legal_name", _("A company needs a legal name or a trade name."))
+        return cleaned
+
+
+class AddressForm(forms.ModelForm):
+    class Meta:
+        model = Address
+        fields = (
+            "type",
+            "street",
+            "house_number",
+            "house_number_addition",
+            "postcode",
+            "city",
+            "country",
+            "is_default",
+        )
+
+    def clean_country(self) -> str:
+        value = (self.cleaned_data.get("country") or "").strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", value):
+            raise forms.ValidationError(_("Use the two-letter country code, e.g. NL, BE or DE."))
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        code = (cleaned.get("postcode") or "").strip()
+        if cleaned.get("country") == "NL":
+            if not code:
+                self.add_error("postcode", _("A Dutch address needs a postcode."))
+            else:
+                try:
+                    cleaned["postcode"] = postcode.validate(code)
+                except stdnum_errors.ValidationError:
+                    self.add_error("postcode", _("A Dutch postcode looks like 1234 AB."))
+        else:
+            cleaned["postcode"] = code.upper()
+        return cleaned
+
+
+class BankAccountForm(forms.ModelForm):
+    class Meta:
+        model = BankAccount
+        fields = ("iban", "bic", "holder", "is_default")
+        help_texts = {"holder": gettext_lazy("At most 40 characters: the ledger's limit.")}
+
+    def clean_iban(self) -> str:
+        raw = self.cleaned_data.get("iban") or ""
+        try:
+            iban = schwifty.IBAN(raw)
+        except (schwifty.exceptions.SchwiftyException, ValueError) as exc:
+            raise forms.ValidationError(_("This is not a valid IBAN.")) from exc
+        self._iban = iban
+        return iban.compact
+
+    def clean_bic(self) -> str:
+        raw = (self.cleaned_data.get("bic") or "").strip().upper().replace(" ", "")
+        if not raw:
+            return ""
+        try:
+            return schwifty.BIC(raw).compact
+        except (schwifty.exceptions.SchwiftyException, ValueError) as exc:
+            raise forms.ValidationError(_("This is not a valid BIC.")) from exc
+
+    def clean(self):
+        cleaned = super().clean()
+        iban = getattr(self, "_iban", None)
+        if iban is not None:
+            # Filled in from the IBAN where the bank registry knows it (all Dutch banks).
+            if iban.bic is not None and not cleaned.get("bic"):
+                cleaned["bic"] = iban.bic.compact
+            self.instance.bank_name = iban.bank_name or ""
+        return cleaned
+
+
+class ServiceAgreementForm(forms.ModelForm):
+    class Meta:
+        model = ServiceAgreement
+        fields = ("service", "start_date", "end_date", "notes")
+        widgets = {
+            "start_date": DateInput(),
+            "end_date": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", _("The end date cannot be before the start date."))
+        return cleaned

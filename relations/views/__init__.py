@@ -1,0 +1,1 @@
+"""Relations' views, by topic: the list (listing), one relation's pages (pages), inline parts (parts)."""

@@ -1,0 +1,314 @@
+"""One relation: create, show (with its tabs), edit, convert, archive and restore."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from practice.access import change_required, member_required
+from relations import services
+from relations.forms import RelationForm
+from relations.models import Relation
+from relations.views import parts
+from relations.views.common import get_relation
+
+TIMELINE_PAGE_SIZE = 25
+
+
+def tabs_for(relation: Relation) -> list[tuple[str, str]]:
+    """The detail page's tabs in order; some exist only for companies or for clients."""
+    tabs = [("overview", _("Overview"))]
+    if relation.is_company:
+        tabs.append(("company", _("Company details")))
+    tabs += [
+        ("addresses", _("Addresses")),
+        ("banks", _("Bank accounts")),
+        ("connections", _("Connections")),
+        ("team", _("Team")),
+    ]
+    if relation.is_client:
+        tabs += [("agreements", _("Agreements")), ("ledger", _("Ledger"))]
+    tabs.append(("timeline", _("Timeline")))
+    return tabs
+
+
+def _tab_url(relation: Relation, tab: str) -> str:
+    if tab == "overview":
+        return relation.get_absolute_url()
+    return reverse("relations-tab", args=[relation.public_id, tab])
+
+
+def _render_detail(
+    request: HttpRequest, relation: Relation, tab: str, *, bsn_revealed: bool = False
+) -> HttpResponse:
+    tabs = tabs_for(relation)
+    if tab not in dict(tabs):
+        return redirect(relation)
+    can_change = request.membership.can_change
+    context = {
+        "relation": relation,
+        "tab": tab,
+        "tabs": [(slug, label, _tab_url(relation, slug)) for slug, label in tabs],
+        "can_change": can_change and not relation.is_archived,
+        "can_archive": can_change,
+        "bsn_revealed": bsn_revealed,
+    }
+    if tab in ("addresses", "banks", "agreements"):
+        context.update(parts.tab_context(request, relation, tab))
+    elif tab == "overview":
+        context["default_address"] = relation.addresses.filter(is_default=True).first()
+        context["active_agreements"] = relation.agreements.active() if relation.is_client else []
+    elif tab == "timeline":
+        events = relation.timeline.select_related("actor", "other_relation", "agreement")
+        page = Paginator(events, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+        labels = {f.name: f.verbose_name for f in Relation._meta.fields}
+        for event in page:
+            event.field_names = [str(labels.get(name, name)) for name in event.fields]
+        context["events"] = page
+    response = render(request, "relations/detail.html", context)
+    if bsn_revealed:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@member_required
+def detail(request: HttpRequest, public_id: UUID, tab: str = "overview") -> HttpResponse:
+    relation = get_relation(request, public_id)
+    return _render_detail(request, relation, tab)
+
+
+def _duplicate_check(request: HttpRequest, form: RelationForm, relation: Relation) -> bool:
+    """True when the save may go on; otherwise the form carries a warning with links to look at."""
+    if form.cleaned_data.get("confirm_duplicates"):
+        return True
+    form.duplicates = services.find_duplicates(
+        practice=request.membership.practice, relation=relation
+    )
+    return not form.duplicates
+
+
+@require_http_methods(["GET", "POST"])
+@change_required
+def new(request: HttpRequest) -> HttpResponse:
+    data = request.POST if request.method == "POST" else request.GET
+    kind, entity = data.get("kind"), data.get("entity")
+    if "choice" in data:
+        kind, _sep, entity = data["choice"].partition(":")
+    if kind not in Relation.Kind.values or entity not in Relation.Entity.values:
+        # Step one: which of the four kinds of relation.
+        return render(
+            request,
+            "relations/new.html",
+            {
+                "choices": [
+                    (
+                        "client",
+                        "company",
+                        _("Client — company"),
+                        _("A business the office works for."),
+                    ),
+                    (
+                        "client",
+                        "private",
+                        _("Client — private person"),
+                        _("A private person the office works for, e.g. for the income-tax return."),
+                    ),
+                    (
+                        "contact",
+                        "private",
+                        _("Contact — private person"),
+                        _("A natural person, e.g. someone at a client company."),
+                    ),
+                    (
+                        "contact",
+                        "company",
+                        _("Contact — company"),
+                        _("A natural person registered as a business (sole trader, ZZP'er)."),
+                    ),
+                ]
+            },
+        )
+    form = RelationForm(request.POST or None, kind=kind, entity=entity)
+    if request.method == "POST" and form.is_valid():
+        relation = form.instance
+        relation.practice = request.membership.practice
+        if _duplicate_check(request, form, relation):
+            try:
+                services.create_relation(
+                    practice=request.membership.practice, user=request.user, relation=relation
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("%(name)s has been created.") % {"name": relation})
+                return redirect(relation)
+    return render(
+        request,
+        "relations/form.html",
+        {"form": form, "kind": kind, "entity": entity, "relation": None},
+    )
+
+
+def _explain_conflict(form: RelationForm, current: Relation) -> None:
+    """Keep the person's input, say who saved in between, and let the next save knowingly win."""
+    form.data = form.data.copy()
+    form.data["version"] = str(current.version)
+    who = current.updated_by
+    name = (who.get_full_name() or who.get_username()) if who else _("Someone")
+    form.add_error(
+        None,
+        _(
+            "%(who)s changed this relation meanwhile. Your changes are kept below and were not "
+            "saved; check them against the current values and save again."
+        )
+        % {"who": name},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@change_required
+def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    relation = get_relation(request, public_id, change=True)
+    if relation.is_archived:
+        messages.error(request, _("Restore this relation before changing it."))
+        return redirect(relation)
+    form = RelationForm(
+        request.POST or None, instance=relation, kind=relation.kind, entity=relation.entity
+    )
+    conflict = None
+    if request.method == "POST" and form.is_valid() and _duplicate_check(request, form, relation):
+        try:
+            services.update_relation(
+                relation=relation,
+                user=request.user,
+                version=form.cleaned_data["version"] or 0,
+                changed=[
+                    n for n in form.changed_data if n not in ("version", "confirm_duplicates")
+                ],
+            )
+        except services.StaleVersion as stale:
+            conflict = stale.current
+            _explain_conflict(form, conflict)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("%(name)s has been saved.") % {"name": relation})
+            return redirect(relation)
+    return render(
+        request,
+        "relations/form.html",
+        {
+            "form": form,
+            "kind": relation.kind,
+            "entity": relation.entity,
+            "relation": relation,
+            "conflict": conflict,
+        },
+    )
+
+
+def _action(request: HttpRequest, public_id: UUID, run, success: str) -> HttpResponse:
+    relation = get_relation(request, public_id, change=True)
+    try:
+        run(relation)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        relation.refresh_from_db()
+        messages.success(request, success % {"name": relation})
+    return redirect(relation)
+
+
+def _single(result: services.BulkResult) -> None:
+    """A one-row use of a bulk service: a skipped row is a refusal the person should read."""
+    for _relation, reason in result.skipped:
+        raise ValidationError(reason)
+
+
+@require_POST
+@change_required
+def convert_to_client(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    practice = request.membership.practice
+    return _action(
+        request,
+        public_id,
+        lambda r: _single(
+            services.convert_to_client(practice=practice, user=request.user, relations=[r])
+        ),
+        _("%(name)s is now a client."),
+    )
+
+
+@require_POST
+@change_required
+def convert_to_private(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    return _action(
+        request,
+        public_id,
+        lambda r: services.convert_to_private(relation=r, user=request.user),
+        _(
+            "%(name)s is now a private person. The company details are kept in case it changes back."
+        ),
+    )
+
+
+@require_POST
+@change_required
+def convert_to_company(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    return _action(
+        request,
+        public_id,
+        lambda r: services.convert_to_company(relation=r, user=request.user),
+        _("%(name)s is now a company."),
+    )
+
+
+@require_POST
+@change_required
+def archive(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    practice = request.membership.practice
+    return _action(
+        request,
+        public_id,
+        lambda r: _single(services.archive(practice=practice, user=request.user, relations=[r])),
+        _("%(name)s has been archived."),
+    )
+
+
+@require_POST
+@change_required
+def restore(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    practice = request.membership.practice
+    return _action(
+        request,
+        public_id,
+        lambda r: _single(services.restore(practice=practice, user=request.user, relations=[r])),
+        _("%(name)s has been restored."),
+    )
+
+
+@require_POST
+@change_required
+@never_cache
+def reveal_bsn(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Show the full BSN in this one response (never stored in a page cache); the reveal is logged."""
+    relation = get_relation(request, public_id, change=True)
+    if not relation.bsn:
+        return redirect(relation)
+    services.reveal_bsn(relation=relation, user=request.user)
+    if request.htmx:
+        return render(
+            request, "relations/detail.html#bsn", {"relation": relation, "bsn_revealed": True}
+        )
+    return _render_detail(request, relation, "overview", bsn_revealed=True)
