@@ -229,10 +229,26 @@ class AddressForm(forms.ModelForm):
 
 
 class BankAccountForm(forms.ModelForm):
+    confirm_duplicates = forms.BooleanField(
+        required=False, label=gettext_lazy("Save anyway: this is not a duplicate")
+    )
+
     class Meta:
         model = BankAccount
         fields = ("iban", "bic", "holder", "is_default")
         help_texts = {"holder": gettext_lazy("At most 40 characters: the ledger's limit.")}
+
+    def __init__(self, *args, relation: Relation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.relation = relation
+        # Typed with spaces ("NL91 ABNA 0417 1643 00", "ABNANL2A XXX"); the compact form is checked.
+        self.fields["iban"].max_length = None
+        self.fields["bic"].max_length = None
+        for name in ("iban", "bic"):
+            self.fields[name].validators = [
+                v for v in self.fields[name].validators if not hasattr(v, "limit_value")
+            ]
+        self.duplicates: list[Relation] = []
 
     def clean_iban(self) -> str:
         raw = self.cleaned_data.get("iban") or ""
@@ -240,6 +256,11 @@ class BankAccountForm(forms.ModelForm):
             iban = schwifty.IBAN(raw)
         except (schwifty.exceptions.SchwiftyException, ValueError) as exc:
             raise forms.ValidationError(_("This is not a valid IBAN.")) from exc
+        own = self.relation.bank_accounts.filter(iban=iban.compact).exclude(
+            pk=self.instance.pk or 0
+        )
+        if own.exists():
+            raise forms.ValidationError(_("This relation already has this IBAN."))
         self._iban = iban
         return iban.compact
 
@@ -260,6 +281,20 @@ class BankAccountForm(forms.ModelForm):
             if iban.bic is not None and not cleaned.get("bic"):
                 cleaned["bic"] = iban.bic.compact
             self.instance.bank_name = iban.bank_name or ""
+            if not cleaned.get("confirm_duplicates"):
+                # Another relation of the practice with this IBAN: flag it, let the person decide.
+                self.duplicates = list(
+                    Relation.objects.filter(
+                        practice_id=self.relation.practice_id, bank_accounts__iban=iban.compact
+                    )
+                    .exclude(pk=self.relation.pk)
+                    .distinct()[:3]
+                )
+                if self.duplicates:
+                    self.add_error(
+                        "iban",
+                        _("Another relation has this IBAN; tick the box below if that is right."),
+                    )
         return cleaned
 
 

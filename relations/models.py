@@ -375,6 +375,11 @@ class BankAccount(models.Model):
     def __str__(self) -> str:
         return self.iban
 
+    @property
+    def formatted_iban(self) -> str:
+        """In groups of four, the way it is printed on a card or a statement."""
+        return " ".join(self.iban[i : i + 4] for i in range(0, len(self.iban), 4))
+
 
 class ServiceAgreementQuerySet(models.QuerySet["ServiceAgreement"]):
     def active(self, on: date | None = None) -> ServiceAgreementQuerySet:

@@ -325,11 +325,20 @@ def _make_single_default(qs, keep_pk: int) -> None:
     qs.exclude(pk=keep_pk).filter(is_default=True).update(is_default=False)
 
 
+def _ensure_default(qs) -> None:
+    """The ledger wants one default per type: promote the oldest when none is left."""
+    if not qs.filter(is_default=True).exists():
+        successor = qs.order_by("pk").first()
+        if successor:
+            qs.filter(pk=successor.pk).update(is_default=True)
+
+
 @transaction.atomic
 def save_address(
     *, relation: Relation, user: AbstractBaseUser, address: Address, changed: Iterable[str] = ()
 ) -> Address:
     is_new = address.pk is None
+    previous_type = None if is_new else Address.objects.get(pk=address.pk).type
     address.relation = relation
     if address.is_default:
         _make_single_default(relation.addresses.filter(type=address.type), address.pk or 0)
@@ -340,6 +349,8 @@ def save_address(
     ):
         address.is_default = True  # the first of its type is the default, so the ledger has one
     address.save()
+    if previous_type and previous_type != address.type:
+        _ensure_default(relation.addresses.filter(type=previous_type))
     _ledger_detail_changed(relation, user)
     TimelineEvent.record(
         relation,
@@ -352,13 +363,8 @@ def save_address(
 
 @transaction.atomic
 def remove_address(*, relation: Relation, user: AbstractBaseUser, address: Address) -> None:
-    was_default, type_ = address.is_default, address.type
     address.delete()
-    if was_default:
-        successor = relation.addresses.filter(type=type_).order_by("pk").first()
-        if successor:
-            successor.is_default = True
-            successor.save(update_fields=["is_default"])
+    _ensure_default(relation.addresses.filter(type=address.type))
     _ledger_detail_changed(relation, user)
     TimelineEvent.record(relation, Event.ADDRESS_REMOVED, actor=user)
 
@@ -388,13 +394,8 @@ def save_bank_account(
 def remove_bank_account(
     *, relation: Relation, user: AbstractBaseUser, account: BankAccount
 ) -> None:
-    was_default = account.is_default
     account.delete()
-    if was_default:
-        successor = relation.bank_accounts.order_by("pk").first()
-        if successor:
-            successor.is_default = True
-            successor.save(update_fields=["is_default"])
+    _ensure_default(relation.bank_accounts.all())
     _ledger_detail_changed(relation, user)
     TimelineEvent.record(relation, Event.BANK_REMOVED, actor=user)
 
@@ -412,6 +413,22 @@ def add_agreement(
     agreement.practice_id = relation.practice_id
     agreement.save()
     TimelineEvent.record(relation, Event.AGREEMENT_ADDED, actor=user, agreement=agreement)
+    return agreement
+
+
+@transaction.atomic
+def change_agreement(
+    *, agreement: ServiceAgreement, user: AbstractBaseUser, changed: Iterable[str]
+) -> ServiceAgreement:
+    agreement.save()
+    if changed:
+        TimelineEvent.record(
+            agreement.relation,
+            Event.AGREEMENT_CHANGED,
+            actor=user,
+            fields=changed,
+            agreement=agreement,
+        )
     return agreement
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from practice.access import change_required, member_required
@@ -97,6 +98,7 @@ def _duplicate_check(request: HttpRequest, form: RelationForm, relation: Relatio
     return not form.duplicates
 
 
+@sensitive_post_parameters("bsn")
 @require_http_methods(["GET", "POST"])
 @change_required
 def new(request: HttpRequest) -> HttpResponse:
@@ -175,6 +177,7 @@ def _explain_conflict(form: RelationForm, current: Relation) -> None:
     )
 
 
+@sensitive_post_parameters("bsn")
 @require_http_methods(["GET", "POST"])
 @change_required
 def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
