@@ -1,0 +1,422 @@
+"""The relations list, its bulk actions and its CSV export.
+
+The list and the export read the same filters through `read_filters` and `filter_relations`, so a CSV
+always holds exactly the rows the user was looking at (all pages of them).
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    QueryDict,
+    StreamingHttpResponse,
+)
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.formats import number_format
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from practice.access import change_required, member_required, scoped
+from relations import services
+from relations.models import Address, Relation
+
+# The count is exact up to here and "10,000+" beyond: counting a sliced queryset stops after CAP + 1
+# rows, where an unbounded COUNT(*) would read the whole practice on every page view (DESIGN §7).
+COUNT_CAP = 10_000
+PER_PAGE_CHOICES = (25, 50, 100)
+DEFAULT_PER_PAGE = 50
+# Far beyond any real list; keeps OFFSET inside what every database accepts.
+MAX_PAGE = 1_000_000
+# A longer search is a paste accident, and every word becomes one more LIKE.
+MAX_QUERY_LENGTH = 100
+# The bulk report lives in the session until the next page view; a select-all on a huge list must not
+# turn that into megabytes.
+BULK_REPORT_LIMIT = 1_000
+BULK_RESULT_KEY = "bulk_result"
+CSV_CHUNK_SIZE = 2_000
+# Spreadsheet programs run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+# Ties are broken by id so that paging never shows a row twice or skips one.
+ORDERINGS = {
+    "name": ("display_name", "id"),
+    "-name": ("-display_name", "-id"),
+    "code": ("client_code", "id"),
+    "-code": ("-client_code", "-id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+}
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+class FilterForm(forms.Form):
+    """Reads and renders the list's URL parameters; an invalid value falls back to its default."""
+
+    q = forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        widget=forms.SearchInput(attrs={"maxlength": MAX_QUERY_LENGTH}),
+        help_text=gettext_lazy("Name, client code, e-mail, city or KvK number."),
+    )
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"),
+        required=False,
+        choices=[
+            ("", gettext_lazy("All")),
+            (Relation.Kind.CLIENT, gettext_lazy("Clients")),
+            (Relation.Kind.CONTACT, gettext_lazy("Contacts")),
+        ],
+    )
+    entity = forms.ChoiceField(
+        label=gettext_lazy("Type"),
+        required=False,
+        choices=[
+            ("", gettext_lazy("All")),
+            (Relation.Entity.COMPANY, gettext_lazy("Companies")),
+            (Relation.Entity.PRIVATE, gettext_lazy("Private persons")),
+        ],
+    )
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[("active", gettext_lazy("Active")), ("archived", gettext_lazy("Archived"))],
+    )
+    sort = forms.ChoiceField(
+        label=gettext_lazy("Sort by"),
+        required=False,
+        choices=[
+            ("name", gettext_lazy("Name (A to Z)")),
+            ("-name", gettext_lazy("Name (Z to A)")),
+            ("code", gettext_lazy("Client code (low to high)")),
+            ("-code", gettext_lazy("Client code (high to low)")),
+            ("-created", gettext_lazy("Newest first")),
+            ("created", gettext_lazy("Oldest first")),
+        ],
+    )
+    per_page = forms.TypedChoiceField(
+        label=gettext_lazy("Per page"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[(n, str(n)) for n in PER_PAGE_CHOICES],
+    )
+
+    def clean_q(self) -> str:
+        return " ".join(self.cleaned_data["q"][:MAX_QUERY_LENGTH].split())
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    q: str = ""
+    kind: str = ""
+    entity: str = ""
+    status: str = "active"
+    sort: str = "name"
+    per_page: int = DEFAULT_PER_PAGE
+
+    def params(self, **extra: Any) -> dict[str, Any]:
+        """The URL parameters that differ from the defaults (short, bookmarkable URLs)."""
+        defaults = asdict(ListFilters())
+        values = {k: v for k, v in asdict(self).items() if v != defaults[k]}
+        values.update({k: v for k, v in extra.items() if v is not None})
+        return values
+
+    def query_string(self, **extra: Any) -> str:
+        params = self.params(**extra)
+        return f"?{urlencode(params)}" if params else ""
+
+
+def read_filters(params: QueryDict) -> ListFilters:
+    form = FilterForm(params)
+    form.is_valid()  # invalid fields are left out of cleaned_data and keep their default
+    return ListFilters(
+        **{name: value for name, value in form.cleaned_data.items() if value not in ("", None)}
+    )
+
+
+def default_city() -> Subquery:
+    """The default visiting address's city, as a column of the same query (not a query per row)."""
+    return Subquery(
+        Address.objects.filter(relation=OuterRef("pk"), type=Address.Type.VISITING, is_default=True)
+        .order_by()  # at most one default per type (a constraint): nothing to sort
+        .values("city")[:1]
+    )
+
+
+def filter_relations(queryset: QuerySet[Relation], filters: ListFilters) -> QuerySet[Relation]:
+    """The rows the list and the export show, sorted; `queryset` is already the practice's."""
+    qs = queryset.archived() if filters.status == "archived" else queryset.active()
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.entity:
+        qs = qs.filter(entity=filters.entity)
+    if filters.q:
+        qs = qs.search(filters.q)
+    return qs.order_by(*ORDERINGS[filters.sort])
+
+
+# --- the list ------------------------------------------------------------------------------------
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return min(max(int(value or 1), 1), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+def _page_url(filters: ListFilters, page: int) -> str:
+    # "?" rather than "": an empty href would point at the current page, not the first one.
+    return filters.query_string(page=page if page > 1 else None) or "?"
+
+
+@require_GET
+@member_required
+def relation_list(request: HttpRequest) -> HttpResponse:
+    filters = read_filters(request.GET)
+    relations = filter_relations(scoped(request, Relation), filters)
+    per_page = filters.per_page
+
+    # Counting stops at COUNT_CAP + 1 rows, so the count costs the same on a practice of any size.
+    count = relations.order_by().values("pk")[: COUNT_CAP + 1].count()
+    count_is_exact = count <= COUNT_CAP
+    page = _page_number(request.GET.get("page"))
+    if count_is_exact:
+        page = min(page, max(1, -(-count // per_page)))
+    offset = (page - 1) * per_page
+    # One row beyond the page tells whether there is a next one without counting everything.
+    rows = list(
+        relations.only(
+            "public_id", "kind", "entity", "display_name", "client_code", "email", "archived_at"
+        ).annotate(city=default_city())[offset : offset + per_page + 1]
+    )
+    has_next = len(rows) > per_page
+    rows = rows[:per_page]
+
+    context = {
+        "relations": rows,
+        "filters": filters,
+        "filter_form": FilterForm(initial=asdict(filters)),
+        "count": count if count_is_exact else None,
+        "count_display": number_format(min(count, COUNT_CAP), force_grouping=True),
+        "count_is_exact": count_is_exact,
+        "page": page,
+        "num_pages": max(1, -(-count // per_page)) if count_is_exact else None,
+        "previous_url": _page_url(filters, page - 1) if page > 1 else None,
+        "next_url": _page_url(filters, page + 1) if has_next else None,
+        "first_url": _page_url(filters, 1),
+        "export_url": reverse("relations-export") + filters.query_string(),
+        "can_change": request.membership.can_change,
+        "archived_view": filters.status == "archived",
+    }
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.boosted and not htmx.history_restore_request:
+        response = render(request, "relations/list.html#rows", context)
+    else:
+        context["bulk_result"] = request.session.pop(BULK_RESULT_KEY, None)
+        response = render(request, "relations/list.html", context)
+    # The same URL answers a full page or a fragment; caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# --- bulk actions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    service: Callable[..., services.BulkResult]
+    label: str
+    outcome: str
+    summary: str  # "%(done)s … %(skipped)s …"
+
+
+BULK_ACTIONS = {
+    "convert_to_client": BulkAction(
+        services.convert_to_client,
+        gettext_lazy("Convert to client"),
+        gettext_lazy("Converted to client"),
+        gettext_lazy("%(done)s converted to client, %(skipped)s skipped."),
+    ),
+    "archive": BulkAction(
+        services.archive,
+        gettext_lazy("Archive"),
+        gettext_lazy("Archived"),
+        gettext_lazy("%(done)s archived, %(skipped)s skipped."),
+    ),
+    "restore": BulkAction(
+        services.restore,
+        gettext_lazy("Restore"),
+        gettext_lazy("Restored"),
+        gettext_lazy("%(done)s restored, %(skipped)s skipped."),
+    ),
+}
+
+
+def _safe_next(request: HttpRequest) -> str:
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return reverse("relations-list")
+
+
+def _selected_ids(values: Iterable[str]) -> tuple[list[uuid.UUID], list[str]]:
+    """The submitted ids as UUIDs (duplicates dropped), and the values that are no id at all."""
+    ids: dict[uuid.UUID, None] = {}
+    invalid: list[str] = []
+    for value in values:
+        try:
+            ids[uuid.UUID(value)] = None
+        except ValueError:
+            invalid.append(value)
+    return list(ids), invalid
+
+
+@require_POST
+@change_required
+def bulk(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request)
+    action = BULK_ACTIONS.get(request.POST.get("action", ""))
+    if action is None:
+        messages.error(request, _("Choose one of the bulk actions."))
+        return HttpResponseRedirect(next_url)
+    submitted = request.POST.getlist("ids")
+    if not submitted:
+        messages.error(request, _("Select at least one relation first. Nothing was changed."))
+        return HttpResponseRedirect(next_url)
+
+    ids, invalid = _selected_ids(submitted)
+    # Only the current practice's rows are loaded: another practice's id is "not found", untouched.
+    found = list(scoped(request, Relation).filter(public_id__in=ids).only("pk", "public_id"))
+    result = action.service(
+        practice=request.membership.practice, user=request.user, relations=found
+    )
+    found_ids = {relation.public_id for relation in found}
+    not_found = [str(i) for i in ids if i not in found_ids] + invalid
+
+    done = [[r.display_name, r.client_code] for r in result.done]
+    skipped = [[r.display_name, str(reason)] for r, reason in result.skipped]
+    skipped += [[value[:64], _("not found")] for value in not_found]
+    shown_done = done[:BULK_REPORT_LIMIT]
+    shown_skipped = skipped[: BULK_REPORT_LIMIT - len(shown_done)]
+    request.session[BULK_RESULT_KEY] = {
+        "action": str(action.label),
+        "outcome": str(action.outcome),
+        "done": shown_done,
+        "skipped": shown_skipped,
+        "not_shown": len(done) + len(skipped) - len(shown_done) - len(shown_skipped),
+    }
+    summary = action.summary % {"done": len(done), "skipped": len(skipped)}
+    if skipped:
+        messages.warning(request, summary)
+    else:
+        messages.success(request, summary)
+    return HttpResponseRedirect(next_url)
+
+
+# --- CSV export ----------------------------------------------------------------------------------
+
+EXPORT_FIELDS = (
+    "display_name",
+    "kind",
+    "entity",
+    "client_code",
+    "email",
+    "phone",
+    "city",
+    "kvk_number",
+    "vat_number",
+    "archived_at",
+)
+
+
+def neutralise(value: str) -> str:
+    """A cell a spreadsheet will show as text, never evaluate."""
+    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
+
+
+class _Echo:
+    """csv.writer writes into this and hands the line straight back, for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_rows(relations: QuerySet[Relation], labels: dict[str, Any]) -> Iterator[list[str]]:
+    kinds, entities = labels["kinds"], labels["entities"]
+    archived, active = labels["archived"], labels["active"]
+    yield labels["header"]
+    # values_list names every column: the BSN (and anything else sensitive) is never even selected.
+    rows = relations.annotate(city=default_city()).values_list(*EXPORT_FIELDS)
+    for name, kind, entity, code, email, phone, city, kvk, vat, archived_at in rows.iterator(
+        chunk_size=CSV_CHUNK_SIZE
+    ):
+        yield [
+            name,
+            kinds.get(kind, kind),
+            entities.get(entity, entity),
+            code,
+            email,
+            phone,
+            city or "",
+            kvk,
+            vat,
+            archived if archived_at else active,
+        ]
+
+
+@require_GET
+@member_required
+def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+    filters = read_filters(request.GET)
+    relations = filter_relations(scoped(request, Relation), filters)
+    # Translated now: the rows are produced after the view returns, while the response streams.
+    labels = {
+        "header": [
+            _("Name"),
+            _("Kind"),
+            _("Type"),
+            _("Client code"),
+            _("E-mail"),
+            _("Phone"),
+            _("City"),
+            _("KvK number"),
+            _("VAT number"),
+            _("Status"),
+        ],
+        "kinds": {value: str(label) for value, label in Relation.Kind.choices},
+        "entities": {value: str(label) for value, label in Relation.Entity.choices},
+        "archived": _("Archived"),
+        "active": _("Active"),
+    }
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (
+            writer.writerow([neutralise(cell) for cell in row])
+            for row in _csv_rows(relations, labels)
+        ),
+        content_type="text/csv; charset=utf-8",
+    )
+    filename = f"relations-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
