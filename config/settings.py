@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "practice",
     "relations",
     "connections",
+    "portal",
     "sync",
 ]
 

@@ -12,6 +12,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("relations/", include("relations.urls")),
+    path("relations/", include("connections.urls")),
+    path("portal/", include("portal.urls")),
     path("", include("practice.urls")),
 ]
 

@@ -43,6 +43,13 @@ PRIVATE_FIELDS = (
 )
 
 
+class PortalState(models.TextChoices):
+    NONE = "none", _("Not invited")
+    PENDING = "pending", _("Invited")
+    ACCEPTED = "accepted", _("Has access")
+    REVOKED = "revoked", _("Revoked")
+
+
 class RelationQuerySet(models.QuerySet["Relation"]):
     def for_practice(self, practice: Practice) -> RelationQuerySet:
         return self.filter(practice=practice)
@@ -160,6 +167,13 @@ class Relation(models.Model):
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     bsn = models.CharField(_("BSN"), max_length=9, blank=True, default="")
 
+    # Kept by the portal app in the same transaction as its invitations, so that the list can show
+    # each contact's state without the relations app knowing the portal (imports run downwards).
+    portal_state = models.CharField(
+        _("portal"), max_length=8, choices=PortalState.choices, default=PortalState.NONE
+    )
+    portal_invited_until = models.DateTimeField(null=True, blank=True, editable=False)
+
     # Folded name, code, e-mail, cities and KvK: what the list's search matches (see RelationQuerySet.search).
     search_text = models.TextField(editable=False, default="")
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -249,6 +263,17 @@ class Relation(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+    @property
+    def portal_status(self) -> str:
+        """The invitation state as shown: a pending invitation past its date has expired."""
+        if (
+            self.portal_state == PortalState.PENDING
+            and self.portal_invited_until
+            and self.portal_invited_until < timezone.now()
+        ):
+            return "expired"
+        return self.portal_state
 
     @property
     def masked_bsn(self) -> str:
@@ -431,6 +456,54 @@ class ServiceAgreement(models.Model):
         return self.start_date <= today and (self.end_date is None or self.end_date > today)
 
 
+class TeamAssignmentQuerySet(models.QuerySet["TeamAssignment"]):
+    def managers(self) -> TeamAssignmentQuerySet:
+        return self.filter(role=TeamAssignment.Role.RELATIONSHIP_MANAGER)
+
+
+class TeamAssignment(models.Model):
+    """An office member who looks after a relation, in a role. A client keeps a relationship manager."""
+
+    class Role(models.TextChoices):
+        RELATIONSHIP_MANAGER = "manager", _("Relationship manager")
+        ACCOUNTANT = "accountant", _("Accountant")
+        ASSISTANT = "assistant", _("Assistant")
+        PAYROLL = "payroll", _("Payroll")
+        TAX_ADVISOR = "tax_advisor", _("Tax advisor")
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    relation = models.ForeignKey(
+        Relation, on_delete=models.PROTECT, related_name="team", verbose_name=_("relation")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="team_assignments",
+        verbose_name=_("team member"),
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = TeamAssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("team member")
+        verbose_name_plural = _("team")
+        ordering = ["role", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["relation", "user", "role"], name="relations_teamassignment_unique"
+            ),
+        ]
+        indexes = [
+            # "My relations": the list filtered on the current user's assignments.
+            models.Index(fields=["user", "relation"], name="team_user_relation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+
 class TimelineEvent(models.Model):
     """What happened to a relation. Never a personal value as text: names come from the references."""
 
@@ -452,6 +525,14 @@ class TimelineEvent(models.Model):
         AGREEMENT_CHANGED = "agreement_changed", _("Agreement changed")
         AGREEMENT_ENDED = "agreement_ended", _("Agreement ended")
         BSN_REVEALED = "bsn_revealed", _("BSN revealed")
+        CONNECTION_ADDED = "connection_added", _("Connection added")
+        CONNECTION_ENDED = "connection_ended", _("Connection ended")
+        TEAM_ADDED = "team_added", _("Team member added")
+        TEAM_CHANGED = "team_changed", _("Team role changed")
+        TEAM_REMOVED = "team_removed", _("Team member removed")
+        INVITATION_SENT = "invitation_sent", _("Portal invitation sent")
+        INVITATION_ACCEPTED = "invitation_accepted", _("Portal invitation accepted")
+        INVITATION_REVOKED = "invitation_revoked", _("Portal access revoked")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     relation = models.ForeignKey(
@@ -467,6 +548,14 @@ class TimelineEvent(models.Model):
     )
     agreement = models.ForeignKey(
         ServiceAgreement, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The office member a team event is about."),
     )
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=False)
 

@@ -23,6 +23,7 @@ from relations.models import (
     ServiceAgreement,
     TimelineEvent,
 )
+from relations.signals import relation_archived
 
 Event = TimelineEvent.Kind
 
@@ -282,6 +283,7 @@ def archive(
             continue
         _bump(relation, user, archived_at=now, archived_by=user)
         TimelineEvent.record(relation, Event.ARCHIVED, actor=user)
+        relation_archived.send(sender=Relation, relation=relation, user=user)
         result.done.append(relation)
     return result
 

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from practice.access import change_required, member_required
-from relations import services
+from relations import extensions, services
 from relations.forms import RelationForm
 from relations.models import Relation
 from relations.views import parts
@@ -26,19 +26,22 @@ TIMELINE_PAGE_SIZE = 25
 
 
 def tabs_for(relation: Relation) -> list[tuple[str, str]]:
-    """The detail page's tabs in order; some exist only for companies or for clients."""
+    """The detail page's tabs in order; some exist only for companies or for clients.
+
+    Apps above relations add theirs through relations.extensions (e.g. Connections after Bank accounts).
+    """
     tabs = [("overview", _("Overview"))]
     if relation.is_company:
         tabs.append(("company", _("Company details")))
-    tabs += [
-        ("addresses", _("Addresses")),
-        ("banks", _("Bank accounts")),
-        ("connections", _("Connections")),
-        ("team", _("Team")),
-    ]
+    tabs += [("addresses", _("Addresses")), ("banks", _("Bank accounts")), ("team", _("Team"))]
     if relation.is_client:
-        tabs += [("agreements", _("Agreements")), ("ledger", _("Ledger"))]
+        tabs.append(("agreements", _("Agreements")))
     tabs.append(("timeline", _("Timeline")))
+    for extra in extensions.tabs.values():
+        if extra.applies(relation):
+            slugs = [slug for slug, _label in tabs]
+            position = slugs.index(extra.after) + 1 if extra.after in slugs else len(tabs) - 1
+            tabs.insert(position, (extra.slug, extra.label))
     return tabs
 
 
@@ -62,8 +65,16 @@ def _render_detail(
         "can_change": can_change and not relation.is_archived,
         "can_archive": can_change,
         "bsn_revealed": bsn_revealed,
+        "header_actions": [
+            {"template": action.template, **action.context(request, relation)}
+            for action in extensions.header_actions
+            if can_change and action.applies(relation)
+        ],
     }
-    if tab in ("addresses", "banks", "agreements"):
+    if tab in extensions.tabs:
+        extra = extensions.tabs[tab]
+        context.update(extra.context(request, relation), extension_template=extra.template)
+    elif tab in ("addresses", "banks", "agreements"):
         context.update(parts.tab_context(request, relation, tab))
     elif tab == "overview":
         context["default_address"] = relation.addresses.filter(is_default=True).first()
