@@ -11,7 +11,14 @@ from django.utils import timezone
 from stdnum.eu import vat
 from stdnum.nl import bsn
 
-from relations.models import Address, BankAccount, Relation, ServiceAgreement, TimelineEvent
+from relations.models import (
+    Address,
+    BankAccount,
+    Relation,
+    ServiceAgreement,
+    TeamAssignment,
+    TimelineEvent,
+)
 
 TARGET = 300
 CITIES = [
@@ -137,9 +144,21 @@ def _iban(rng):
     return _valid(rng, make, bool)
 
 
+def _ensure_managers(practice, user) -> None:
+    """Every demo client has the demo user as relationship manager (as if they had created it)."""
+    managed = TeamAssignment.objects.filter(practice=practice, role="manager").values("relation_id")
+    TeamAssignment.objects.bulk_create(
+        TeamAssignment(practice=practice, relation=relation, user=user, role="manager")
+        for relation in Relation.objects.filter(practice=practice, kind="client").exclude(
+            pk__in=managed
+        )
+    )
+
+
 def seed(*, practice, user, stdout) -> None:
     existing = Relation.objects.filter(practice=practice).count()
     if existing >= TARGET:
+        _ensure_managers(practice, user)
         stdout.write(f"relations: {existing} relations present, nothing to add")
         return
     rng = random.Random(f"kring-demo-{practice.slug}")  # noqa: S311 - demo data, not secrets
@@ -232,6 +251,7 @@ def seed(*, practice, user, stdout) -> None:
             relation.archived_at, relation.archived_by = now, user
         relation.save(update_fields=["search_text", "archived_at", "archived_by"])
         TimelineEvent.record(relation, TimelineEvent.Kind.CREATED, actor=user)
+    _ensure_managers(practice, user)
     practice.client_code_next = max(practice.client_code_next, next_code)
     practice.save(update_fields=["client_code_next"])
     stdout.write(f"relations: {TARGET - existing} demo relations added")

@@ -8,6 +8,7 @@ from datetime import date
 import schwifty
 import schwifty.exceptions
 from django import forms
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum import exceptions as stdnum_errors
@@ -21,6 +22,7 @@ from relations.models import (
     BankAccount,
     Relation,
     ServiceAgreement,
+    TeamAssignment,
 )
 
 COMMON_FIELDS = ("email", "phone", "mobile", "website", "language", "notes")
@@ -314,3 +316,23 @@ class ServiceAgreementForm(forms.ModelForm):
         if start and end and end < start:
             self.add_error("end_date", _("The end date cannot be before the start date."))
         return cleaned
+
+
+class TeamMemberForm(forms.Form):
+    member = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Team member"))
+    role = forms.ChoiceField(
+        choices=TeamAssignment.Role.choices,
+        label=gettext_lazy("Role"),
+        initial=TeamAssignment.Role.ACCOUNTANT,
+    )
+
+    def __init__(self, *args, practice, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the practice's own people: another office's staff are not offered, nor accepted.
+        users = (
+            get_user_model()
+            .objects.filter(memberships__practice=practice)
+            .order_by("first_name", "last_name", "username")
+        )
+        self.fields["member"].queryset = users
+        self.fields["member"].label_from_instance = lambda u: u.get_full_name() or u.get_username()

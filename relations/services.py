@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from practice.models import Practice
+from practice.models import Membership, Practice
 from relations.models import (
     COMPANY_FIELDS,
     LEDGER_FIELDS,
@@ -21,6 +21,7 @@ from relations.models import (
     BankAccount,
     Relation,
     ServiceAgreement,
+    TeamAssignment,
     TimelineEvent,
 )
 from relations.signals import relation_archived
@@ -98,6 +99,8 @@ def create_relation(
     relation.search_text = relation.compose_search_text(cities=[])
     relation.save()
     TimelineEvent.record(relation, Event.CREATED, actor=user)
+    if relation.is_client:
+        _ensure_manager(relation, user)
     return relation
 
 
@@ -201,6 +204,7 @@ def convert_to_client(
         TimelineEvent.record(
             relation, Event.CONVERTED_TO_CLIENT, actor=user, fields=["kind", "client_code"]
         )
+        _ensure_manager(relation, user)
         result.done.append(relation)
     return result
 
@@ -400,6 +404,49 @@ def remove_bank_account(
     _ensure_default(relation.bank_accounts.all())
     _ledger_detail_changed(relation, user)
     TimelineEvent.record(relation, Event.BANK_REMOVED, actor=user)
+
+
+# --- team ----------------------------------------------------------------------------------------
+
+MANAGER = TeamAssignment.Role.RELATIONSHIP_MANAGER
+
+
+def _ensure_manager(relation: Relation, user: AbstractBaseUser) -> None:
+    """A client always has a relationship manager: the person who made it a client, by default."""
+    if not relation.team.filter(role=MANAGER).exists():
+        TeamAssignment.objects.create(
+            practice_id=relation.practice_id, relation=relation, user=user, role=MANAGER
+        )
+        TimelineEvent.record(relation, Event.TEAM_ADDED, actor=user, member=user, fields=[MANAGER])
+
+
+@transaction.atomic
+def add_team_member(
+    *, relation: Relation, user: AbstractBaseUser, member: AbstractBaseUser, role: str
+) -> TeamAssignment:
+    if not Membership.objects.filter(practice_id=relation.practice_id, user=member).exists():
+        raise ValidationError({"member": _("Only members of the practice can be on the team.")})
+    if relation.team.filter(user=member, role=role).exists():
+        raise ValidationError({"role": _("This person has this role already.")})
+    assignment = TeamAssignment.objects.create(
+        practice_id=relation.practice_id, relation=relation, user=member, role=role
+    )
+    TimelineEvent.record(relation, Event.TEAM_ADDED, actor=user, member=member, fields=[role])
+    return assignment
+
+
+@transaction.atomic
+def remove_team_member(*, assignment: TeamAssignment, user: AbstractBaseUser) -> None:
+    relation = Relation.objects.select_for_update().get(pk=assignment.relation_id)
+    managers = relation.team.filter(role=MANAGER)
+    if relation.is_client and assignment.role == MANAGER and managers.count() <= 1:
+        raise ValidationError(
+            _("A client keeps a relationship manager: add another one before removing this one.")
+        )
+    assignment.delete()
+    TimelineEvent.record(
+        relation, Event.TEAM_REMOVED, actor=user, member=assignment.user, fields=[assignment.role]
+    )
 
 
 # --- agreements ----------------------------------------------------------------------------------

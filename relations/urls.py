@@ -1,6 +1,6 @@
 from django.urls import path
 
-from relations.views import listing, pages, parts
+from relations.views import listing, pages, parts, team
 
 urlpatterns = [
     # The list, its bulk actions and its export (relations/views/listing.py).
@@ -58,4 +58,6 @@ urlpatterns = [
         parts.agreement_end,
         name="relations-agreement-end",
     ),
+    path("<uuid:public_id>/team/add/", team.team_add, name="relations-team-add"),
+    path("<uuid:public_id>/team/<int:pk>/remove/", team.team_remove, name="relations-team-remove"),
 ]

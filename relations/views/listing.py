@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -35,7 +35,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from practice.access import change_required, member_required, scoped
 from relations import services
-from relations.models import Address, Relation
+from relations.models import Address, Relation, TeamAssignment
 
 # The count is exact up to here and "10,000+" beyond: counting a sliced queryset stops after CAP + 1
 # rows, where an unbounded COUNT(*) would read the whole practice on every page view (DESIGN §7).
@@ -94,6 +94,14 @@ class FilterForm(forms.Form):
             (Relation.Entity.PRIVATE, gettext_lazy("Private persons")),
         ],
     )
+    team = forms.ChoiceField(
+        label=gettext_lazy("Team"),
+        required=False,
+        choices=[
+            ("", gettext_lazy("Everyone's relations")),
+            ("mine", gettext_lazy("My relations")),
+        ],
+    )
     status = forms.ChoiceField(
         label=gettext_lazy("Status"),
         required=False,
@@ -128,6 +136,7 @@ class ListFilters:
     q: str = ""
     kind: str = ""
     entity: str = ""
+    team: str = ""
     status: str = "active"
     sort: str = "name"
     per_page: int = DEFAULT_PER_PAGE
@@ -161,9 +170,13 @@ def default_city() -> Subquery:
     )
 
 
-def filter_relations(queryset: QuerySet[Relation], filters: ListFilters) -> QuerySet[Relation]:
+def filter_relations(
+    queryset: QuerySet[Relation], filters: ListFilters, *, user: Any = None
+) -> QuerySet[Relation]:
     """The rows the list and the export show, sorted; `queryset` is already the practice's."""
     qs = queryset.archived() if filters.status == "archived" else queryset.active()
+    if filters.team == "mine" and user is not None:
+        qs = qs.filter(Exists(TeamAssignment.objects.filter(relation=OuterRef("pk"), user=user)))
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
     if filters.entity:
@@ -192,7 +205,7 @@ def _page_url(filters: ListFilters, page: int) -> str:
 @member_required
 def relation_list(request: HttpRequest) -> HttpResponse:
     filters = read_filters(request.GET)
-    relations = filter_relations(scoped(request, Relation), filters)
+    relations = filter_relations(scoped(request, Relation), filters, user=request.user)
     per_page = filters.per_page
 
     # Counting stops at COUNT_CAP + 1 rows, so the count costs the same on a practice of any size.
@@ -389,7 +402,7 @@ def _csv_rows(relations: QuerySet[Relation], labels: dict[str, Any]) -> Iterator
 @member_required
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     filters = read_filters(request.GET)
-    relations = filter_relations(scoped(request, Relation), filters)
+    relations = filter_relations(scoped(request, Relation), filters, user=request.user)
     # Translated now: the rows are produced after the view returns, while the response streams.
     labels = {
         "header": [

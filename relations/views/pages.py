@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from practice.access import change_required, member_required
 from relations import extensions, services
 from relations.forms import RelationForm
-from relations.models import Relation
-from relations.views import parts
+from relations.models import Relation, ServiceAgreement, TeamAssignment
+from relations.views import parts, team
 from relations.views.common import get_relation
 
 TIMELINE_PAGE_SIZE = 25
@@ -76,20 +76,31 @@ def _render_detail(
         context.update(extra.context(request, relation), extension_template=extra.template)
     elif tab in ("addresses", "banks", "agreements"):
         context.update(parts.tab_context(request, relation, tab))
+    elif tab == "team":
+        context.update(team.tab_context(request, relation))
     elif tab == "overview":
         context["default_address"] = relation.addresses.filter(is_default=True).first()
         context["active_agreements"] = relation.agreements.active() if relation.is_client else []
     elif tab == "timeline":
-        events = relation.timeline.select_related("actor", "other_relation", "agreement")
+        events = relation.timeline.select_related("actor", "other_relation", "agreement", "member")
         page = Paginator(events, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
-        labels = {f.name: f.verbose_name for f in Relation._meta.fields}
-        for event in page:
-            event.field_names = [str(labels.get(name, name)) for name in event.fields]
         context["events"] = page
+        for event in page:
+            event.field_names = _field_names(event)
     response = render(request, "relations/detail.html", context)
     if bsn_revealed:
         response["Cache-Control"] = "no-store"
     return response
+
+
+def _field_names(event) -> list[str]:
+    """What an event lists after its title: changed fields by their label, or a team role."""
+    if event.kind.startswith("team_"):
+        roles = dict(TeamAssignment.Role.choices)
+        return [str(roles.get(role, role)) for role in event.fields]
+    labels = {f.name: f.verbose_name for f in Relation._meta.fields}
+    labels.update({f.name: f.verbose_name for f in ServiceAgreement._meta.fields})
+    return [str(labels.get(name, name)) for name in event.fields]
 
 
 @require_GET

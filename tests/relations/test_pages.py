@@ -75,7 +75,9 @@ def test_it_creates_a_client_company_with_the_next_code(staff_client, staff, pra
     assert relation.display_name == "Bakkerij De Gouden Korst B.V."
     assert relation.vat_number == VALID_VAT
     assert relation.created_by == staff
-    assert list(relation.timeline.values_list("kind", flat=True)) == ["created"]
+    assert set(relation.timeline.values_list("kind", flat=True)) == {"created", "team_added"}
+    assert relation.team.get().user == staff
+    assert relation.team.get().role == "manager"
     practice.refresh_from_db()
     assert practice.client_code_next == 1001
 
