@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from practice.access import change_required, member_required
 from relations import extensions, services
 from relations.forms import RelationForm
-from relations.models import Relation, ServiceAgreement, TeamAssignment
+from relations.models import Address, Relation, ServiceAgreement, TeamAssignment
 from relations.views import parts, team
 from relations.views.common import get_relation
 
@@ -79,7 +79,11 @@ def _render_detail(
     elif tab == "team":
         context.update(team.tab_context(request, relation))
     elif tab == "overview":
-        context["default_address"] = relation.addresses.filter(is_default=True).first()
+        # The visiting address, else the postal or invoice one: the one a person would look for.
+        defaults = {a.type: a for a in relation.addresses.filter(is_default=True)}
+        context["default_address"] = next(
+            (defaults[t] for t in Address.Type.values if t in defaults), None
+        )
         context["active_agreements"] = relation.agreements.active() if relation.is_client else []
     elif tab == "timeline":
         events = relation.timeline.select_related("actor", "other_relation", "agreement", "member")
