@@ -9,6 +9,7 @@ from relations.models import (
     BankAccount,
     Relation,
     ServiceAgreement,
+    TeamAssignment,
     TimelineEvent,
 )
 
@@ -149,4 +150,21 @@ class TimelineEventAdmin(NoDeleteAdmin):
         return False  # history is written by the services, never edited
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(TeamAssignment)
+class TeamAssignmentAdmin(NoDeleteAdmin):
+    """Read here; changed on the Team tab, where the relationship-manager rule is kept."""
+
+    list_display = ["relation", "user", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["relation__display_name", "user__username", "user__last_name"]
+    list_select_related = ["relation", "user"]
+    raw_id_fields = ["relation", "user"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
