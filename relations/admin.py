@@ -15,13 +15,10 @@ from relations.models import (
 
 
 class NoDeleteAdmin(admin.ModelAdmin):
+    """No delete button, and so no "delete selected" action (it needs the delete permission)."""
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
 
 class AddressInline(admin.TabularInline):
