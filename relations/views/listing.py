@@ -218,7 +218,15 @@ def relation_list(request: HttpRequest) -> HttpResponse:
     # One row beyond the page tells whether there is a next one without counting everything.
     rows = list(
         relations.only(
-            "public_id", "kind", "entity", "display_name", "client_code", "email", "archived_at"
+            "public_id",
+            "kind",
+            "entity",
+            "display_name",
+            "client_code",
+            "email",
+            "archived_at",
+            "portal_state",
+            "portal_invited_until",
         ).annotate(city=default_city())[offset : offset + per_page + 1]
     )
     has_next = len(rows) > per_page

@@ -416,3 +416,36 @@ def test_no_inline_script_or_style(owner_client, practice):
 
     assert "<script>" not in html
     assert "style=" not in html
+
+
+def test_list_shows_each_contacts_portal_state(staff_client, practice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import RelationFactory
+
+    soon = timezone.now() + timedelta(days=3)
+    past = timezone.now() - timedelta(days=1)
+    RelationFactory(
+        practice=practice,
+        contact=True,
+        legal_name="Pending Co",
+        portal_state="pending",
+        portal_invited_until=soon,
+    )
+    RelationFactory(
+        practice=practice,
+        contact=True,
+        legal_name="Expired Co",
+        portal_state="pending",
+        portal_invited_until=past,
+    )
+    RelationFactory(
+        practice=practice, contact=True, legal_name="Access Co", portal_state="accepted"
+    )
+    page = staff_client.get(reverse("relations-list")).content.decode()
+    assert "portal-pending" in page
+    assert "portal-expired" in page
+    assert "portal-accepted" in page
+    assert "Invitation expired" in page
