@@ -5,3 +5,18 @@ from django.utils.translation import gettext_lazy as _
 class ConnectionsConfig(AppConfig):
     name = "connections"
     verbose_name = _("Connections")
+
+    def ready(self) -> None:
+        # Relations cannot import this app (imports run downwards): the tab is registered with it.
+        from connections.views import tab_context
+        from relations.extensions import Tab, register_tab
+
+        register_tab(
+            Tab(
+                slug="connections",
+                label=_("Connections"),
+                template="connections/tab.html",
+                context=tab_context,
+                after="banks",
+            )
+        )

@@ -83,7 +83,9 @@ def test_create_convert_refuse_archive_restore(live_server, page, login, staff, 
     # The company has an active agreement: it cannot become a private person.
     page.goto(company_url)
     page.get_by_role("button", name="Convert to private person").click()
-    expect(page.get_by_text(re.compile("cannot become a private person.*Bookkeeping"))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile("cannot become a private person.*Bookkeeping"))
+    ).to_be_visible()
     assert Relation.objects.get(kvk_number="12345678").entity == "company"
 
     # Archive it, find it under Archived, restore it.

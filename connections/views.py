@@ -1,0 +1,231 @@
+"""The Connections tab on a relation's page: the list, the add form with its picker, and ending.
+
+As in relations/views/parts.py, each view serves two paths: with htmx the form, the picker results and
+the refreshed list are fragments of `connections/tab.html`; without JavaScript the form is a page of its
+own (searching sends it with GET and shows the matches as radio buttons) and a valid POST redirects back
+to the tab.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+
+from connections import services
+from connections.forms import ConnectionForm, EndConnectionForm
+from connections.models import Connection
+from practice.access import get_scoped_or_404, member_required
+from relations.models import Relation
+from relations.views.common import get_relation
+
+TAB = "connections"
+PICKER_LIMIT = 10
+
+
+def tab_context(request: HttpRequest, relation: Relation) -> dict[str, Any]:
+    """What `connections/tab.html` needs besides `relation`: one query however many connections."""
+    today = timezone.localdate()
+    current: list[dict[str, Any]] = []
+    ended: list[dict[str, Any]] = []
+    for connection in Connection.objects.involving(relation).select_related("a", "b"):
+        row = {
+            "connection": connection,
+            "label": connection.label_for(relation),
+            "other": connection.other(relation),
+        }
+        (current if connection.is_active else ended).append(row)
+    current.sort(key=lambda row: (row["other"].display_name.casefold(), row["connection"].pk))
+    ended.sort(key=lambda row: (row["connection"].end_date, row["connection"].pk), reverse=True)
+    return {
+        "can_change": _can_change(request, relation),
+        "current_connections": current,
+        "ended_connections": ended,
+        "today": today,
+    }
+
+
+def picker_results(relation: Relation, query: str) -> list[Relation]:
+    """Active relations of the same practice matching `query`, never the relation itself."""
+    if not query.strip():
+        return []
+    return list(
+        Relation.objects.filter(practice_id=relation.practice_id)
+        .active()
+        .exclude(pk=relation.pk)
+        .search(query)
+        .only("public_id", "display_name", "kind", "entity", "client_code")[:PICKER_LIMIT]
+    )
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _can_change(request: HttpRequest, relation: Relation) -> bool:
+    membership = request.membership
+    return bool(membership and membership.can_change and not relation.is_archived)
+
+
+def _tab_url(relation: Relation) -> str:
+    return reverse("relations-tab", args=[relation.public_id, TAB])
+
+
+def _back_to_tab(request: HttpRequest, relation: Relation) -> HttpResponse:
+    url = _tab_url(relation)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _refuse_if_archived(request: HttpRequest, relation: Relation) -> HttpResponse | None:
+    if relation.is_archived:
+        messages.error(request, _("This relation is archived. Restore it before changing it."))
+        return _back_to_tab(request, relation)
+    return None
+
+
+def _done(request: HttpRequest, relation: Relation, message: str) -> HttpResponse:
+    """After a change: the refreshed list in place of the form (htmx), else POST/redirect/GET."""
+    messages.success(request, message)
+    if not request.htmx:
+        return redirect(_tab_url(relation))
+    context = {
+        "relation": relation,
+        **tab_context(request, relation),
+        # Shown inside the fragment and so consumed here, not on the next full page.
+        "inline_messages": messages.get_messages(request),
+    }
+    response = render(request, "connections/tab.html#list", context)
+    return reswap(retarget(response, f"#{TAB}-list"), "outerHTML")
+
+
+def _candidates(relation: Relation, data: Any) -> tuple[list[Relation], str]:
+    """The picker's radio buttons: the matches for the search text, plus the one already chosen."""
+    results = picker_results(relation, data.get("q", ""))
+    chosen = _chosen(relation, data.get("other", ""))
+    if chosen is not None and chosen.pk not in {r.pk for r in results}:
+        results.insert(0, chosen)
+    return results, str(chosen.public_id) if chosen else ""
+
+
+def _chosen(relation: Relation, value: str) -> Relation | None:
+    try:
+        public_id = UUID(value)
+    except ValueError:
+        return None
+    return (
+        Relation.objects.filter(practice_id=relation.practice_id)
+        .active()
+        .exclude(pk=relation.pk)
+        .filter(public_id=public_id)
+        .first()
+    )
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def add(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    relation = get_relation(request, public_id, change=True)
+    if refused := _refuse_if_archived(request, relation):
+        return refused
+    if request.method == "POST":
+        form = ConnectionForm(request.POST, relation=relation)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                connection = services.add_connection(
+                    practice=request.membership.practice,
+                    user=request.user,
+                    relation=relation,
+                    other=data["other"],
+                    type=data["type"],
+                    subject_is_relation=data["subject_is_relation"],
+                    start_date=data["start_date"],
+                    description=data["description"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                return _done(
+                    request,
+                    relation,
+                    _("Connection added: %(text)s.") % {"text": connection.describe_for(relation)},
+                )
+    else:
+        # A GET with parameters is the search step without JavaScript: keep what was filled in,
+        # without judging it yet.
+        form = ConnectionForm(initial=request.GET.dict(), relation=relation)
+    data = request.POST if request.method == "POST" else request.GET
+    candidates, chosen = _candidates(relation, data)
+    action = reverse("connections-add", args=[relation.public_id])
+    context = {
+        "relation": relation,
+        "tab": TAB,
+        "form": form,
+        "action": action,
+        "picker_url": reverse("connections-picker", args=[relation.public_id]),
+        "candidates": candidates,
+        "chosen": chosen,
+        "query": data.get("q", "").strip(),
+        "title": _("Add connection"),
+        "cancel_url": _tab_url(relation),
+    }
+    if request.htmx:
+        # 200 even with errors: htmx 2 does not swap 4xx responses by default.
+        return render(request, "connections/tab.html#form", {**context, "inline": True})
+    return render(
+        request,
+        "relations/part_form.html",
+        {**context, "form_template": "connections/tab.html#form"},
+    )
+
+
+@require_GET
+@member_required
+def picker(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The picker's matches as radio buttons, swapped into the add form as the person types."""
+    relation = get_relation(request, public_id, change=True)
+    candidates, chosen = _candidates(relation, request.GET)
+    context = {
+        "relation": relation,
+        "candidates": candidates,
+        "chosen": chosen,
+        "query": request.GET.get("q", "").strip(),
+    }
+    return render(request, "connections/tab.html#picker", context)
+
+
+@require_POST
+@member_required
+def end(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
+    relation = get_relation(request, public_id, change=True)
+    connection = get_scoped_or_404(
+        request, Connection.objects.involving(relation).select_related("a", "b"), pk=pk
+    )
+    if refused := _refuse_if_archived(request, relation):
+        return refused
+    form = EndConnectionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(list(form.errors["end_date"]))
+        services.end_connection(
+            connection=connection, user=request.user, on=form.cleaned_data["end_date"]
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _back_to_tab(request, relation)
+    return _done(
+        request,
+        relation,
+        _("Connection ended: %(text)s.") % {"text": connection.describe_for(relation)},
+    )
