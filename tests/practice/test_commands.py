@@ -46,11 +46,53 @@ def test_create_practice_refuses_a_taken_slug_and_a_weak_password(practice):
     assert not Practice.objects.filter(slug="fresh").exists()
 
 
+def _demo_counts(demo):
+    from connections.models import Connection
+    from portal.models import Invitation
+    from relations.models import Relation, TeamAssignment
+
+    return {
+        "relations": Relation.objects.filter(practice=demo).count(),
+        "archived": Relation.objects.filter(practice=demo).archived().count(),
+        "kinds": set(Relation.objects.filter(practice=demo).values_list("kind", "entity")),
+        "connections": Connection.objects.filter(practice=demo).count(),
+        "managers": TeamAssignment.objects.filter(practice=demo, role="manager").count(),
+        "clients": Relation.objects.filter(practice=demo, kind="client").count(),
+        "invitations": Invitation.objects.filter(practice=demo).count(),
+    }
+
+
 def test_seed_demo_is_idempotent():
     call_command("seed_demo")
-    call_command("seed_demo")
     demo = Practice.objects.get(slug="demo")
+    first = _demo_counts(demo)
+    assert first["relations"] >= 200
+    assert first["archived"] > 0
+    assert len(first["kinds"]) == 4
+    assert first["connections"] > 0
+    assert first["managers"] == first["clients"]
+    assert first["invitations"] == 1
+    call_command("seed_demo")
+    assert _demo_counts(demo) == first
     membership = Membership.objects.get(practice=demo, user__username="demo")
     assert membership.role == Membership.Role.OWNER
     assert authenticate(username="demo", password="demo") is not None
     assert Membership.objects.filter(user__username="demo").count() == 2
+
+
+def test_seed_demo_numbers_validate():
+    import schwifty
+    from stdnum.eu import vat
+    from stdnum.nl import bsn
+
+    from relations.models import BankAccount, Relation
+
+    call_command("seed_demo")
+    demo = Relation.objects.filter(practice__slug="demo")
+    assert all(
+        schwifty.IBAN(i).compact == i for i in BankAccount.objects.values_list("iban", flat=True)
+    )
+    assert all(bsn.is_valid(b) for b in demo.exclude(bsn="").values_list("bsn", flat=True))
+    assert all(
+        vat.is_valid(v) for v in demo.exclude(vat_number="").values_list("vat_number", flat=True)
+    )
