@@ -23,4 +23,6 @@ def seed(*, practice, user, stdout) -> None:
     if contact is None:
         return
     invite(relation=contact, user=user, base_url=DEMO_BASE_URL)
-    stdout.write(f"portal: invited contact #{contact.pk} (the mail is printed by the console backend)")
+    stdout.write(
+        f"portal: invited contact #{contact.pk} (the mail is printed by the console backend)"
+    )

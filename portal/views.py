@@ -162,8 +162,9 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         response = render(request, "portal/unusable.html", {"staff": True}, status=403)
     else:
         response = _accept(request, token)
-    # The token is in this URL: keep it out of the Referer of anything the page loads.
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in this URL: keep it out of any Referer that leaves the site. Not "no-referrer":
+    # browsers then send "Origin: null" with the form's POST, which CSRF rightly refuses.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -41,7 +41,7 @@ def test_the_link_in_the_mail_opens_the_set_password_page(
     assert "Set your password" in page
     assert 'name="new_password1"' in page
     assert "Administratiekantoor Van Dam" in page
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-cache" in response["Cache-Control"]
     # Looking changes nothing.
     assert Invitation.objects.get().accepted_at is None
