@@ -82,6 +82,12 @@ TEMPLATES = [
 # SQLite is the zero-setup default (`make run`); production and CI use PostgreSQL via DATABASE_URL.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Web process, worker and beat may share the file: take the write lock at BEGIN (no deadlocking
+    # upgrade from reader to writer) and wait for a lock rather than fail at once.
+    sqlite_options = DATABASES["default"].setdefault("OPTIONS", {})
+    sqlite_options.setdefault("transaction_mode", "IMMEDIATE")
+    sqlite_options.setdefault("timeout", 30)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -179,6 +185,33 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# Chosen so that no ledger change is lost: a task is acknowledged only after it ran, goes back to the
+# queue if its worker dies, and a worker takes one task at a time. Redis redelivers an unacknowledged
+# task after the visibility timeout, which is above the longest task (5 min) and the longest backoff.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY = False
+# Celery's own schedule (django-celery-beat does not support Django 6.1 yet): the sweep that finds
+# every due client, so a lost nudge only delays a push.
+CELERY_BEAT_SCHEDULE = {
+    "ledger-sweep": {
+        "task": "sync.sweep",
+        "schedule": env.float("LEDGER_SWEEP_SECONDS", default=60),
+    },
+}
+
+# Key for the ledger credentials at rest (Fernet, 32 url-safe base64 bytes:
+# `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+# Unset, a key is derived from SECRET_KEY (a deploy check warns).
+LEDGER_CREDENTIALS_KEY = env.str("LEDGER_CREDENTIALS_KEY", default="")
+# How long a drain holds its claim on an office and on the rows it is pushing (seconds).
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
+# First retry delay after a retryable ledger failure; it doubles per attempt up to an hour.
+SYNC_BACKOFF_BASE_SECONDS = env.float("SYNC_BACKOFF_BASE_SECONDS", default=30)
 
 LOGGING = {
     "version": 1,

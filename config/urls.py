@@ -14,6 +14,8 @@ urlpatterns = [
     path("relations/", include("relations.urls")),
     path("relations/", include("connections.urls")),
     path("portal/", include("portal.urls")),
+    path("", include("sync.ledger_urls")),
+    path("ledger/", include("sync.urls")),
     path("", include("practice.urls")),
 ]
 

@@ -12,6 +12,7 @@ from relations.models import (
     TeamAssignment,
     TimelineEvent,
 )
+from relations.services import notify_ledger
 
 
 class NoDeleteAdmin(admin.ModelAdmin):
@@ -80,6 +81,7 @@ class RelationAdmin(NoDeleteAdmin):
             )
         if obj.is_client and set(form.changed_data) & LEDGER_FIELDS:
             Relation.objects.filter(pk=obj.pk).update(ledger_version=F("ledger_version") + 1)
+            notify_ledger(obj)
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
@@ -89,6 +91,7 @@ class RelationAdmin(NoDeleteAdmin):
             if relation.is_client:
                 values["ledger_version"] = F("ledger_version") + 1
             Relation.objects.filter(pk=relation.pk).update(**values)
+            notify_ledger(relation)
 
 
 class DetailAdmin(NoDeleteAdmin):

@@ -24,9 +24,15 @@ from relations.models import (
     TeamAssignment,
     TimelineEvent,
 )
-from relations.signals import relation_archived
+from relations.signals import ledger_changed, relation_archived
 
 Event = TimelineEvent.Kind
+
+
+def notify_ledger(relation: Relation) -> None:
+    """Tell whoever keeps the ledger in step (the sync app) that this client's ledger data changed."""
+    if relation.kind == Relation.Kind.CLIENT:
+        ledger_changed.send(sender=Relation, relation=relation)
 
 
 class StaleVersion(Exception):
@@ -101,6 +107,7 @@ def create_relation(
     TimelineEvent.record(relation, Event.CREATED, actor=user)
     if relation.is_client:
         _ensure_manager(relation, user)
+        notify_ledger(relation)
     return relation
 
 
@@ -144,7 +151,8 @@ def update_relation(
         updated_at=timezone.now(),
         version=F("version") + 1,
     )
-    if relation.is_client and (changed | {"display_name"}) & LEDGER_FIELDS:
+    ledger_touched = relation.is_client and bool((changed | {"display_name"}) & LEDGER_FIELDS)
+    if ledger_touched:
         values["ledger_version"] = F("ledger_version") + 1
     # The conditional UPDATE is the lock: 0 rows means the version moved on since the form was opened.
     updated = Relation.objects.filter(pk=relation.pk, version=version).update(**values)
@@ -153,6 +161,8 @@ def update_relation(
     relation.refresh_from_db()
     if changed:
         TimelineEvent.record(relation, Event.CHANGED, actor=user, fields=changed)
+    if ledger_touched:
+        notify_ledger(relation)
     return relation
 
 
@@ -205,6 +215,7 @@ def convert_to_client(
             relation, Event.CONVERTED_TO_CLIENT, actor=user, fields=["kind", "client_code"]
         )
         _ensure_manager(relation, user)
+        notify_ledger(relation)
         result.done.append(relation)
     return result
 
@@ -245,6 +256,7 @@ def convert_to_private(*, relation: Relation, user: AbstractBaseUser) -> Relatio
     )
     TimelineEvent.record(relation, Event.CONVERTED_TO_PRIVATE, actor=user, fields=kept)
     relation.refresh_from_db()
+    notify_ledger(relation)
     return relation
 
 
@@ -268,6 +280,7 @@ def convert_to_company(*, relation: Relation, user: AbstractBaseUser) -> Relatio
     )
     TimelineEvent.record(relation, Event.CONVERTED_TO_COMPANY, actor=user)
     relation.refresh_from_db()
+    notify_ledger(relation)
     return relation
 
 
@@ -325,6 +338,7 @@ def _ledger_detail_changed(relation: Relation, user: AbstractBaseUser) -> None:
     if relation.is_client:
         values["ledger_version"] = F("ledger_version") + 1
     _bump(relation, user, **values)
+    notify_ledger(relation)
 
 
 def _make_single_default(qs, keep_pk: int) -> None:

@@ -7,3 +7,8 @@ so a receiver's writes (the portal revoking access) commit or roll back with the
 from django.dispatch import Signal
 
 relation_archived = Signal()
+
+# `ledger_changed(sender=Relation, relation=...)`: a client's ledger data changed and its
+# `ledger_version` was bumped in this transaction. The sync app nudges a push after commit; if the
+# nudge is lost (broker down), the periodic sweep finds the version difference anyway.
+ledger_changed = Signal()

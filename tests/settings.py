@@ -19,3 +19,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Tasks run in-process unless an integration test starts a real worker (tests/sync/test_worker.py
+# switches the Celery app itself to the broker in CELERY_BROKER_URL).
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,743 @@
+"""Twinfield (Wolters Kluwer) as the ledger: the ProcessXml and Finder SOAP services with OAuth2.
+
+The protocol facts and their sources are in TWINFIELD.md; the points that shape this module:
+
+* Every call needs a one-hour OAuth2 access token and the organisation's *cluster* host, which only
+  the login host's token validation tells. Both are cached on the LedgerConnection row; the token is
+  refreshed five minutes early, and once more if Twinfield refuses it mid-run (fault 354 / HTTP 401).
+* ProcessXmlString takes the request as an *escaped string* and answers with one, so every reply is
+  parsed twice. Replies come from the network: no DTDs (billion laughs, external entities), and a
+  cap on their size.
+* Business refusals arrive as HTTP 200 with `result="0"` and `msgtype="error"` on the offending
+  element; auth and transport trouble as SOAP faults with HTTP 401/403/500, rate limits as 429.
+* Writes are upserts on (office, code): an omitted `<code>` makes Twinfield allocate one, an empty
+  `<code/>` is an error. Addresses and banks are replaced by what is sent, so every write sends the
+  complete sets.
+
+Concurrency: Twinfield asks for one concurrent action per organisation, and two workers refreshing
+the same token race each other. Inside one process, calls for an office are serialised by a lock in
+`_OFFICE_LOCKS`. Across processes the caller serialises: the drain holds the practice's
+LedgerConnection row locked (`select_for_update`) while it uses this adapter, so one adapter per
+office is at work at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Sequence
+from datetime import UTC, timedelta
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+import requests
+from django.utils import timezone
+
+from sync.adapters.base import (
+    LedgerAddress,
+    LedgerBank,
+    LedgerCustomer,
+    RejectedLedgerError,
+    RetryableLedgerError,
+    UpsertResult,
+)
+
+if TYPE_CHECKING:
+    from sync.models import LedgerConnection
+
+log = logging.getLogger(__name__)
+
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+TWF_NS = "http://www.twinfield.com/"
+TOKEN_PATH = "/auth/authentication/connect/token"  # noqa: S105 - a path, not a secret
+VALIDATION_PATH = "/auth/authentication/connect/accesstokenvalidation"
+PROCESS_XML_PATH = "/webservices/processxml.asmx"
+FINDER_PATH = "/webservices/finder.asmx"
+
+MAX_BATCH = 25  # Twinfield's fair-use limit on children per parent
+REFRESH_MARGIN = timedelta(minutes=5)
+MAX_REPLY_BYTES = 10 * 1024 * 1024
+FINDER_PAGE = 25  # the page size Wolters Kluwer's best-practice article asks for
+MAX_MESSAGE = 500  # characters of a ledger message kept in an exception
+
+# Kring's address types and Twinfield's.
+TO_TWINFIELD_TYPE = {"visiting": "contact", "postal": "postal", "invoice": "invoice"}
+FROM_TWINFIELD_TYPE = {v: k for k, v in TO_TWINFIELD_TYPE.items()}
+
+# 354: the access token expired or was revoked; a refresh cures it.
+TOKEN_FAULTS = frozenset({"354"})
+# Faults about the request or the account (missing header, access denied, log-on deleted or
+# disabled, organisation inactive, scope lacks a claim, invalid XML): no retry can cure them.
+REJECTED_FAULTS = frozenset({"101", "102", "104", "105", "106", "187", "351", "352", "353"})
+CLUSTER_FAULT = "108"  # the cached cluster is wrong: forget it, the next attempt re-discovers it
+
+_OFFICE_LOCKS: dict[str, threading.Lock] = {}
+_OFFICE_LOCKS_GUARD = threading.Lock()
+
+
+def _office_lock(office_code: str) -> threading.Lock:
+    with _OFFICE_LOCKS_GUARD:
+        return _OFFICE_LOCKS.setdefault(office_code, threading.Lock())
+
+
+_TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"']+", re.IGNORECASE)
+
+
+def _redact(text: str) -> str:
+    return _TOKEN_IN_URL.sub(r"\1[redacted]", text)
+
+
+class _RedactTokenQuery(logging.Filter):
+    """urllib3 logs each request line, query string included, at DEBUG; the token validation call
+    carries the access token in its query, and tokens must never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _redact(record.msg)
+        return True
+
+
+_urllib3_log = logging.getLogger("urllib3.connectionpool")
+if not any(isinstance(f, _RedactTokenQuery) for f in _urllib3_log.filters):
+    _urllib3_log.addFilter(_RedactTokenQuery())
+
+
+class _TokenRefused(Exception):
+    """Twinfield refused the access token: refresh once, then give up."""
+
+
+# Characters XML 1.0 cannot carry at all; a name pasted from a PDF sometimes holds one.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        element.text = _NOT_XML.sub("", text)
+    return element
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _child(element: ET.Element | None, name: str) -> ET.Element | None:
+    """The first child with this local name, whatever its namespace (replies are not strict)."""
+    if element is None:
+        return None
+    return next((c for c in element if _local(c.tag) == name), None)
+
+
+def _children(element: ET.Element | None, name: str) -> list[ET.Element]:
+    if element is None:
+        return []
+    return [c for c in element if _local(c.tag) == name]
+
+
+def _text(element: ET.Element | None, name: str) -> str:
+    found = _child(element, name)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _errors(element: ET.Element) -> list[str]:
+    """Every error message in the tree; Twinfield joins several on one element with `//`."""
+    messages = []
+    for node in element.iter():
+        if node.get("msgtype") == "error":
+            for message in (node.get("msg") or "").split("//"):
+                if message.strip():
+                    messages.append(message.strip())
+    return messages
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def parse_xml(data: bytes | str, *, what: str) -> ET.Element:
+    """Parse XML from the network: any DTD is refused, so neither entity expansion (billion laughs)
+    nor external entities can happen. SOAP forbids DTDs, and Twinfield never sends one."""
+    try:
+        return SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except defusedxml.DefusedXmlException as exc:
+        raise RejectedLedgerError(
+            f"Twinfield's {what} contained a DTD or entity declaration ({type(exc).__name__}); "
+            "refused to parse it."
+        ) from None
+    except ET.ParseError as exc:
+        raise RetryableLedgerError(f"Twinfield's {what} is not readable XML ({exc}).") from None
+
+
+def customer_to_element(customer: LedgerCustomer, office_code: str) -> ET.Element:
+    """One `<dimension>` with the complete address and bank sets (Twinfield replaces them)."""
+    dimension = ET.Element("dimension", status="active")
+    _sub(dimension, "office", office_code)
+    _sub(dimension, "type", "DEB")
+    if customer.code:  # omitted, Twinfield allocates one; an empty <code/> is an error
+        _sub(dimension, "code", customer.code)
+    _sub(dimension, "name", customer.name)
+    _sub(dimension, "website", customer.website)
+
+    addresses = list(customer.addresses)
+    if not addresses and (customer.vat_number or customer.kvk_number or customer.email):
+        # Twinfield keeps VAT, KvK and e-mail on an address; without one they would be lost.
+        # The read side drops such an empty carrier again (see customer_from_element).
+        addresses = [LedgerAddress(type="invoice", line="", default=True)]
+    default_index = next((i for i, a in enumerate(addresses) if a.default), 0)
+    addresses_element = _sub(dimension, "addresses")
+    for index, address in enumerate(addresses):
+        element = _sub(
+            addresses_element,
+            "address",
+            id=str(index + 1),
+            type=TO_TWINFIELD_TYPE.get(address.type, "invoice"),
+            default=_bool(address.default),
+        )
+        _sub(element, "name", customer.name)
+        _sub(element, "country", address.country or "NL")
+        _sub(element, "city", address.city)
+        _sub(element, "postcode", address.postcode)
+        if index == default_index:
+            _sub(element, "email", customer.email)
+        _sub(element, "field2", address.line)
+        _sub(element, "field4", customer.vat_number)
+        _sub(element, "field5", customer.kvk_number)
+
+    banks_element = _sub(dimension, "banks")
+    for index, bank in enumerate(customer.banks):
+        element = _sub(banks_element, "bank", id=str(index + 1), default=_bool(bank.default))
+        _sub(element, "ascription", bank.holder)
+        _sub(element, "iban", bank.iban)
+        _sub(element, "biccode", bank.bic)
+        _sub(element, "bankname", bank.bank_name)
+        _sub(element, "country", bank.iban[:2].upper())
+    return dimension
+
+
+def customer_from_element(dimension: ET.Element) -> LedgerCustomer:
+    """A `<dimension>` as read back. VAT, KvK and e-mail live on addresses: the default address's
+    value wins, else the first address that has one."""
+
+    def sort_key(element: ET.Element) -> int:
+        try:
+            return int(element.get("id") or 0)
+        except ValueError:
+            return 0
+
+    address_elements = sorted(_children(_child(dimension, "addresses"), "address"), key=sort_key)
+    ordered = sorted(address_elements, key=lambda e: e.get("default") != "true")
+
+    def first(field: str) -> str:
+        return next((v for e in ordered if (v := _text(e, field))), "")
+
+    addresses = []
+    for element in address_elements:
+        kind = FROM_TWINFIELD_TYPE.get(element.get("type") or "")
+        line, postcode, city = (
+            _text(element, "field2"),
+            _text(element, "postcode"),
+            _text(element, "city"),
+        )
+        if kind is None or not (line or postcode or city):
+            continue  # not an address to Kring: Twinfield's automatic one, or a VAT/KvK carrier
+        addresses.append(
+            LedgerAddress(
+                type=kind,
+                line=line,
+                postcode=postcode,
+                city=city,
+                country=(_text(element, "country") or "NL").upper(),
+                default=element.get("default") == "true",
+            )
+        )
+    banks = tuple(
+        LedgerBank(
+            iban=_text(element, "iban"),
+            bic=_text(element, "biccode"),
+            holder=_text(element, "ascription"),
+            bank_name=_text(element, "bankname"),
+            default=element.get("default") == "true",
+        )
+        for element in _children(_child(dimension, "banks"), "bank")
+    )
+    return LedgerCustomer(
+        code=_text(dimension, "code"),  # a string: leading zeros are part of the code
+        name=_text(dimension, "name"),
+        addresses=tuple(addresses),
+        banks=banks,
+        vat_number=first("field4"),
+        kvk_number=first("field5"),
+        email=first("email"),
+        website=_text(dimension, "website"),
+    )
+
+
+class TwinfieldAdapter:
+    """The ledger protocol (sync.adapters.base) over Twinfield's web services.
+
+    `timeout` is requests' (connect, read) pair for every call; once a reply's headers are in, its
+    whole body must also arrive within the read timeout, and be at most `max_reply_bytes`.
+    """
+
+    max_batch = MAX_BATCH
+
+    def __init__(
+        self,
+        connection: LedgerConnection,
+        *,
+        timeout: tuple[float, float] | float = (5, 30),
+        max_reply_bytes: int = MAX_REPLY_BYTES,
+        page_size: int = FINDER_PAGE,
+    ) -> None:
+        self.connection = connection
+        self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        self.max_reply_bytes = max_reply_bytes
+        self.page_size = page_size
+        self.session = requests.Session()
+        # Uncompressed replies: the size cap then bounds memory without trusting a decompressor.
+        self.session.headers.update({"Accept-Encoding": "identity", "User-Agent": "Kring"})
+        self._lock = _office_lock(connection.office_code)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> TwinfieldAdapter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # The protocol -------------------------------------------------------------------------------
+
+    def list_customers(self) -> Iterator[LedgerCustomer]:
+        """Finder pages of codes (1-based `firstRow`), then one `<read>` per code: ProcessXml has
+        no documented multi-read, and the undocumented read-all has no paging."""
+        seen: set[str] = set()
+        first_row = 1
+        while True:
+            total, codes = self._search_page(first_row)
+            for code in codes:
+                if code in seen:  # a customer created mid-listing shifts the pages
+                    continue
+                seen.add(code)
+                customer = self._read_customer(code)
+                if customer is not None:  # deleted since the Finder saw it
+                    yield customer
+            first_row += self.page_size
+            if not codes or first_row > total:
+                return
+
+    def get_customers(self, codes: Sequence[str]) -> dict[str, LedgerCustomer | None]:
+        return {code: self._read_customer(code) if code else None for code in codes}
+
+    def upsert_customers(self, batch: Sequence[LedgerCustomer]) -> list[UpsertResult]:
+        if not batch:
+            return []
+        if len(batch) > MAX_BATCH:
+            raise RejectedLedgerError(
+                f"A Twinfield batch holds at most {MAX_BATCH} customers, not {len(batch)}."
+            )
+        request = ET.Element("dimensions")
+        for customer in batch:
+            request.append(customer_to_element(customer, self.connection.office_code))
+        reply = self._process_xml(request)
+
+        if _local(reply.tag) != "dimensions" or reply.get("msgtype") == "error":
+            # The request as a whole was refused (unknown office, no access, too many items).
+            refusal = _errors(reply) or [f"unexpected <{_local(reply.tag)}> reply"]
+            raise RejectedLedgerError(_short("Twinfield refused the batch: " + "; ".join(refusal)))
+        items = _children(reply, "dimension")
+        if len(items) != len(batch):
+            # Not retryable on purpose: some items may have been written, and re-sending one
+            # without a code would create that customer twice.
+            raise RejectedLedgerError(
+                f"Twinfield answered {len(items)} items for a batch of {len(batch)}."
+            )
+        results = []
+        for sent, item in zip(batch, items, strict=True):
+            messages: tuple[str, ...] = tuple(_errors(item))
+            ok = item.get("result") != "0" and not messages
+            code = _text(item, "code") if ok else sent.code
+            if ok and not code:
+                ok, code = False, sent.code
+                messages = ("Twinfield accepted the customer but returned no code.",)
+            elif not ok and not messages:
+                messages = ("Twinfield refused the customer without a message.",)
+            # On success Twinfield echoes the full record as it now holds it (with any address it
+            # added itself): the base for the next conflict check, so that is not a false alarm.
+            record = customer_from_element(item) if ok else None
+            results.append(UpsertResult(code=code, ok=ok, messages=messages, record=record))
+        return results
+
+    # ProcessXml and Finder ----------------------------------------------------------------------
+
+    def _read_customer(self, code: str) -> LedgerCustomer | None:
+        request = ET.Element("read")
+        _sub(request, "type", "dimensions")
+        _sub(request, "office", self.connection.office_code)
+        _sub(request, "dimtype", "DEB")
+        _sub(request, "code", code)
+        reply = self._process_xml(request)
+        failed = [node for node in reply.iter() if node.get("msgtype") == "error"]
+        if _local(reply.tag) != "dimension" or reply.get("result") == "0" or failed:
+            # "Does not exist" is the only error, and it sits on <code>; anything else (office,
+            # dimension type, access) is a refusal of the request.
+            if failed and all(_local(node.tag) == "code" for node in failed):
+                return None
+            messages = _errors(reply) or [f"unexpected <{_local(reply.tag)}> reply"]
+            raise RejectedLedgerError(
+                _short(f"Twinfield refused to read customer {code}: " + "; ".join(messages))
+            )
+        return customer_from_element(reply)
+
+    def _search_page(self, first_row: int) -> tuple[int, list[str]]:
+        search = ET.Element("Search", xmlns=TWF_NS)
+        _sub(search, "type", "DIM")
+        _sub(search, "pattern", "*")
+        _sub(search, "field", "0")
+        _sub(search, "firstRow", str(first_row))
+        _sub(search, "maxRows", str(self.page_size))
+        options = _sub(search, "options")
+        pair = _sub(options, "ArrayOfString")
+        _sub(pair, "string", "dimtype")
+        _sub(pair, "string", "DEB")
+        reply = self._soap(FINDER_PATH, "Search", search)
+
+        refusals = [
+            f"{_text(m, 'Code')}: {_text(m, 'Text')}".strip(": ")
+            for m in _children(_child(reply, "SearchResult"), "MessageOfErrorCodes")
+            if _text(m, "Type").lower() == "error"
+        ]
+        if refusals:
+            raise RejectedLedgerError(_short("Twinfield's Finder refused: " + "; ".join(refusals)))
+        data = _child(reply, "data")
+        if data is None:
+            return 0, []
+        try:
+            total = int(_text(data, "TotalRows") or 0)
+        except ValueError:
+            raise RejectedLedgerError("Twinfield's Finder sent an unreadable TotalRows.") from None
+        codes = []
+        for row in _children(_child(data, "Items"), "ArrayOfString"):
+            cells = _children(row, "string")
+            if cells and (code := (cells[0].text or "").strip()):
+                codes.append(code)
+        return total, codes
+
+    def _process_xml(self, payload: ET.Element) -> ET.Element:
+        operation = ET.Element("ProcessXmlString", xmlns=TWF_NS)
+        _sub(operation, "xmlRequest", ET.tostring(payload, encoding="unicode"))
+        reply = self._soap(PROCESS_XML_PATH, "ProcessXmlString", operation)
+        result = _child(reply, "ProcessXmlStringResult")
+        text = result.text if result is not None else None
+        if not text or not text.strip():
+            raise RetryableLedgerError("Twinfield's ProcessXml reply held no result.")
+        # As text, not bytes: the string is already decoded, whatever encoding it may declare.
+        return parse_xml(text, what="ProcessXml result")
+
+    # SOAP ---------------------------------------------------------------------------------------
+
+    def _soap(self, path: str, operation: str, body: ET.Element) -> ET.Element:
+        """One SOAP 1.1 call under the office lock; the operation's response element."""
+        with self._lock:
+            self._ensure_token()
+            try:
+                return self._post_soap(path, operation, body)
+            except _TokenRefused:
+                log.info(
+                    "Twinfield refused the access token for office %s; refreshing once.",
+                    self.connection.office_code,
+                )
+            self._refresh_access_token()
+            try:
+                return self._post_soap(path, operation, body)
+            except _TokenRefused:
+                raise RetryableLedgerError(
+                    "Twinfield refused the access token even after a refresh."
+                ) from None
+
+    def _envelope(self, body: ET.Element) -> bytes:
+        envelope = ET.Element("soap:Envelope", {"xmlns:soap": SOAP_NS})
+        header = _sub(_sub(envelope, "soap:Header"), "Header", xmlns=TWF_NS)
+        _sub(header, "AccessToken", self.connection.access_token)
+        _sub(header, "CompanyCode", self.connection.office_code)
+        _sub(envelope, "soap:Body").append(body)
+        return ET.tostring(envelope, encoding="utf-8", xml_declaration=True)
+
+    def _post_soap(self, path: str, operation: str, body: ET.Element) -> ET.Element:
+        response, content = self._http(
+            "POST",
+            self.connection.cluster_url + path,
+            what=operation,
+            data=self._envelope(body),
+            headers={
+                "Content-Type": "text/xml; charset=utf-8",
+                "SOAPAction": f'"{TWF_NS}{operation}"',
+            },
+        )
+        status = response.status_code
+        if status == 429:
+            raise RetryableLedgerError(
+                "Twinfield's rate limit was reached (HTTP 429).", retry_after=_retry_after(response)
+            )
+        envelope: ET.Element | None = None
+        if content.strip():
+            try:
+                envelope = parse_xml(content, what="reply")
+            except RetryableLedgerError:
+                if status == 200:
+                    raise
+        soap_body = _child(envelope, "Body") if envelope is not None else None
+        fault = _child(soap_body, "Fault")
+        if fault is not None:
+            self._raise_fault(fault, status)
+        if status == 401:
+            raise _TokenRefused
+        if status >= 500 or status == 408:
+            raise RetryableLedgerError(f"Twinfield answered HTTP {status}.")
+        if status == 400:
+            raise RejectedLedgerError("Twinfield refused the request as malformed (HTTP 400).")
+        if status != 200:
+            raise RejectedLedgerError(f"Twinfield answered HTTP {status}.")
+        if envelope is None or _local(envelope.tag) != "Envelope" or soap_body is None:
+            raise RetryableLedgerError(f"Twinfield's {operation} reply is not a SOAP envelope.")
+        reply = next(iter(soap_body), None)
+        if reply is None:
+            raise RetryableLedgerError(f"Twinfield's {operation} reply has an empty body.")
+        return reply
+
+    def _raise_fault(self, fault: ET.Element, status: int) -> None:
+        detail = _child(fault, "detail")
+        code = _text(detail, "code")
+        message = _short(_text(detail, "message") or _text(fault, "faultstring") or "no message")
+        if code in TOKEN_FAULTS or (not code and status == 401):
+            raise _TokenRefused
+        text = f"Twinfield fault {code or '?'} (HTTP {status}): {message}"
+        log.warning(
+            "Twinfield fault %s (HTTP %s) for office %s.", code, status, self.connection.office_code
+        )
+        if code == CLUSTER_FAULT:
+            self._forget_cluster()
+            raise RetryableLedgerError(text)
+        if code in REJECTED_FAULTS or (400 <= status < 500 and status not in (408, 429)):
+            raise RejectedLedgerError(text)
+        raise RetryableLedgerError(text)
+
+    # OAuth2 -------------------------------------------------------------------------------------
+
+    def _token_due(self) -> bool:
+        expires_at = self.connection.access_token_expires_at
+        return (
+            not self.connection.access_token_encrypted
+            or expires_at is None
+            or timezone.now() >= expires_at - REFRESH_MARGIN
+        )
+
+    def _ensure_token(self) -> None:
+        connection = self.connection
+        if self._token_due() and connection.pk is not None:
+            # Another adapter in this process may have refreshed since this row was loaded; with
+            # a rotating refresh token, refreshing again from the stale one would fail.
+            connection.refresh_from_db(
+                fields=[
+                    "access_token_encrypted",
+                    "access_token_expires_at",
+                    "refresh_token_encrypted",
+                    "cluster_url",
+                ]
+            )
+        if self._token_due():
+            self._refresh_access_token()
+        elif not connection.cluster_url:
+            try:
+                self._discover_cluster()
+            except _TokenRefused:
+                self._refresh_access_token()
+
+    def _refresh_access_token(self) -> None:
+        connection = self.connection
+        if not (connection.client_id and connection.refresh_token):
+            raise RejectedLedgerError(
+                "Twinfield is not connected: client id or refresh token missing."
+            )
+        response, content = self._http(
+            "POST",
+            connection.login_url.rstrip("/") + TOKEN_PATH,
+            what="token refresh",
+            auth=(connection.client_id, connection.client_secret),
+            data={"grant_type": "refresh_token", "refresh_token": connection.refresh_token},
+            headers={"Accept": "application/json"},
+        )
+        status = response.status_code
+        if status == 429:
+            raise RetryableLedgerError(
+                "Twinfield's login rate limit was reached (HTTP 429).",
+                retry_after=_retry_after(response),
+            )
+        if status >= 500 or status == 408:
+            raise RetryableLedgerError(f"Twinfield's login answered HTTP {status}.")
+        data = self._json(content)
+        if status != 200:
+            # invalid_grant (refresh token revoked or expired) or invalid_client (wrong secret):
+            # only a person reconnecting Twinfield can cure that, so retrying is pointless.
+            error = data.get("error")
+            if not isinstance(error, str) or not error:
+                error = f"HTTP {status}"
+            raise RejectedLedgerError(
+                f"Twinfield refused to refresh the access token ({_short(error)}); "
+                "connect Twinfield again."
+            )
+        access_token = data.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise RetryableLedgerError("Twinfield's token reply held no access token.")
+        try:
+            lifetime = int(data.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            lifetime = 3600
+        connection.access_token = access_token
+        connection.access_token_expires_at = timezone.now() + timedelta(seconds=lifetime)
+        fields = ["access_token_encrypted", "access_token_expires_at"]
+        rotated = data.get("refresh_token")
+        if isinstance(rotated, str) and rotated and rotated != connection.refresh_token:
+            connection.refresh_token = rotated
+            fields.append("refresh_token_encrypted")
+        connection.save(update_fields=fields)
+        log.info("Refreshed the Twinfield access token for office %s.", connection.office_code)
+        try:
+            self._discover_cluster()  # the organisation's cluster can move: re-validate each time
+        except _TokenRefused:
+            raise RetryableLedgerError(
+                "Twinfield's login refused the access token it had just issued."
+            ) from None
+
+    def _discover_cluster(self) -> None:
+        connection = self.connection
+        response, content = self._http(
+            "GET",
+            connection.login_url.rstrip("/") + VALIDATION_PATH,
+            what="token validation",
+            params={"token": connection.access_token},
+            auth=(connection.client_id, connection.client_secret),
+            headers={"Accept": "application/json"},
+        )
+        status = response.status_code
+        if status == 400:  # {"Message": "..."}: the token is invalid or expired
+            raise _TokenRefused
+        if status == 429:
+            raise RetryableLedgerError(
+                "Twinfield's login rate limit was reached (HTTP 429).",
+                retry_after=_retry_after(response),
+            )
+        if status >= 500 or status == 408:
+            raise RetryableLedgerError(f"Twinfield's token validation answered HTTP {status}.")
+        if status != 200:
+            raise RejectedLedgerError(f"Twinfield's token validation answered HTTP {status}.")
+        cluster = self._json(content).get("twf.clusterUrl")
+        if not isinstance(cluster, str) or not cluster.strip():
+            raise RejectedLedgerError(
+                "Twinfield's token carries no cluster; the connection needs the "
+                "twf.organisation scope."
+            )
+        cluster = cluster.strip().rstrip("/")
+        parts = urlsplit(cluster)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise RejectedLedgerError("Twinfield named an unusable cluster URL.")
+        if parts.scheme == "http" and urlsplit(connection.login_url).scheme == "https":
+            raise RejectedLedgerError(
+                "Twinfield named a cluster without TLS; refused to send tokens there."
+            )
+        if cluster != connection.cluster_url:
+            connection.cluster_url = cluster
+            connection.save(update_fields=["cluster_url"])
+
+    def _forget_cluster(self) -> None:
+        if self.connection.cluster_url:
+            self.connection.cluster_url = ""
+            self.connection.save(update_fields=["cluster_url"])
+
+    # HTTP ---------------------------------------------------------------------------------------
+
+    def _json(self, content: bytes) -> dict[str, Any]:
+        try:
+            data = json.loads(content or b"{}")
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _http(
+        self, method: str, url: str, *, what: str, **kwargs: Any
+    ) -> tuple[requests.Response, bytes]:
+        """One request with explicit timeouts, no redirects, and a capped body. Network errors
+        become retryable; their text is redacted, as the validation URL holds a token, and they
+        are raised outside the `except` so that requests' own exception is not their context."""
+        failure: RetryableLedgerError | None = None
+        try:
+            response = self.session.request(
+                method, url, timeout=self.timeout, stream=True, allow_redirects=False, **kwargs
+            )
+        except requests.Timeout:
+            failure = RetryableLedgerError(f"Twinfield did not answer in time ({what}).")
+        except requests.RequestException as exc:
+            failure = RetryableLedgerError(
+                _short(f"Could not reach Twinfield ({what}): {_redact(str(exc))}")
+            )
+        if failure is not None:
+            raise failure
+        with response:
+            if 300 <= response.status_code < 400:
+                raise RejectedLedgerError(
+                    f"Twinfield redirected the {what} (HTTP {response.status_code}); check the URLs."
+                )
+            return response, self._read_body(response, what)
+
+    def _read_body(self, response: requests.Response, what: str) -> bytes:
+        too_large = RejectedLedgerError(
+            f"Twinfield's {what} reply is larger than {self.max_reply_bytes} bytes; refused to read it."
+        )
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_reply_bytes:
+            raise too_large
+        deadline = time.monotonic() + self.timeout[1]
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > self.max_reply_bytes:
+                    raise too_large
+                if time.monotonic() > deadline:
+                    raise RetryableLedgerError(f"Twinfield's {what} reply came in too slowly.")
+                chunks.append(chunk)
+        except requests.RequestException:
+            raise RetryableLedgerError(f"Twinfield's {what} reply broke off.") from None
+        return b"".join(chunks)

@@ -1,0 +1,42 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from sync.models import LedgerConnection
+
+
+class LedgerConnectionForm(forms.ModelForm):
+    """Owners connect the practice to its ledger. Secrets are write-only: left empty, they stay."""
+
+    client_secret = forms.CharField(
+        label=_("Client secret"), required=False, widget=forms.PasswordInput(render_value=False)
+    )
+    refresh_token = forms.CharField(
+        label=_("Refresh token"), required=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+    class Meta:
+        model = LedgerConnection
+        fields = ("adapter", "office_code", "client_id", "login_url", "enabled")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("adapter") == LedgerConnection.Adapter.TWINFIELD:
+            for name in ("office_code", "client_id"):
+                if not cleaned.get(name):
+                    self.add_error(name, _("Twinfield needs this."))
+            for name in ("client_secret", "refresh_token"):
+                if not cleaned.get(name) and not getattr(self.instance, f"{name}_encrypted"):
+                    self.add_error(name, _("Twinfield needs this."))
+        return cleaned
+
+    def save(self, commit: bool = True) -> LedgerConnection:
+        connection = super().save(commit=False)
+        for name in ("client_secret", "refresh_token"):
+            if self.cleaned_data.get(name):
+                setattr(connection, name, self.cleaned_data[name])
+                # A new refresh token invalidates the cached access token and cluster.
+                connection.access_token = ""
+                connection.access_token_expires_at = None
+        if commit:
+            connection.save()
+        return connection

@@ -1,0 +1,551 @@
+"""Importing every debtor of the ledger into Kring: at go-live, and again any time (DESIGN §5).
+
+Debtors are matched on code within the practice, as strings ("0042" is not "42"). They are read from
+the adapter and written in chunks; each chunk commits in its own transaction together with the run's
+progress, so a crash leaves the finished chunks in place and the next run simply goes on: a code
+Kring holds is never created twice, and a debtor equal to what Kring last saw is not written at all.
+
+A debtor Kring cannot take (no code, no name) is reported with its code and reason and the run goes
+on; a bad value on an otherwise good debtor (an invalid IBAN, an e-mail address that is not one) is
+left out and reported. A chunk the database still refuses is redone one debtor at a time, so that one
+bad row costs only itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+import schwifty
+import schwifty.exceptions
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import DatabaseError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from practice.models import Practice
+from relations.models import Address, BankAccount, Relation, TimelineEvent
+from sync.adapters import adapter_for
+from sync.adapters.base import LedgerAdapter, LedgerAddress, LedgerBank, LedgerCustomer, chunks
+from sync.mapping import (
+    address_from,
+    bank_from,
+    customer_from_dict,
+    customer_to_dict,
+    looks_like_company,
+)
+from sync.models import ImportRun, LocalDebtor, SyncState
+from sync.services import apply_customer
+
+CHUNK_SIZE = 500
+# The report lists every failure, every kept change and every debtor with a warning (up to
+# NOTABLE_LIMIT: an office with 100,000 broken e-mail addresses does not need them all in one row),
+# and the first PLAIN_LIMIT of the rest, which are only there to show what the run did.
+PLAIN_LIMIT = 1_000
+NOTABLE_LIMIT = 10_000
+
+Progress = Callable[[int, int], None]
+
+_field_length = {f.name: f.max_length for f in Relation._meta.fields if f.max_length}
+CODE_MAX = _field_length["client_code"]
+COMPANY_NAME_MAX = min(_field_length["legal_name"], _field_length["display_name"])
+PRIVATE_NAME_MAX = _field_length["last_name"]
+VAT_MAX = _field_length["vat_number"]
+WEBSITE_MAX = _field_length["website"]
+BIC_MAX: int = BankAccount._meta.get_field("bic").max_length or 11
+KVK = re.compile(r"^[0-9]{8}$")
+
+# A debtor's fields as the timeline names them (names of fields, never their values).
+CHANGED_FIELDS = {
+    "name": "display_name",
+    "addresses": "addresses",
+    "banks": "bank_accounts",
+    "vat_number": "vat_number",
+    "kvk_number": "kvk_number",
+    "email": "email",
+    "website": "website",
+}
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    KEPT = "kept"  # Kring has a change the ledger has not had yet: the next push settles it
+    FAILED = "failed"
+
+
+@dataclass
+class _Item:
+    """One debtor as read, and what Kring would store of it (`clean`, None when it cannot)."""
+
+    customer: LedgerCustomer
+    clean: LedgerCustomer | None
+    messages: list[str] = field(default_factory=list)
+
+    @cached_property
+    def company(self) -> bool:
+        return looks_like_company(self.customer)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Of the debtor as the ledger holds it (not as cleaned): what the next run compares."""
+        return self.customer.fingerprint()
+
+
+@dataclass
+class _Result:
+    code: str
+    name: str
+    outcome: Outcome
+    messages: list[str]
+    entity: str = ""
+
+    @property
+    def notable(self) -> bool:
+        return self.outcome in (Outcome.FAILED, Outcome.KEPT) or bool(self.messages)
+
+    def as_report(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "outcome": str(self.outcome),
+            "entity": self.entity,
+            "messages": self.messages,
+        }
+
+
+def kept_count(run: ImportRun) -> int:
+    """Kept debtors are always in the report (they need a look), so the report counts them."""
+    return sum(1 for entry in run.report if entry.get("outcome") == Outcome.KEPT)
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def run_import(
+    *,
+    practice: Practice,
+    user: AbstractBaseUser | None = None,
+    dry_run: bool = False,
+    run: ImportRun | None = None,
+    progress: Progress | None = None,
+) -> ImportRun:
+    """Import every debtor of the practice's ledger; returns the finished run.
+
+    A given `run` (queued by the import page) says whether it is a dry run and who started it. When
+    it had made progress before (a worker died and the task was delivered again), it starts counting
+    afresh: what the earlier attempt wrote now shows as unchanged.
+    """
+    if run is None:
+        run = ImportRun.objects.create(practice=practice, started_by=user, dry_run=dry_run)
+    else:
+        dry_run = run.dry_run
+        user = user if user is not None else run.started_by
+    importer = _Importer(practice=practice, user=user, dry_run=dry_run, run=run)
+    try:
+        importer.run(progress)
+    except BaseException as exc:
+        run.status = ImportRun.Status.FAILED
+        run.error = (str(exc) or exc.__class__.__name__)[:2000]
+        run.finished_at = timezone.now()
+        # When the caller's transaction is broken the save cannot work; the original error matters.
+        with contextlib.suppress(DatabaseError):
+            run.save(update_fields=["status", "error", "finished_at"])
+        raise
+    return run
+
+
+class _Importer:
+    def __init__(
+        self,
+        *,
+        practice: Practice,
+        user: AbstractBaseUser | None,
+        dry_run: bool,
+        run: ImportRun,
+    ) -> None:
+        self.practice = practice
+        self.user = user
+        self.dry_run = dry_run
+        self.run_row = run
+        self.seen: set[str] = set()
+
+    def run(self, progress: Progress | None) -> None:
+        run = self.run_row
+        adapter = adapter_for(self.practice)
+        run.status = ImportRun.Status.RUNNING
+        run.total = _count(adapter, self.practice)
+        run.processed = run.created = run.updated = run.unchanged = run.failed = 0
+        run.report = []
+        run.error = ""
+        run.finished_at = None
+        run.save()
+        if progress:
+            progress(0, run.total)
+        for batch in chunks(adapter.list_customers(), CHUNK_SIZE):
+            self.chunk(batch)
+            if progress:
+                progress(run.processed, run.total)
+        run.status = ImportRun.Status.DONE
+        run.total = max(run.total, run.processed)
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "total", "finished_at"])
+
+    def chunk(self, batch: Sequence[LedgerCustomer]) -> None:
+        items = [self.prepare(customer) for customer in batch]
+        try:
+            with transaction.atomic():
+                self.record(self.write(items))
+            return
+        except DatabaseError:
+            # Validation missed something the database refuses (or a code was taken meanwhile):
+            # redo the chunk one debtor at a time, so the refusal costs that debtor alone.
+            self.run_row.refresh_from_db()
+        results = []
+        for item in items:
+            try:
+                with transaction.atomic():
+                    results.extend(self.write([item]))
+            except DatabaseError as exc:
+                # The first line only: PostgreSQL's DETAIL repeats the row, personal values and all.
+                error = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+                message = _("The database refused this debtor: %(error)s") % {"error": error}
+                results.append(_failed(item, message))
+        with transaction.atomic():
+            self.record(results)
+
+    # --- one debtor: what Kring can take of it ------------------------------------------------
+
+    def prepare(self, customer: LedgerCustomer) -> _Item:
+        code, name = customer.code, customer.name.strip()
+        reason = ""
+        if not code.strip():
+            reason = _("The debtor has no code.")
+        elif len(code) > CODE_MAX:
+            reason = _("The code is longer than %(max)d characters.") % {"max": CODE_MAX}
+        elif code in self.seen:
+            reason = _("The ledger holds this code more than once; only its first debtor is read.")
+        elif not name:
+            reason = _("The debtor has no name.")
+        else:
+            limit = COMPANY_NAME_MAX if looks_like_company(customer) else PRIVATE_NAME_MAX
+            if len(name) > limit:
+                reason = _("The name is longer than %(max)d characters.") % {"max": limit}
+        if code.strip():
+            self.seen.add(code)
+        if reason:
+            return _Item(customer=customer, clean=None, messages=[reason])
+        messages: list[str] = []
+        email = customer.email.strip()
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                messages.append(
+                    _("E-mail address %(email)s is not valid; it was left out.") % {"email": email}
+                )
+                email = ""
+        website = customer.website.strip()
+        if len(website) > WEBSITE_MAX:
+            messages.append(_("The website address is too long; it was left out."))
+            website = ""
+        kvk = re.sub(r"[\s.]", "", customer.kvk_number)
+        if kvk and not KVK.match(kvk):
+            messages.append(
+                _("KvK number %(kvk)s is not valid; it was left out.")
+                % {"kvk": customer.kvk_number}
+            )
+            kvk = ""
+        vat = re.sub(r"[\s.]", "", customer.vat_number).upper()
+        if len(vat) > VAT_MAX:
+            messages.append(
+                _("VAT number %(vat)s is not valid; it was left out.")
+                % {"vat": customer.vat_number}
+            )
+            vat = ""
+        clean = dataclasses.replace(
+            customer,
+            name=name,
+            email=email,
+            website=website,
+            kvk_number=kvk,
+            vat_number=vat,
+            addresses=_one_default_per_type(customer),
+            banks=_valid_banks(customer.banks, messages),
+        )
+        return _Item(customer=customer, clean=clean, messages=messages)
+
+    # --- one chunk: compare with Kring and write ----------------------------------------------
+
+    def write(self, items: list[_Item]) -> list[_Result]:
+        results: list[_Result | None] = [None] * len(items)
+        valid = [(i, item) for i, item in enumerate(items) if item.clean is not None]
+        codes = [item.customer.code for _i, item in valid]
+        existing_qs = Relation.objects.filter(
+            practice=self.practice, client_code__in=codes
+        ).select_related("sync_state")
+        if not self.dry_run:
+            # Held until the chunk commits: a staff edit meanwhile waits instead of being overwritten.
+            existing_qs = existing_qs.select_for_update(of=("self",))
+        existing = {relation.client_code: relation for relation in existing_qs}
+        new: list[tuple[int, _Item]] = []
+        updates: list[tuple[int, _Item, Relation, SyncState]] = []
+        for i, item in enumerate(items):
+            if item.clean is None:
+                results[i] = _failed(item, *item.messages)
+                continue
+            relation = existing.get(item.customer.code)
+            if relation is None:
+                new.append((i, item))
+                continue
+            state: SyncState | None = getattr(relation, "sync_state", None)
+            if state is not None and state.remote_fingerprint == item.fingerprint:
+                results[i] = _result(item, Outcome.UNCHANGED, relation.entity, [])
+            elif state is None or relation.ledger_version != state.pushed_version:
+                message = _("Kept Kring's pending change; the next push to the ledger settles it.")
+                results[i] = _result(item, Outcome.KEPT, relation.entity, [message])
+            else:
+                updates.append((i, item, relation, state))
+                results[i] = _result(item, Outcome.UPDATED, relation.entity, item.messages)
+        for i, item in new:
+            entity = Relation.Entity.COMPANY if item.company else Relation.Entity.PRIVATE
+            results[i] = _result(item, Outcome.CREATED, entity, item.messages)
+        if not self.dry_run:
+            events = self.create([item for _i, item in new])
+            events += [self.update(item, relation, state) for _i, item, relation, state in updates]
+            TimelineEvent.objects.bulk_create(events)
+        return [result for result in results if result is not None]
+
+    def create(self, items: list[_Item]) -> list[TimelineEvent]:
+        if not items:
+            return []
+        now = timezone.now()
+        built: list[tuple[_Item, Relation, list[Address], list[BankAccount]]] = []
+        for item in items:
+            customer = item.clean
+            assert customer is not None
+            relation = Relation(
+                practice=self.practice,
+                kind=Relation.Kind.CLIENT,
+                entity=Relation.Entity.COMPANY if item.company else Relation.Entity.PRIVATE,
+                client_code=customer.code,
+                code_frozen=True,  # the ledger knows the client under this code
+                created_at=now,
+                updated_at=now,
+                created_by=self.user,
+                updated_by=self.user,
+            )
+            apply_customer(relation, customer)  # unsaved: sets the fields, leaves details to us
+            relation.display_name = relation.compose_display_name()
+            addresses = [address_from(a, relation) for a in customer.addresses]
+            banks = [bank_from(b, relation) for b in customer.banks]
+            relation.search_text = relation.compose_search_text(cities=_cities(addresses))
+            built.append((item, relation, addresses, banks))
+        Relation.objects.bulk_create([relation for _i, relation, _a, _b in built])
+        # Built before their relations had a pk; bulk_create takes the pk from the saved relation.
+        Address.objects.bulk_create([a for _i, _r, addresses, _b in built for a in addresses])
+        BankAccount.objects.bulk_create([b for _i, _r, _a, banks in built for b in banks])
+        SyncState.objects.bulk_create(
+            [
+                SyncState(
+                    practice=self.practice,
+                    relation=relation,
+                    status=SyncState.Status.SYNCED,
+                    pushed_version=relation.ledger_version,
+                    pushed_fingerprint=item.fingerprint,
+                    remote_fingerprint=item.fingerprint,
+                    remote_record=customer_to_dict(item.customer),
+                )
+                for item, relation, _a, _b in built
+            ]
+        )
+        return [
+            TimelineEvent(
+                practice=self.practice,
+                relation=relation,
+                actor=self.user,
+                kind=TimelineEvent.Kind.CREATED,
+                fields=[],
+                created_at=now,
+            )
+            for _i, relation, _a, _b in built
+        ]
+
+    def update(self, item: _Item, relation: Relation, state: SyncState) -> TimelineEvent:
+        """Take the ledger's changed record: Kring has nothing unpushed, so nothing is lost."""
+        customer = item.clean
+        assert customer is not None
+        apply_customer(relation, customer)  # replaces the addresses and bank accounts
+        cities = _cities([address_from(a, relation) for a in customer.addresses])
+        now = timezone.now()
+        Relation.objects.filter(pk=relation.pk).update(
+            legal_name=relation.legal_name,
+            trade_name=relation.trade_name,
+            vat_number=relation.vat_number,
+            kvk_number=relation.kvk_number,
+            first_name=relation.first_name,
+            initials=relation.initials,
+            name_prefix=relation.name_prefix,
+            last_name=relation.last_name,
+            email=relation.email,
+            website=relation.website,
+            display_name=relation.display_name,
+            search_text=relation.compose_search_text(cities=cities),
+            updated_by=self.user,
+            updated_at=now,
+            # An open edit form must notice; the ledger already holds this, so no ledger_version.
+            version=F("version") + 1,
+        )
+        fingerprint = item.fingerprint
+        record = customer_to_dict(item.customer)
+        SyncState.objects.filter(pk=state.pk).update(
+            status=SyncState.Status.SYNCED,
+            pushed_fingerprint=fingerprint,
+            remote_fingerprint=fingerprint,
+            remote_record=record,
+            attempts=0,
+            next_attempt_at=None,
+            last_error="",
+        )
+        before = customer_from_dict(state.remote_record) if state.remote_record else None
+        changed = [
+            name
+            for key, name in CHANGED_FIELDS.items()
+            if before is None or getattr(before, key) != getattr(item.customer, key)
+        ]
+        return TimelineEvent(
+            practice=self.practice,
+            relation=relation,
+            actor=self.user,
+            kind=TimelineEvent.Kind.CHANGED,
+            fields=sorted(changed),
+            created_at=now,
+        )
+
+    # --- progress ------------------------------------------------------------------------------
+
+    def record(self, results: list[_Result]) -> None:
+        """Count the chunk and save the run's progress (in the chunk's transaction, when it has one)."""
+        run = self.run_row
+        counters = {
+            Outcome.CREATED: "created",
+            Outcome.UPDATED: "updated",
+            Outcome.UNCHANGED: "unchanged",
+            Outcome.FAILED: "failed",
+        }
+        notable = sum(1 for entry in run.report if _entry_notable(entry))
+        plain = len(run.report) - notable
+        for result in results:
+            run.processed += 1
+            if result.outcome in counters:
+                name = counters[result.outcome]
+                setattr(run, name, getattr(run, name) + 1)
+            if result.notable:
+                if notable < NOTABLE_LIMIT:
+                    run.report.append(result.as_report())
+                    notable += 1
+            elif plain < PLAIN_LIMIT:
+                run.report.append(result.as_report())
+                plain += 1
+        run.save(
+            update_fields=[
+                "processed",
+                "created",
+                "updated",
+                "unchanged",
+                "failed",
+                "report",
+            ]
+        )
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _count(adapter: LedgerAdapter, practice: Practice) -> int:
+    """How many debtors the ledger holds, when it can say so cheaply; 0 means unknown."""
+    counter = getattr(adapter, "count_customers", None)
+    if callable(counter):
+        return int(counter())
+    from sync.adapters.local import LocalAdapter
+
+    if isinstance(adapter, LocalAdapter):
+        return LocalDebtor.objects.filter(practice=practice).count()
+    return 0
+
+
+def _one_default_per_type(customer: LedgerCustomer) -> tuple[LedgerAddress, ...]:
+    """Kring holds at most one default address per type (a constraint); the first one wins."""
+    seen: set[str] = set()
+    addresses = []
+    for address in customer.addresses:
+        kind = address.type if address.type in Address.Type.values else Address.Type.INVOICE
+        default = address.default and kind not in seen
+        if default:
+            seen.add(kind)
+        addresses.append(dataclasses.replace(address, default=default))
+    return tuple(addresses)
+
+
+def _valid_banks(banks: Sequence[LedgerBank], messages: list[str]) -> tuple[LedgerBank, ...]:
+    """Valid, compact IBANs, each once, at most one default; what is left out is reported."""
+    kept: list[LedgerBank] = []
+    ibans: set[str] = set()
+    has_default = False
+    for bank in banks:
+        try:
+            iban = schwifty.IBAN(bank.iban).compact
+        except (schwifty.exceptions.SchwiftyException, ValueError):
+            messages.append(
+                _("IBAN %(iban)s is not valid; the bank account was left out.")
+                % {"iban": bank.iban}
+            )
+            continue
+        if iban in ibans:
+            continue
+        ibans.add(iban)
+        bic = bank.bic.strip().replace(" ", "").upper()
+        if bic:
+            try:
+                schwifty.BIC(bic)
+            except (schwifty.exceptions.SchwiftyException, ValueError):
+                bic = ""
+            if not bic or len(bic) > BIC_MAX:
+                messages.append(_("BIC %(bic)s is not valid; it was left out.") % {"bic": bank.bic})
+                bic = ""
+        default = bank.default and not has_default
+        has_default = has_default or default
+        kept.append(dataclasses.replace(bank, iban=iban, bic=bic, default=default))
+    return tuple(kept)
+
+
+def _cities(addresses: list[Address]) -> list[str]:
+    return sorted({a.city for a in addresses if a.city and a.city != "-"})
+
+
+def _result(item: _Item, outcome: Outcome, entity: str, messages: list[str]) -> _Result:
+    return _Result(
+        code=item.customer.code,
+        name=item.customer.name.strip()[:200],
+        outcome=outcome,
+        messages=list(messages),
+        entity=str(entity),
+    )
+
+
+def _failed(item: _Item, *messages: str) -> _Result:
+    return _result(item, Outcome.FAILED, "", list(messages))
+
+
+def _entry_notable(entry: dict[str, Any]) -> bool:
+    return entry.get("outcome") in (Outcome.FAILED, Outcome.KEPT) or bool(entry.get("messages"))

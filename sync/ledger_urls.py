@@ -1,0 +1,12 @@
+from django.urls import path
+
+from sync import views
+
+urlpatterns = [
+    path("relations/<uuid:public_id>/ledger/retry/", views.retry, name="sync-retry"),
+    path("relations/<uuid:public_id>/ledger/keep-kring/", views.keep_kring, name="sync-keep-kring"),
+    path(
+        "relations/<uuid:public_id>/ledger/take-ledger/", views.take_ledger, name="sync-take-ledger"
+    ),
+    path("ledger/settings/", views.ledger_settings, name="sync-settings"),
+]

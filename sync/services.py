@@ -1,0 +1,393 @@
+"""Keeping the ledger in step: the drain that pushes due clients, and the choices staff make.
+
+The outbox is `Relation.ledger_version` (bumped by relations in the same transaction as the change)
+against `SyncState.pushed_version`. A drain works one practice at a time, holding a lease on its
+LedgerConnection (one request in flight per office); it claims up to a batch of due rows with
+`FOR UPDATE SKIP LOCKED`, counts the attempt and leases the rows *before* calling the ledger, so a
+worker killed mid-push leaves rows that come due again when the lease runs out (and a batch that
+keeps killing workers runs out of attempts instead of looping forever).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from practice.models import Practice
+from relations.models import Address, BankAccount, Relation, TimelineEvent
+from sync.adapters import adapter_for
+from sync.adapters.base import LedgerCustomer, LedgerError, RejectedLedgerError
+from sync.mapping import address_from, bank_from, customer_for, customer_from_dict, customer_to_dict
+from sync.models import LedgerConnection, SyncState
+
+log = logging.getLogger(__name__)
+
+# Longer than one batch can take (task soft limit: 4 minutes); tests shorten it to see recovery.
+LEASE = timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+RETRY_BUDGET = 8
+BACKOFF_BASE = settings.SYNC_BACKOFF_BASE_SECONDS  # 30 s, 1 min, 2 min, … capped
+BACKOFF_CAP = 60 * 60
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """Exponential with full jitter between half and all of the step, never below Retry-After."""
+    step = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(attempts - 1, 0))
+    delay = step * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
+    return timedelta(seconds=max(delay, retry_after or 0))
+
+
+def connection_for(practice: Practice) -> LedgerConnection:
+    connection, _created = LedgerConnection.objects.get_or_create(practice=practice)
+    return connection
+
+
+def ensure_states(practice: Practice) -> int:
+    """A SyncState for every client of the practice (a new client is due at once: version 1 > 0)."""
+    missing = Relation.objects.filter(practice=practice, kind=Relation.Kind.CLIENT).filter(
+        sync_state__isnull=True
+    )
+    rows = [
+        SyncState(practice=practice, relation_id=pk) for pk in missing.values_list("pk", flat=True)
+    ]
+    SyncState.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return len(rows)
+
+
+def due_states(practice: Practice):
+    now = timezone.now()
+    changed = Q(relation__ledger_version__gt=F("pushed_version"))
+    return (
+        SyncState.objects.filter(practice=practice, relation__kind=Relation.Kind.CLIENT)
+        .filter(
+            Q(status__in=(SyncState.Status.PENDING, SyncState.Status.SYNCED))
+            & changed
+            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            | Q(status=SyncState.Status.FAILED, relation__ledger_version__gt=F("failed_version"))
+        )
+        .order_by("next_attempt_at", "pk")
+    )
+
+
+@dataclass
+class PushReport:
+    pushed: int = 0
+    failed: int = 0
+    conflicts: int = 0
+    retried: int = 0
+    batches: int = 0
+    skipped_busy: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def _claim_office(connection: LedgerConnection, owner: str) -> bool:
+    now = timezone.now()
+    return bool(
+        LedgerConnection.objects.filter(pk=connection.pk)
+        .filter(Q(drain_lease_until__isnull=True) | Q(drain_lease_until__lt=now))
+        .update(drain_lease_until=now + LEASE, drain_owner=owner)
+    )
+
+
+def _release_office(connection: LedgerConnection, owner: str) -> None:
+    LedgerConnection.objects.filter(pk=connection.pk, drain_owner=owner).update(
+        drain_lease_until=None, drain_owner=""
+    )
+
+
+def _claim_batch(practice: Practice, size: int) -> list[tuple[SyncState, int]]:
+    """Lease up to `size` due rows; returns each with the ledger_version it will push."""
+    with transaction.atomic():
+        states = list(
+            due_states(practice)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("relation")[:size]
+        )
+        if not states:
+            return []
+        until = timezone.now() + LEASE
+        SyncState.objects.filter(pk__in=[s.pk for s in states]).update(
+            attempts=F("attempts") + 1, next_attempt_at=until, status=SyncState.Status.PENDING
+        )
+    claimed = []
+    for state in states:
+        state.attempts += 1
+        claimed.append((state, state.relation.ledger_version))
+    return claimed
+
+
+def _load_relations(ids: list[int]) -> dict[int, Relation]:
+    relations = Relation.objects.filter(pk__in=ids).prefetch_related(
+        Prefetch("addresses", queryset=Address.objects.order_by("type", "pk")),
+        Prefetch("bank_accounts", queryset=BankAccount.objects.order_by("pk")),
+    )
+    return {r.pk: r for r in relations}
+
+
+def push_practice(practice: Practice, *, max_batches: int | None = None) -> PushReport:
+    """Drain the practice's due clients to its ledger, a batch at a time, until none is due."""
+    report = PushReport()
+    connection = connection_for(practice)
+    if not connection.enabled:
+        return report
+    ensure_states(practice)
+    owner = str(uuid.uuid4())
+    if not _claim_office(connection, owner):
+        report.skipped_busy = True
+        return report
+    try:
+        adapter = adapter_for(practice)
+        while max_batches is None or report.batches < max_batches:
+            claimed = _claim_batch(practice, adapter.max_batch)
+            if not claimed:
+                break
+            report.batches += 1
+            LedgerConnection.objects.filter(pk=connection.pk, drain_owner=owner).update(
+                drain_lease_until=timezone.now() + LEASE
+            )
+            _push_batch(adapter, claimed, report)
+    finally:
+        _release_office(connection, owner)
+    return report
+
+
+def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushReport) -> None:
+    relations = _load_relations([state.relation_id for state, _v in claimed])
+    wanted = {state.pk: customer_for(relations[state.relation_id]) for state, _v in claimed}
+    try:
+        current = adapter.get_customers(
+            [wanted[s.pk].code for s, _v in claimed if wanted[s.pk].code]
+        )
+        to_push: list[tuple[SyncState, int, LedgerCustomer]] = []
+        for state, version in claimed:
+            customer = wanted[state.pk]
+            remote = current.get(customer.code) if customer.code else None
+            if remote is not None and remote.fingerprint() == customer.fingerprint():
+                _record_success(state, version, customer, relations[state.relation_id])
+                report.pushed += 1
+            elif remote is not None and remote.fingerprint() not in (
+                state.remote_fingerprint,
+                state.sending_fingerprint,
+            ):
+                # Someone changed the debtor in the ledger (or it existed before Kring knew it):
+                # an upsert would silently overwrite their change, so staff decide.
+                _record_conflict(state, remote)
+                report.conflicts += 1
+            else:
+                to_push.append((state, version, customer))
+        for state, _version, customer in to_push:
+            SyncState.objects.filter(pk=state.pk).update(sending_fingerprint=customer.fingerprint())
+        results = adapter.upsert_customers([c for _s, _v, c in to_push]) if to_push else []
+    except (LedgerError, SoftTimeLimitExceeded, OSError) as exc:
+        retryable = not isinstance(exc, RejectedLedgerError)
+        message = getattr(exc, "message", "") or str(exc) or exc.__class__.__name__
+        retry_after = getattr(exc, "retry_after", None)
+        for state, version in claimed:
+            _record_failure(state, version, message, retryable=retryable, retry_after=retry_after)
+        report.retried += len(claimed) if retryable else 0
+        report.failed += 0 if retryable else len(claimed)
+        report.errors.append(message)
+        log.warning("ledger push failed for %d clients: %s", len(claimed), message)
+        return
+    for (state, version, customer), result in zip(to_push, results, strict=True):
+        if result.ok:
+            # What the ledger now holds (its echo, when it gives one) is the base of the next
+            # conflict check; Kring's own payload otherwise.
+            pushed = result.record or LedgerCustomer(**{**customer.__dict__, "code": result.code})
+            _record_success(state, version, pushed, relations[state.relation_id])
+            report.pushed += 1
+        else:
+            _record_failure(state, version, "; ".join(result.messages), retryable=False)
+            report.failed += 1
+
+
+def _record_success(
+    state: SyncState, version: int, pushed: LedgerCustomer, relation: Relation
+) -> None:
+    with transaction.atomic():
+        fingerprint = pushed.fingerprint()
+        current_version = Relation.objects.filter(pk=relation.pk).values_list(
+            "ledger_version", flat=True
+        )[0]
+        SyncState.objects.filter(pk=state.pk).update(
+            pushed_version=version,
+            pushed_fingerprint=fingerprint,
+            remote_fingerprint=fingerprint,
+            remote_record=customer_to_dict(pushed),
+            status=SyncState.Status.SYNCED
+            if current_version == version
+            else SyncState.Status.PENDING,
+            attempts=0,
+            next_attempt_at=None,
+            last_error="",
+            last_pushed_at=timezone.now(),
+        )
+        # Once the ledger knows the client under this code, the code is frozen (DESIGN §3).
+        Relation.objects.filter(pk=relation.pk, code_frozen=False).update(code_frozen=True)
+
+
+def _record_conflict(state: SyncState, remote: LedgerCustomer) -> None:
+    SyncState.objects.filter(pk=state.pk).update(
+        status=SyncState.Status.CONFLICT,
+        remote_record=customer_to_dict(remote),
+        attempts=0,
+        next_attempt_at=None,
+        last_error="",
+    )
+
+
+def _record_failure(
+    state: SyncState,
+    version: int,
+    message: str,
+    *,
+    retryable: bool,
+    retry_after: float | None = None,
+) -> None:
+    if retryable and state.attempts < RETRY_BUDGET:
+        SyncState.objects.filter(pk=state.pk).update(
+            status=SyncState.Status.PENDING,
+            next_attempt_at=timezone.now() + backoff(state.attempts, retry_after),
+            last_error=message[:2000],
+        )
+    else:
+        SyncState.objects.filter(pk=state.pk).update(
+            status=SyncState.Status.FAILED,
+            failed_version=version,
+            next_attempt_at=None,
+            last_error=message[:2000],
+        )
+
+
+# --- what staff do on the Ledger tab -------------------------------------------------------------
+
+
+def _state_for_update(relation: Relation) -> SyncState:
+    state = SyncState.objects.select_for_update().filter(relation=relation).first()
+    if state is None:
+        raise ValidationError(_("This client has not been sent to the ledger yet."))
+    return state
+
+
+@transaction.atomic
+def retry(*, relation: Relation, user: AbstractBaseUser) -> None:
+    state = _state_for_update(relation)
+    if state.status != SyncState.Status.FAILED:
+        raise ValidationError(_("Only a failed push can be retried."))
+    SyncState.objects.filter(pk=state.pk).update(
+        status=SyncState.Status.PENDING, attempts=0, next_attempt_at=None, failed_version=0
+    )
+    # Make the row due even when nothing changed since the failure.
+    if relation.ledger_version <= state.pushed_version:
+        Relation.objects.filter(pk=relation.pk).update(ledger_version=F("ledger_version") + 1)
+    _nudge(relation.practice_id)
+
+
+@transaction.atomic
+def keep_kring(*, relation: Relation, user: AbstractBaseUser) -> None:
+    """Conflict resolved in Kring's favour: the next push overwrites the ledger's change."""
+    state = _state_for_update(relation)
+    if state.status != SyncState.Status.CONFLICT:
+        raise ValidationError(_("There is no conflict to resolve."))
+    remote = customer_from_dict(state.remote_record) if state.remote_record else None
+    SyncState.objects.filter(pk=state.pk).update(
+        status=SyncState.Status.PENDING,
+        remote_fingerprint=remote.fingerprint() if remote else "",
+        attempts=0,
+        next_attempt_at=None,
+    )
+    if relation.ledger_version <= state.pushed_version:
+        Relation.objects.filter(pk=relation.pk).update(ledger_version=F("ledger_version") + 1)
+    TimelineEvent.record(relation, TimelineEvent.Kind.CHANGED, actor=user, fields=["ledger"])
+    _nudge(relation.practice_id)
+
+
+@transaction.atomic
+def take_ledger(*, relation: Relation, user: AbstractBaseUser) -> None:
+    """Conflict resolved in the ledger's favour: its name, numbers, addresses and banks become Kring's."""
+    state = _state_for_update(relation)
+    if state.status != SyncState.Status.CONFLICT or not state.remote_record:
+        raise ValidationError(_("There is no conflict to resolve."))
+    remote = customer_from_dict(state.remote_record)
+    relation = Relation.objects.select_for_update().get(pk=relation.pk)
+    apply_customer(relation, remote)
+    relation.updated_by = user
+    relation.updated_at = timezone.now()
+    relation.version = F("version") + 1
+    relation.save()
+    relation.refresh_from_db()
+    relation.search_text = relation.compose_search_text()
+    relation.save(update_fields=["search_text"])
+    fingerprint = remote.fingerprint()
+    SyncState.objects.filter(pk=state.pk).update(
+        status=SyncState.Status.SYNCED,
+        pushed_version=relation.ledger_version,
+        pushed_fingerprint=fingerprint,
+        remote_fingerprint=fingerprint,
+        attempts=0,
+        next_attempt_at=None,
+        last_error="",
+    )
+    TimelineEvent.record(
+        relation,
+        TimelineEvent.Kind.CHANGED,
+        actor=user,
+        fields=["display_name", "addresses", "bank_accounts", "vat_number", "kvk_number", "email"],
+    )
+
+
+def apply_customer(relation: Relation, customer: LedgerCustomer) -> None:
+    """Make the relation (saved by the caller) and its addresses and banks hold the ledger's record."""
+    if relation.is_company:
+        relation.legal_name = customer.name
+        relation.trade_name = ""
+        relation.vat_number = customer.vat_number
+        relation.kvk_number = customer.kvk_number
+    else:
+        relation.last_name = customer.name
+        relation.first_name = relation.initials = relation.name_prefix = ""
+    relation.email = customer.email
+    relation.website = customer.website
+    relation.display_name = customer.name
+    if relation.pk:
+        relation.addresses.all().delete()
+        relation.bank_accounts.all().delete()
+        _store_details(relation, customer)
+
+
+def _store_details(relation: Relation, customer: LedgerCustomer) -> None:
+    seen_default: set[str] = set()
+    addresses = []
+    for ledger_address in customer.addresses:
+        address = address_from(ledger_address, relation)
+        address.is_default = address.is_default and address.type not in seen_default
+        seen_default.add(address.type) if address.is_default else None
+        addresses.append(address)
+    Address.objects.bulk_create(addresses)
+    banks, ibans, has_default = [], set(), False
+    for ledger_bank in customer.banks:
+        if ledger_bank.iban in ibans:
+            continue
+        ibans.add(ledger_bank.iban)
+        bank = bank_from(ledger_bank, relation)
+        bank.is_default = bank.is_default and not has_default
+        has_default = has_default or bank.is_default
+        banks.append(bank)
+    BankAccount.objects.bulk_create(banks)
+
+
+def _nudge(practice_id: int) -> None:
+    from sync.tasks import nudge
+
+    transaction.on_commit(lambda: nudge(practice_id))

@@ -1,0 +1,123 @@
+"""The Ledger tab on clients (state, retry, conflicts) and the owners' ledger settings page."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from practice.access import change_required, owner_required
+from relations.models import Relation
+from relations.views.common import get_relation
+from sync import crypto, services
+from sync.forms import LedgerConnectionForm
+from sync.mapping import customer_for, customer_from_dict
+from sync.models import LedgerConnection, SyncState
+
+
+def ledger_tab_context(request: HttpRequest, relation: Relation) -> dict[str, Any]:
+    state = SyncState.objects.filter(relation=relation).first()
+    context: dict[str, Any] = {"sync_state": state, "ledger_dirty": False}
+    if state is None:
+        return context
+    context["ledger_dirty"] = relation.ledger_version > state.pushed_version
+    if state.status == SyncState.Status.CONFLICT and state.remote_record:
+        ours = customer_for(relation)
+        theirs = customer_from_dict(state.remote_record)
+        context["comparison"] = _compare(ours, theirs)
+    return context
+
+
+def _compare(ours, theirs) -> list[tuple[str, str, str, bool]]:
+    def addresses(c):
+        return "\n".join(
+            f"{a.type}: {a.line}, {a.postcode} {a.city} {a.country}" for a in c.addresses
+        )
+
+    def banks(c):
+        return "\n".join(f"{b.iban} {b.holder}" for b in c.banks)
+
+    rows = [
+        (_("Name"), ours.name, theirs.name),
+        (_("Client code"), ours.code, theirs.code),
+        (_("VAT number"), ours.vat_number, theirs.vat_number),
+        (_("KvK number"), ours.kvk_number, theirs.kvk_number),
+        (_("E-mail"), ours.email, theirs.email),
+        (_("Website"), ours.website, theirs.website),
+        (_("Addresses"), addresses(ours), addresses(theirs)),
+        (_("Bank accounts"), banks(ours), banks(theirs)),
+    ]
+    return [(label, a, b, a != b) for label, a, b in rows]
+
+
+def _back(relation: Relation) -> HttpResponse:
+    return redirect(reverse("relations-tab", args=[relation.public_id, "ledger"]))
+
+
+def _action(request: HttpRequest, public_id: UUID, run, success: str) -> HttpResponse:
+    relation = get_relation(request, public_id, change=True)
+    try:
+        run(relation=relation, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, success)
+    return _back(relation)
+
+
+@require_POST
+@change_required
+def retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    return _action(request, public_id, services.retry, _("The push will be tried again."))
+
+
+@require_POST
+@change_required
+def keep_kring(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    return _action(
+        request, public_id, services.keep_kring, _("Kring's version will be sent to the ledger.")
+    )
+
+
+@require_POST
+@change_required
+def take_ledger(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    return _action(
+        request, public_id, services.take_ledger, _("The ledger's version is now Kring's too.")
+    )
+
+
+@sensitive_post_parameters("client_secret", "refresh_token")
+@require_http_methods(["GET", "POST"])
+@owner_required
+def ledger_settings(request: HttpRequest) -> HttpResponse:
+    connection = services.connection_for(request.membership.practice)
+    form = LedgerConnectionForm(request.POST or None, instance=connection)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The ledger settings have been saved."))
+        return redirect("sync-settings")
+    counts = {
+        status: SyncState.objects.filter(practice=connection.practice, status=status).count()
+        for status in SyncState.Status.values
+    }
+    return render(
+        request,
+        "sync/settings.html",
+        {
+            "form": form,
+            "connection": connection,
+            "masked_secret": crypto.mask(connection.client_secret),
+            "masked_refresh": crypto.mask(connection.refresh_token),
+            "counts": [(SyncState.Status(s).label, n) for s, n in counts.items()],
+            "adapters": LedgerConnection.Adapter,
+        },
+    )

@@ -1,0 +1,38 @@
+"""Fixtures for the sync tests. Each block stands on its own; add yours below."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from practice.models import Practice
+from sync.models import LedgerConnection
+from tests.fakes.twinfield import FakeTwinfield
+
+# Twinfield: a fake server on loopback per test, and a practice connected to it ----------------
+
+
+@pytest.fixture
+def fake_twinfield() -> Iterator[FakeTwinfield]:
+    with FakeTwinfield() as fake:
+        yield fake
+
+
+@pytest.fixture
+def twinfield_connection(practice: Practice, fake_twinfield: FakeTwinfield) -> LedgerConnection:
+    """Connected as after the OAuth consent: a refresh token, no access token or cluster yet."""
+    connection = LedgerConnection(
+        practice=practice,
+        adapter=LedgerConnection.Adapter.TWINFIELD,
+        office_code=fake_twinfield.office_code,
+        login_url=fake_twinfield.url,
+        client_id=fake_twinfield.client_id,
+    )
+    connection.client_secret = fake_twinfield.client_secret
+    connection.refresh_token = fake_twinfield.refresh_token
+    connection.save()
+    return connection
+
+
+# Real processes: a Redis of the test's own, Celery workers and beat (tests/sync/harness.py) ------
+
+from tests.sync.harness import celery_processes, redis_broker  # noqa: E402, F401
