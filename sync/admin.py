@@ -21,8 +21,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class LedgerConnectionAdmin(admin.ModelAdmin):
     list_display = ["practice", "adapter", "office_code", "enabled", "updated_at"]
     list_select_related = ["practice"]
-    fields = ["practice", "adapter", "office_code", "client_id", "login_url", "cluster_url", "enabled"]
-    readonly_fields = ["practice"]  # secrets are set on the Ledger settings page or ledger_configure
+    fields = [
+        "practice",
+        "adapter",
+        "office_code",
+        "client_id",
+        "login_url",
+        "cluster_url",
+        "enabled",
+    ]
+    readonly_fields = [
+        "practice"
+    ]  # secrets are set on the Ledger settings page or ledger_configure
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -33,7 +43,14 @@ class LedgerConnectionAdmin(admin.ModelAdmin):
 
 @admin.register(SyncState)
 class SyncStateAdmin(ReadOnlyAdmin):
-    list_display = ["relation", "status", "attempts", "next_attempt_at", "last_pushed_at", "practice"]
+    list_display = [
+        "relation",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_pushed_at",
+        "practice",
+    ]
     list_filter = ["status", "practice"]
     search_fields = ["relation__display_name", "relation__client_code"]
     list_select_related = ["relation", "practice"]
