@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import kombu.pools
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -190,9 +191,10 @@ class CeleryProcesses:
 
 def _reset_connections() -> None:
     """Forget pooled broker connections, which point at the previous test's Redis."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    # kombu keeps producer pools in a process-wide registry keyed by the broker URL; a later test
+    # that happens to get the same port would otherwise be handed a closed pool.
+    kombu.pools.reset()
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
