@@ -28,7 +28,7 @@ from portal.forms import AcceptInvitationForm, PortalLoginForm
 from portal.models import Invitation, PortalAccount
 from practice.access import change_required
 from relations.models import Relation
-from relations.views.common import get_relation
+from relations.views.common import relation_action
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -38,23 +38,21 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 def _staff_action(
     request: HttpRequest, public_id: UUID, run: Callable[[Relation], Any], success: str
 ) -> HttpResponse:
-    relation = get_relation(request, public_id, change=True)
-    try:
-        run(relation)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    except OSError:
-        # The mail is sent after the commit: the invitation stands, only the e-mail is missing.
-        services.logger.exception("Portal invitation e-mail for relation %s failed", relation.pk)
-        messages.error(
-            request,
-            _("The invitation was saved, but the e-mail could not be sent. Resend it in a moment."),
-        )
-    else:
-        relation.refresh_from_db()
-        messages.success(request, success % {"name": relation, "email": relation.email})
-    return redirect(relation)
+    def run_and_mail(relation: Relation) -> None:
+        try:
+            run(relation)
+        except OSError as exc:
+            # The mail is sent after the commit: the invitation stands, only the e-mail is missing.
+            services.logger.exception(
+                "Portal invitation e-mail for relation %s failed", relation.pk
+            )
+            raise ValidationError(
+                _(
+                    "The invitation was saved, but the e-mail could not be sent. Resend it in a moment."
+                )
+            ) from exc
+
+    return relation_action(request, public_id, run_and_mail, success)
 
 
 def _base_url(request: HttpRequest) -> str:

@@ -6,7 +6,6 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from practice.access import change_required, owner_required
 from relations.models import Relation
-from relations.views.common import get_relation
+from relations.views.common import relation_action
 from sync import crypto, services
 from sync.forms import LedgerConnectionForm
 from sync.mapping import customer_for, customer_from_dict
@@ -58,19 +57,14 @@ def _compare(ours, theirs) -> list[tuple[str, str, str, bool]]:
     return [(label, a, b, a != b) for label, a, b in rows]
 
 
-def _back(relation: Relation) -> HttpResponse:
-    return redirect(reverse("relations-tab", args=[relation.public_id, "ledger"]))
-
-
-def _action(request: HttpRequest, public_id: UUID, run, success: str) -> HttpResponse:
-    relation = get_relation(request, public_id, change=True)
-    try:
-        run(relation=relation, user=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, success)
-    return _back(relation)
+def _action(request: HttpRequest, public_id: UUID, service, success: str) -> HttpResponse:
+    return relation_action(
+        request,
+        public_id,
+        lambda relation: service(relation=relation, user=request.user),
+        success,
+        then=lambda relation: reverse("relations-tab", args=[relation.public_id, "ledger"]),
+    )
 
 
 @require_POST

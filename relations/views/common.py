@@ -1,8 +1,12 @@
 """Loading a relation for a view: always from the request's practice (404 outside it)."""
 
+from collections.abc import Callable
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 
 from practice.access import get_scoped_or_404
 from relations.models import Relation
@@ -11,3 +15,27 @@ from relations.models import Relation
 def get_relation(request: HttpRequest, public_id: UUID, *, change: bool = False) -> Relation:
     """The relation of the current practice; 404 for anyone else's, 403 on change for read-only."""
     return get_scoped_or_404(request, Relation, change=change, public_id=public_id)
+
+
+def relation_action(
+    request: HttpRequest,
+    public_id: UUID,
+    run: Callable[[Relation], object],
+    success: str,
+    *,
+    then: Callable[[Relation], str] | None = None,
+) -> HttpResponse:
+    """A header button's POST: load for change, run one service call, say how it went, go back.
+
+    A refusal (ValidationError) becomes an error message; `success` may use %(name)s and %(email)s.
+    """
+    relation = get_relation(request, public_id, change=True)
+    try:
+        run(relation)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        relation.refresh_from_db()
+        messages.success(request, success % {"name": relation, "email": relation.email})
+    return redirect(then(relation) if then else relation.get_absolute_url())

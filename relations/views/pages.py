@@ -20,7 +20,7 @@ from relations import extensions, services
 from relations.forms import RelationForm
 from relations.models import Address, Relation, ServiceAgreement, TeamAssignment
 from relations.views import parts, team
-from relations.views.common import get_relation
+from relations.views.common import get_relation, relation_action
 
 TIMELINE_PAGE_SIZE = 25
 
@@ -246,19 +246,6 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-def _action(request: HttpRequest, public_id: UUID, run, success: str) -> HttpResponse:
-    relation = get_relation(request, public_id, change=True)
-    try:
-        run(relation)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        relation.refresh_from_db()
-        messages.success(request, success % {"name": relation})
-    return redirect(relation)
-
-
 def _single(result: services.BulkResult) -> None:
     """A one-row use of a bulk service: a skipped row is a refusal the person should read."""
     for _relation, reason in result.skipped:
@@ -269,7 +256,7 @@ def _single(result: services.BulkResult) -> None:
 @change_required
 def convert_to_client(request: HttpRequest, public_id: UUID) -> HttpResponse:
     practice = request.membership.practice
-    return _action(
+    return relation_action(
         request,
         public_id,
         lambda r: _single(
@@ -282,7 +269,7 @@ def convert_to_client(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_POST
 @change_required
 def convert_to_private(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    return _action(
+    return relation_action(
         request,
         public_id,
         lambda r: services.convert_to_private(relation=r, user=request.user),
@@ -295,7 +282,7 @@ def convert_to_private(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_POST
 @change_required
 def convert_to_company(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    return _action(
+    return relation_action(
         request,
         public_id,
         lambda r: services.convert_to_company(relation=r, user=request.user),
@@ -307,7 +294,7 @@ def convert_to_company(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @change_required
 def archive(request: HttpRequest, public_id: UUID) -> HttpResponse:
     practice = request.membership.practice
-    return _action(
+    return relation_action(
         request,
         public_id,
         lambda r: _single(services.archive(practice=practice, user=request.user, relations=[r])),
@@ -319,7 +306,7 @@ def archive(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @change_required
 def restore(request: HttpRequest, public_id: UUID) -> HttpResponse:
     practice = request.membership.practice
-    return _action(
+    return relation_action(
         request,
         public_id,
         lambda r: _single(services.restore(practice=practice, user=request.user, relations=[r])),
