@@ -19,6 +19,7 @@ from relations.models import (
     LEDGER_FIELDS,
     Address,
     BankAccount,
+    PortalState,
     Relation,
     ServiceAgreement,
     TeamAssignment,
@@ -288,7 +289,11 @@ def convert_to_company(*, relation: Relation, user: AbstractBaseUser) -> Relatio
 def archive(
     *, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]
 ) -> BulkResult:
-    """Hide relations from the active list and pickers. Nothing is deleted, here or in the ledger."""
+    """Hide relations from the active list and pickers. Nothing is deleted, here or in the ledger.
+
+    One UPDATE and one INSERT for the whole selection, whatever its size (a bulk action on 1,000 rows
+    must not be 4,000 queries).
+    """
     rows = Relation.objects.select_for_update().filter(
         practice=practice, pk__in=[r.pk for r in relations]
     )
@@ -297,11 +302,16 @@ def archive(
     for relation in rows.order_by("pk"):
         if relation.is_archived:
             result.skipped.append((relation, _("already archived")))
-            continue
-        _bump(relation, user, archived_at=now, archived_by=user)
-        TimelineEvent.record(relation, Event.ARCHIVED, actor=user)
-        relation_archived.send(sender=Relation, relation=relation, user=user)
-        result.done.append(relation)
+        else:
+            result.done.append(relation)
+    _bump_all(result.done, user, now, archived_at=now, archived_by=user)
+    _record_all(result.done, Event.ARCHIVED, user, now)
+    for relation in result.done:
+        relation.archived_at, relation.archived_by = now, user
+        # Only a relation that was ever invited can have portal access to end: the portal keeps
+        # `portal_state` in step with its invitations, in the same transaction.
+        if relation.portal_state != PortalState.NONE:
+            relation_archived.send(sender=Relation, relation=relation, user=user)
     return result
 
 
@@ -313,14 +323,33 @@ def restore(
         practice=practice, pk__in=[r.pk for r in relations]
     )
     result = BulkResult()
+    now = timezone.now()
     for relation in rows.order_by("pk"):
-        if not relation.is_archived:
+        if relation.is_archived:
+            result.done.append(relation)
+        else:
             result.skipped.append((relation, _("not archived")))
-            continue
-        _bump(relation, user, archived_at=None, archived_by=None)
-        TimelineEvent.record(relation, Event.RESTORED, actor=user)
-        result.done.append(relation)
+    _bump_all(result.done, user, now, archived_at=None, archived_by=None)
+    _record_all(result.done, Event.RESTORED, user, now)
+    for relation in result.done:
+        relation.archived_at, relation.archived_by = None, None
     return result
+
+
+def _bump_all(relations: list[Relation], user: AbstractBaseUser, now, **values) -> None:
+    """`_bump` for many rows in one UPDATE."""
+    if relations:
+        Relation.objects.filter(pk__in=[r.pk for r in relations]).update(
+            version=F("version") + 1, updated_by=user, updated_at=now, **values
+        )
+
+
+def _record_all(relations: list[Relation], kind: str, user: AbstractBaseUser, now) -> None:
+    """`TimelineEvent.record` for many rows in one INSERT."""
+    TimelineEvent.objects.bulk_create(
+        TimelineEvent(practice_id=r.practice_id, relation=r, actor=user, kind=kind, created_at=now)
+        for r in relations
+    )
 
 
 @transaction.atomic

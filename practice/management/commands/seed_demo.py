@@ -21,10 +21,23 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--practice", default=DEMO_SLUG, help="Slug of the practice to seed.")
+        parser.add_argument(
+            "--relations",
+            type=int,
+            default=None,
+            metavar="N",
+            help=(
+                "Office scale instead of the demo: bring the practice up to N relations with bulk "
+                "inserts (addresses, bank accounts, agreements, team, connections, some archived)."
+            ),
+        )
 
-    def handle(self, *args, practice: str, **options) -> None:
+    def handle(self, *args, practice: str, relations: int | None = None, **options) -> None:
         with transaction.atomic():
             demo_practice, user = self.ensure_practice(practice)
+        if relations is not None:
+            self.seed_at_scale(demo_practice, user, relations)
+            return
         # Apps above `practice` add their data through `<app>.demo.seed()`, so the ground floor never
         # imports the apps built on it; they run in INSTALLED_APPS order, i.e. dependency order.
         for config in apps.get_app_configs():
@@ -37,6 +50,21 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo practice {demo_practice.slug!r} is ready: log in as "
                 f"{DEMO_USERNAME} / {DEMO_PASSWORD}."
+            )
+        )
+
+    def seed_at_scale(self, practice: Practice, user, target: int) -> None:
+        # Imported here: the ground floor must not import the apps built on it at module level.
+        from relations.bulk_seed import seed_relations
+        from relations.models import Relation
+
+        existing = Relation.objects.filter(practice=practice).count()
+        added = seed_relations(
+            practice=practice, user=user, count=max(0, target - existing), stdout=self.stdout
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Practice {practice.slug!r} has {existing + added} relations ({added} added)."
             )
         )
 

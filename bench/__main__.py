@@ -1,0 +1,79 @@
+"""`python -m bench [--relations N] [--iterations N] [--practice SLUG]`: see `bench/__init__.py`.
+
+Needs DATABASE_URL on PostgreSQL (the figures mean nothing on SQLite) and DJANGO_SETTINGS_MODULE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--relations", type=int, default=100_000, help="practice size to seed")
+    parser.add_argument("--iterations", type=int, default=30, help="timed requests per page")
+    parser.add_argument(
+        "--bulk-iterations",
+        type=int,
+        default=None,
+        help="timed bulk actions (default: --iterations)",
+    )
+    parser.add_argument("--practice", default="bench", help="slug of the bench practice")
+    parser.add_argument("--no-admin", action="store_true", help="skip the admin side by side")
+    args = parser.parse_args(argv)
+
+    # The bench runs the production settings (DEBUG off) in-process: only what the test Client needs.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 50)
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+    os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+    os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management.base import OutputWrapper
+    from django.db import connection
+    from django.test.utils import override_settings
+
+    from bench import web as bench
+
+    if connection.vendor != "postgresql":
+        print("python -m bench needs DATABASE_URL on PostgreSQL.", file=sys.stderr)
+        return 2
+    print(f"Preparing practice {args.practice!r} with {args.relations:,} relations ...", flush=True)
+    out = OutputWrapper(sys.stdout)
+    data = bench.prepare(slug=args.practice, relations=args.relations, stdout=out)
+    with connection.cursor() as cursor:
+        # What autovacuum does after a load: statistics for the planner, the visibility map for
+        # index-only scans, and the trigram index's pending list merged.
+        cursor.execute("VACUUM ANALYZE")
+    data.iterations = args.iterations
+    data.bulk_iterations = args.bulk_iterations or args.iterations
+    print(f"Measuring, {args.iterations} timed requests per page after {bench.WARMUP} warm-up:")
+    # No collectstatic in a bench run: hashed static names are not what is being measured.
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        bench.run(data, stdout=out, admin=not args.no_admin)
+    print()
+    print(bench.table(data))
+    print()
+    command = " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    print(
+        f"Reproduce: make bench BENCH_ARGS={shlex.quote(command)}"
+        if command
+        else "Reproduce: make bench"
+    )
+    print(f"       or: DATABASE_URL=... python -m bench {command}".rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,336 @@
+"""Office-scale demo data for `seed_demo --relations N`: tens of thousands of relations in seconds.
+
+`relations.demo` builds a few hundred rows one `save()` at a time, through the same code paths as the
+app. At 100,000 rows that would take an hour, so this module composes every row in Python — the
+display name and the search text with the model's own `compose_*` methods, so that search finds them
+exactly as it finds rows saved by a person — and writes them with `bulk_create` in large batches.
+Valid BSNs, VAT numbers and IBANs come from small pools drawn once: validating per row is what is slow.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+from itertools import islice
+from typing import Any
+
+import schwifty
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from connections.models import Connection
+from practice.models import Practice
+from relations.demo import CITIES, FIRST, FORMS, LAST, STREETS, TRADES, _bsn, _iban, _vat
+from relations.models import (
+    Address,
+    BankAccount,
+    Relation,
+    ServiceAgreement,
+    TeamAssignment,
+    TimelineEvent,
+)
+from relations.text import fold
+
+BATCH_SIZE = 5_000
+POOL_SIZE = 500
+ARCHIVED_SHARE = 0.03
+# A rare word for benchmarks and tests: a handful of rows carry it, the rest never do.
+RARE_WORD = "Zwaluwstaart"
+RARE_EVERY = 20_000
+SUFFIX = {"bv": " B.V.", "nv": " N.V.", "vof": " V.O.F."}
+LETTERS = "ABCDEGHJKLMNPRSTVWXZ"
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _write(model: type[models.Model], objs: list[Any], *, with_pk: bool = False) -> None:
+    """Insert `objs`: COPY on PostgreSQL, where building one huge INSERT is most of bulk_create's time."""
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
+        return
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    now = timezone.now()
+    for f in fields:
+        if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
+            for obj in objs:
+                if getattr(obj, f.attname) is None:
+                    setattr(obj, f.attname, now)
+    attnames = [f.attname for f in fields]
+    json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for obj in objs:
+            row = [getattr(obj, name) for name in attnames]
+            for i in json_columns:
+                row[i] = json.dumps(row[i])
+            copy.write_row(row)
+
+
+def _insert_with_ids(model: type[models.Model], objs: list[Any]) -> None:
+    """Give unsaved rows their ids up front, so that COPY can write them and children can refer."""
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, len(objs)],
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+    _write(model, objs, with_pk=True)
+
+
+class _Pools:
+    """Numbers that pass their checksums, drawn once; rows pick from them."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.bsns = [_bsn(rng) for _ in range(POOL_SIZE)]
+        self.vats = [_vat(rng) for _ in range(POOL_SIZE)]
+        self.banks = []
+        for _ in range(POOL_SIZE // 5):
+            iban = schwifty.IBAN(_iban(rng))
+            self.banks.append(
+                (iban.compact, iban.bic.compact if iban.bic else "", iban.bank_name or "")
+            )
+
+
+def _relation(
+    rng: random.Random, pools: _Pools, practice: Practice, user: Any, n: int, now: Any
+) -> tuple[Relation, str, str]:
+    """One relation (not saved), its city and its postcode prefix."""
+    # All four kinds: client and contact, each as company and as private person.
+    kind = "client" if rng.random() < 0.6 else "contact"
+    entity = "company" if rng.random() < 0.55 else "private"
+    created = now - timedelta(days=rng.randint(0, 3000), seconds=rng.randint(0, 86_399))
+    relation = Relation(
+        practice=practice,
+        kind=kind,
+        entity=entity,
+        created_by=user,
+        updated_by=user,
+        created_at=created,
+        updated_at=created,
+        phone=f"0{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}",
+    )
+    prefix, last = rng.choice(LAST)
+    first = rng.choice(FIRST)
+    if entity == "company":
+        trade = RARE_WORD if n % RARE_EVERY == 7 else rng.choice(TRADES)
+        form = "eenmanszaak" if kind == "contact" else rng.choice(FORMS)
+        family = f"{prefix.title()} {last}".strip()
+        relation.legal_name = f"{trade} {family}{SUFFIX.get(form, '')}"
+        relation.legal_form = form
+        relation.kvk_number = f"{rng.randint(10000000, 99999999)}"
+        relation.vat_number = rng.choice(pools.vats)
+        relation.sbi_code = str(rng.randint(1000, 9999))
+        relation.founded_on = date(rng.randint(1975, 2024), rng.randint(1, 12), rng.randint(1, 28))
+        relation.fiscal_year_end_month = 12
+        relation.email = f"info@{fold(trade).replace(' ', '')}{last.lower()}{n}.nl"
+    else:
+        relation.salutation = rng.choice(("mr", "mrs", "neutral"))
+        relation.first_name, relation.name_prefix, relation.last_name = first, prefix, last
+        relation.initials = f"{first[0]}."
+        relation.date_of_birth = date(
+            rng.randint(1940, 2004), rng.randint(1, 12), rng.randint(1, 28)
+        )
+        relation.bsn = rng.choice(pools.bsns)
+        relation.email = f"{fold(first)}.{last.lower()}{n}@example.nl"
+    if rng.random() < ARCHIVED_SHARE:
+        relation.archived_at, relation.archived_by = now, user
+    relation.display_name = relation.compose_display_name()
+    city, postcode = rng.choice(CITIES)
+    return relation, city, postcode
+
+
+def seed_relations(*, practice: Practice, user: Any, count: int, stdout: Any = None) -> int:
+    """Add `count` relations with addresses, bank accounts, agreements, team and connections.
+
+    Returns the number added. Client codes continue the practice's sequence, skipping codes in use.
+    """
+    rng = random.Random(f"kring-bulk-{practice.slug}-{count}")  # noqa: S311 - demo data
+    pools = _Pools(rng)
+    now = timezone.now()
+    used = set(
+        Relation.objects.filter(practice=practice)
+        .exclude(client_code="")
+        .values_list("client_code", flat=True)
+    )
+    next_code = practice.client_code_next
+    start = Relation.objects.filter(practice=practice).count()
+    added = 0
+    companies: list[int] = []
+    people: list[int] = []
+    for batch in _batches(range(start, start + count), BATCH_SIZE):
+        with transaction.atomic():
+            built = [_relation(rng, pools, practice, user, n, now) for n in batch]
+            for relation, city, _postcode in built:
+                if relation.kind == "client":
+                    while str(next_code) in used:
+                        next_code += 1
+                    relation.client_code = str(next_code)
+                    next_code += 1
+                # The visiting address is created below; its city is part of what search matches.
+                relation.search_text = relation.compose_search_text(cities=[city])
+            _insert_with_ids(Relation, [r for r, _, _ in built])
+            _children(rng, pools, practice, user, built, now)
+            for relation, _, _ in built:
+                if relation.archived_at is None:
+                    (companies if relation.is_company else people).append(relation.pk)
+            added += len(built)
+        if stdout is not None:
+            stdout.write(f"relations: {added} of {count} added")
+    Practice.objects.filter(pk=practice.pk).update(client_code_next=next_code)
+    practice.client_code_next = next_code
+    with transaction.atomic():
+        linked = seed_connections(
+            rng, practice=practice, user=user, companies=companies, people=people
+        )
+    if stdout is not None:
+        stdout.write(f"connections: {linked} added")
+    return added
+
+
+def _children(
+    rng: random.Random,
+    pools: _Pools,
+    practice: Practice,
+    user: Any,
+    built: list[tuple[Relation, str, str]],
+    now: Any,
+) -> None:
+    addresses, banks, agreements, team, events = [], [], [], [], []
+    services = ServiceAgreement.Service.values
+    for relation, city, postcode in built:
+        addresses.append(
+            Address(
+                relation=relation,
+                type="visiting",
+                street=rng.choice(STREETS),
+                house_number=str(rng.randint(1, 250)),
+                postcode=f"{postcode}{rng.randint(10, 99)} {rng.choice(LETTERS)}{rng.choice(LETTERS)}",
+                city=city,
+            )
+        )
+        if relation.is_company and rng.random() < 0.3:
+            addresses.append(
+                Address(
+                    relation=relation,
+                    type="postal",
+                    street="Postbus",
+                    house_number=str(rng.randint(100, 9999)),
+                    postcode=f"{postcode}00 AA",
+                    city=city,
+                )
+            )
+        if rng.random() < 0.8:
+            iban, bic, bank_name = rng.choice(pools.banks)
+            banks.append(
+                BankAccount(
+                    relation=relation,
+                    iban=iban,
+                    bic=bic,
+                    bank_name=bank_name,
+                    holder=relation.display_name[:40],
+                )
+            )
+        if relation.is_client:
+            team.append(
+                TeamAssignment(practice=practice, relation=relation, user=user, role="manager")
+            )
+            if rng.random() < 0.7:
+                agreements.append(
+                    ServiceAgreement(
+                        practice=practice,
+                        relation=relation,
+                        service=rng.choice(services),
+                        start_date=date(rng.randint(2015, 2025), 1, 1),
+                    )
+                )
+        events.append(
+            TimelineEvent(
+                practice=practice,
+                relation=relation,
+                actor=user,
+                kind=TimelineEvent.Kind.CREATED,
+                created_at=relation.created_at,
+            )
+        )
+        if relation.archived_at is not None:
+            events.append(
+                TimelineEvent(
+                    practice=practice,
+                    relation=relation,
+                    actor=user,
+                    kind=TimelineEvent.Kind.ARCHIVED,
+                    created_at=now,
+                )
+            )
+    for model, rows in (
+        (Address, addresses),
+        (BankAccount, banks),
+        (ServiceAgreement, agreements),
+        (TeamAssignment, team),
+        (TimelineEvent, events),
+    ):
+        _write(model, rows)
+
+
+def seed_connections(
+    rng: random.Random,
+    *,
+    practice: Practice,
+    user: Any,
+    companies: list[int],
+    people: list[int],
+) -> int:
+    """Contact persons and directors for about a third of the companies, fiscal partners among people."""
+    if not companies or not people:
+        return 0
+    pairs: dict[tuple[int, int, str], Connection] = {}
+
+    def link(subject: int, other: int, type_: str) -> None:
+        a, b = sorted((subject, other))
+        if a != b and (a, b, type_) not in pairs:
+            pairs[a, b, type_] = Connection(
+                practice=practice,
+                a_id=a,
+                b_id=b,
+                type=type_,
+                a_is_subject=a == subject or type_ in Connection.SYMMETRIC,
+                created_by=user,
+            )
+
+    for company in companies[::3]:
+        link(rng.choice(people), company, Connection.Type.CONTACT_PERSON)
+        if rng.random() < 0.5:
+            link(rng.choice(people), company, Connection.Type.DIRECTOR)
+    for left, right in zip(people[0::20], people[1::20], strict=False):
+        link(left, right, Connection.Type.FISCAL_PARTNER)
+    _write(Connection, list(pairs.values()))
+    events = [
+        TimelineEvent(
+            practice=practice,
+            relation_id=relation_id,
+            actor=user,
+            kind=TimelineEvent.Kind.CONNECTION_ADDED,
+            other_relation_id=other_id,
+        )
+        for connection in pairs.values()
+        for relation_id, other_id in (
+            (connection.a_id, connection.b_id),
+            (connection.b_id, connection.a_id),
+        )
+    ]
+    _write(TimelineEvent, events)
+    return len(pairs)
