@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 # Longer than one batch can take (task soft limit: 4 minutes); tests shorten it to see recovery.
 LEASE = timedelta(seconds=settings.SYNC_LEASE_SECONDS)
-RETRY_BUDGET = 8
+RETRY_BUDGET = settings.SYNC_RETRY_BUDGET
 BACKOFF_BASE = settings.SYNC_BACKOFF_BASE_SECONDS  # 30 s, 1 min, 2 min, … capped
 BACKOFF_CAP = 60 * 60
 

@@ -28,7 +28,11 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def wait_for(
-    condition: Callable[[], object], *, timeout: float = 30, what: str = "condition"
+    condition: Callable[[], object],
+    *,
+    timeout: float = 30,
+    what: str = "condition",
+    explain: Callable[[], str] | None = None,
 ) -> object:
     deadline = time.monotonic() + timeout
     while True:
@@ -36,7 +40,8 @@ def wait_for(
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            detail = f": {explain()}" if explain else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
         time.sleep(0.05)
 
 
@@ -118,6 +123,8 @@ class CeleryProcesses:
             "LEDGER_CREDENTIALS_KEY": settings.LEDGER_CREDENTIALS_KEY,
             "SYNC_LEASE_SECONDS": str(lease_seconds),
             "SYNC_BACKOFF_BASE_SECONDS": "0.5",
+            # The fault tests inject bursts on purpose; the budget is not what they are about.
+            "SYNC_RETRY_BUDGET": "50",
             "LEDGER_SWEEP_SECONDS": str(sweep_seconds),
             "DEBUG": "false",
             "PYTHONPATH": str(ROOT),

@@ -117,6 +117,22 @@ def assert_ledger_equals_kring(fake, practice):
         assert sorted(fake.created) == sorted(c.client_code for c in clients)
 
 
+def sync_summary(practice):
+    """What the states look like, for a timeout's message."""
+    from collections import Counter
+
+    from sync.services import due_states
+
+    rows = SyncState.objects.filter(practice=practice).exclude(status=SyncState.Status.SYNCED)
+    return (
+        f"states {dict(Counter(SyncState.objects.filter(practice=practice).values_list('status', flat=True)))}, "
+        f"due {due_states(practice).count()}, not synced: "
+        + "; ".join(
+            f"{s.relation_id} {s.status} x{s.attempts} {s.last_error[:120]}" for s in rows[:5]
+        )
+    )
+
+
 def all_synced(practice):
     from sync.services import due_states
 
@@ -172,7 +188,12 @@ def test_ledger_5xx_bursts_end_in_the_same_final_state(
     clients = [make_client(practice, staff, f"Storing {i} B.V.") for i in range(5)]
     for relation in clients:
         rename(relation, staff, relation.legal_name.replace("Storing", "Hersteld"))
-    wait_for(lambda: all_synced(practice), timeout=90, what="every client synced after the bursts")
+    wait_for(
+        lambda: all_synced(practice),
+        timeout=90,
+        what="every client synced after the bursts",
+        explain=lambda: sync_summary(practice),
+    )
     assert_ledger_equals_kring(fake_twinfield, practice)
     assert fake_twinfield.faults["100"] == 3  # the bursts really happened
     assert not fake_twinfield._failures
@@ -244,5 +265,10 @@ def test_500_random_edits_with_faults_leave_the_ledger_equal_to_kring(
         if step == 250:
             celery_processes.kill(worker)
             worker = celery_processes.start_worker(name="replacement")
-    wait_for(lambda: all_synced(practice), timeout=120, what="every client synced after 500 edits")
+    wait_for(
+        lambda: all_synced(practice),
+        timeout=180,
+        what="every client synced after 500 edits",
+        explain=lambda: sync_summary(practice),
+    )
     assert_ledger_equals_kring(fake_twinfield, practice)
