@@ -212,6 +212,7 @@ LEDGER_CREDENTIALS_KEY = env.str("LEDGER_CREDENTIALS_KEY", default="")
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
 # First retry delay after a retryable ledger failure; it doubles per attempt up to an hour.
 SYNC_BACKOFF_BASE_SECONDS = env.float("SYNC_BACKOFF_BASE_SECONDS", default=30)
+SYNC_BACKOFF_CAP_SECONDS = env.float("SYNC_BACKOFF_CAP_SECONDS", default=60 * 60)
 # Retryable failures in a row before a client is marked failed (then a person presses Retry).
 SYNC_RETRY_BUDGET = env.int("SYNC_RETRY_BUDGET", default=8)
 

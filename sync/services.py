@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=settings.SYNC_LEASE_SECONDS)
 RETRY_BUDGET = settings.SYNC_RETRY_BUDGET
 BACKOFF_BASE = settings.SYNC_BACKOFF_BASE_SECONDS  # 30 s, 1 min, 2 min, … capped
-BACKOFF_CAP = 60 * 60
+BACKOFF_CAP = settings.SYNC_BACKOFF_CAP_SECONDS
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:

@@ -123,6 +123,7 @@ class CeleryProcesses:
             "LEDGER_CREDENTIALS_KEY": settings.LEDGER_CREDENTIALS_KEY,
             "SYNC_LEASE_SECONDS": str(lease_seconds),
             "SYNC_BACKOFF_BASE_SECONDS": "0.5",
+            "SYNC_BACKOFF_CAP_SECONDS": "4",
             # The fault tests inject bursts on purpose; the budget is not what they are about.
             "SYNC_RETRY_BUDGET": "50",
             "LEDGER_SWEEP_SECONDS": str(sweep_seconds),
