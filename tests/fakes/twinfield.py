@@ -7,7 +7,8 @@ served under `cluster_path` so that a client which ignores the discovered cluste
 (fault 108). The validation reply names the cluster with a trailing `/`, as Twinfield does.
 
 Switches for tests: `latency`, `fail_next()`, `rate_limit_next()`, `next_raw_reply()`,
-`expire_tokens()`, `revoke_refresh_tokens()`, `organisation_active`, `concurrency_limit`.
+`hold_next()`, `expire_tokens()`, `revoke_refresh_tokens()`, `organisation_active`,
+`concurrency_limit`.
 Counters: `requests` (by operation), `writes` (successful writes per code), `created` (codes
 created, in order), `faults` (by code), `soap_calls` (what each SOAP call carried),
 `max_in_flight`. `customers` is the ledger itself, keyed on code, for inspection and seeding.
@@ -256,6 +257,24 @@ _Error = Callable[[ET.Element | None, str], None]
 _Boolean = Callable[[ET.Element, str | None], bool]
 
 
+class Hold:
+    """A ledger call parked until the test releases it (`FakeTwinfield.hold_next`)."""
+
+    def __init__(self, *, after_write: bool) -> None:
+        self.after_write = after_write
+        self.reached = threading.Event()  # a call is parked here now
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def park(self, stopping: threading.Event) -> None:
+        self.reached.set()
+        while not self._released.wait(0.05):
+            if stopping.is_set():  # a stopped fake leaves no thread behind
+                return
+
+
 class FakeTwinfield:
     def __init__(
         self,
@@ -302,6 +321,7 @@ class FakeTwinfield:
         self._failures: deque[int] = deque()
         self._rate_limits: deque[float] = deque()
         self._raw_replies: deque[_Reply] = deque()
+        self._holds: list[Hold] = []
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._server: ThreadingHTTPServer | None = None
@@ -376,6 +396,35 @@ class FakeTwinfield:
             body = body.encode()
         with self.lock:
             self._raw_replies.append(_Reply(status, body, content_type, headers))
+
+    def hold_next(self, *, after_write: bool = False) -> Hold:
+        """Park the next ledger (SOAP) call until `release()`: before the ledger looks at it, or,
+        with `after_write`, the next call that stores a debtor, after storing it and before the reply
+        goes out (the ledger has the write; the caller does not know yet)."""
+        hold = Hold(after_write=after_write)
+        with self.lock:
+            self._holds.append(hold)
+        return hold
+
+    def _take_hold(self, *, after_write: bool) -> Hold | None:
+        with self.lock:
+            for hold in self._holds:
+                if hold.after_write == after_write:
+                    self._holds.remove(hold)
+                    return hold
+        return None
+
+    def _held_call(self, service: str, headers: Any, body: bytes) -> _Reply:
+        if hold := self._take_hold(after_write=False):
+            hold.park(self._stopping)
+        with self.lock:
+            writes = sum(self.writes.values())
+        reply = self._ledger_call(service, headers, body)
+        with self.lock:
+            wrote = sum(self.writes.values()) > writes
+        if wrote and (hold := self._take_hold(after_write=True)):
+            hold.park(self._stopping)
+        return reply
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -491,7 +540,7 @@ class FakeTwinfield:
             return _Reply(404, b"Not Found", "text/plain")
         if method != "POST":
             return _Reply(405, b"", "text/plain")
-        return self._ledger_call(service, headers, body)
+        return self._held_call(service, headers, body)
 
     def _ledger_call(self, service: str, headers: Any, body: bytes) -> _Reply:
         with self.lock:
