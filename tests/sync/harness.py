@@ -144,10 +144,12 @@ class CeleryProcesses:
         self.processes.append(process)
         return process
 
-    def start_worker(self, name: str = "worker") -> subprocess.Popen:
+    def start_worker(self, name: str = "worker", *, pool: str = "solo") -> subprocess.Popen:
+        """`pool="prefork"` (one child) where a test needs what only it does: time limits."""
         process = self._start(
             "worker",
-            "--pool=solo",
+            f"--pool={pool}",
+            "--concurrency=1",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -215,8 +217,11 @@ def redis_broker() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def celery_processes(redis_broker, transactional_db) -> Iterator[CeleryProcesses]:
+def celery_processes(redis_broker, transactional_db, monkeypatch) -> Iterator[CeleryProcesses]:
     """This process publishes to the test Redis (not eagerly) while workers run the tasks."""
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI exports
+    # one): left in place, this process's nudges would go to that Redis, not the test's own.
+    monkeypatch.setenv("CELERY_BROKER_URL", redis_broker.url)
     previous = {
         "broker_url": celery_app.conf.broker_url,
         "task_always_eager": celery_app.conf.task_always_eager,
