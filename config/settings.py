@@ -215,6 +215,11 @@ SYNC_BACKOFF_BASE_SECONDS = env.float("SYNC_BACKOFF_BASE_SECONDS", default=30)
 SYNC_BACKOFF_CAP_SECONDS = env.float("SYNC_BACKOFF_CAP_SECONDS", default=60 * 60)
 # Retryable failures in a row before a client is marked failed (then a person presses Retry).
 SYNC_RETRY_BUDGET = env.int("SYNC_RETRY_BUDGET", default=8)
+# A push task is cut off after this long (soft: the drain records a retry and stops) and killed
+# after the hard limit. The hard limit must not exceed the lease, or a second drain could take the
+# office while the first still has a request in flight. The prefork pool enforces both.
+SYNC_TASK_SOFT_TIME_LIMIT_SECONDS = env.int("SYNC_TASK_SOFT_TIME_LIMIT_SECONDS", default=240)
+SYNC_TASK_TIME_LIMIT_SECONDS = env.int("SYNC_TASK_TIME_LIMIT_SECONDS", default=300)
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from practice.models import Practice
 from sync import services
@@ -17,8 +18,8 @@ log = logging.getLogger(__name__)
     name="sync.push_practice",
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=240,
-    time_limit=300,
+    soft_time_limit=settings.SYNC_TASK_SOFT_TIME_LIMIT_SECONDS,
+    time_limit=settings.SYNC_TASK_TIME_LIMIT_SECONDS,
     ignore_result=True,
 )
 def push_practice(practice_id: int) -> dict:
