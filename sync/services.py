@@ -191,7 +191,10 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
         results = adapter.upsert_customers([c for _s, _v, c in to_push]) if to_push else []
     except (LedgerError, SoftTimeLimitExceeded, OSError) as exc:
         retryable = not isinstance(exc, RejectedLedgerError)
-        message = getattr(exc, "message", "") or str(exc) or exc.__class__.__name__
+        if isinstance(exc, SoftTimeLimitExceeded):  # its text is "SoftTimeLimitExceeded()"
+            message = _("The ledger did not answer within the time limit; it will be tried again.")
+        else:
+            message = getattr(exc, "message", "") or str(exc) or exc.__class__.__name__
         retry_after = getattr(exc, "retry_after", None)
         for state, version in claimed:
             _record_failure(state, version, message, retryable=retryable, retry_after=retry_after)
@@ -199,6 +202,8 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
         report.failed += 0 if retryable else len(claimed)
         report.errors.append(message)
         log.warning("ledger push failed for %d clients: %s", len(claimed), message)
+        if isinstance(exc, SoftTimeLimitExceeded):
+            raise  # out of time: claim no further batch; the caller lets the office go
         return
     for (state, version, customer), result in zip(to_push, results, strict=True):
         if result.ok:
