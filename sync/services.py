@@ -100,6 +100,15 @@ def _claim_office(connection: LedgerConnection, owner: str) -> bool:
     )
 
 
+def _renew_office(connection: LedgerConnection, owner: str) -> bool:
+    """False when the lease ran out and another drain took the office: this one must stop."""
+    return bool(
+        LedgerConnection.objects.filter(pk=connection.pk, drain_owner=owner).update(
+            drain_lease_until=timezone.now() + LEASE
+        )
+    )
+
+
 def _release_office(connection: LedgerConnection, owner: str) -> None:
     LedgerConnection.objects.filter(pk=connection.pk, drain_owner=owner).update(
         drain_lease_until=None, drain_owner=""
@@ -123,8 +132,17 @@ def _claim_batch(practice: Practice, size: int) -> list[tuple[SyncState, int]]:
     claimed = []
     for state in states:
         state.attempts += 1
+        state.next_attempt_at = until  # this drain's claim on the row: see _mine()
         claimed.append((state, state.relation.ledger_version))
     return claimed
+
+
+def _mine(state: SyncState):
+    """The row, as long as this drain's claim on it stands. A drain held up past its lease (a slow
+    ledger) finds the row re-claimed, or already pushed, by the drain that took over; what it saw
+    is out of date then, and writing it down would undo that drain's outcome, or mistake Kring's
+    own newer push for someone's change in the ledger (a false conflict)."""
+    return SyncState.objects.filter(pk=state.pk, next_attempt_at=state.next_attempt_at)
 
 
 def _load_relations(ids: list[int]) -> dict[int, Relation]:
@@ -149,13 +167,12 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
     try:
         adapter = adapter_for(practice)
         while max_batches is None or report.batches < max_batches:
+            if not _renew_office(connection, owner):
+                break  # held up past the lease: another drain has the office now
             claimed = _claim_batch(practice, adapter.max_batch)
             if not claimed:
                 break
             report.batches += 1
-            LedgerConnection.objects.filter(pk=connection.pk, drain_owner=owner).update(
-                drain_lease_until=timezone.now() + LEASE
-            )
             _push_batch(adapter, claimed, report)
     finally:
         _release_office(connection, owner)
@@ -187,7 +204,7 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
             else:
                 to_push.append((state, version, customer))
         for state, _version, customer in to_push:
-            SyncState.objects.filter(pk=state.pk).update(sending_fingerprint=customer.fingerprint())
+            _mine(state).update(sending_fingerprint=customer.fingerprint())
         results = adapter.upsert_customers([c for _s, _v, c in to_push]) if to_push else []
     except (LedgerError, SoftTimeLimitExceeded, OSError) as exc:
         retryable = not isinstance(exc, RejectedLedgerError)
@@ -225,7 +242,7 @@ def _record_success(
         current_version = Relation.objects.filter(pk=relation.pk).values_list(
             "ledger_version", flat=True
         )[0]
-        SyncState.objects.filter(pk=state.pk).update(
+        if not _mine(state).update(
             pushed_version=version,
             pushed_fingerprint=fingerprint,
             remote_fingerprint=fingerprint,
@@ -237,13 +254,14 @@ def _record_success(
             next_attempt_at=None,
             last_error="",
             last_pushed_at=timezone.now(),
-        )
+        ):
+            return
         # Once the ledger knows the client under this code, the code is frozen (DESIGN §3).
         Relation.objects.filter(pk=relation.pk, code_frozen=False).update(code_frozen=True)
 
 
 def _record_conflict(state: SyncState, remote: LedgerCustomer) -> None:
-    SyncState.objects.filter(pk=state.pk).update(
+    _mine(state).update(
         status=SyncState.Status.CONFLICT,
         remote_record=customer_to_dict(remote),
         attempts=0,
@@ -261,13 +279,13 @@ def _record_failure(
     retry_after: float | None = None,
 ) -> None:
     if retryable and state.attempts < RETRY_BUDGET:
-        SyncState.objects.filter(pk=state.pk).update(
+        _mine(state).update(
             status=SyncState.Status.PENDING,
             next_attempt_at=timezone.now() + backoff(state.attempts, retry_after),
             last_error=message[:2000],
         )
     else:
-        SyncState.objects.filter(pk=state.pk).update(
+        _mine(state).update(
             status=SyncState.Status.FAILED,
             failed_version=version,
             next_attempt_at=None,
