@@ -47,13 +47,22 @@ class StaleVersion(Exception):
 # --- client codes --------------------------------------------------------------------------------
 
 
+def lock_client_codes(practice: Practice) -> Practice:
+    """Hold the practice's codes until the transaction ends: whoever allocates a code or checks a
+    typed-in one goes through this lock, so a check never passes on a code another transaction is
+    about to take (that ended in the unique constraint's IntegrityError, a server error). Taken
+    before any relation row, in every path, so two of them never wait on each other. NO KEY: rows
+    that merely reference the practice (timeline events) are not held up by it."""
+    return Practice.objects.select_for_update(no_key=True).get(pk=practice.pk)
+
+
 def allocate_client_codes(practice: Practice, count: int) -> list[str]:
     """The next `count` free codes from the practice's sequence, skipping every code in use.
 
     The practice row is locked, so two conversions never hand out the same code; the unique constraint
     backs this up. A ledger write to an existing code would overwrite that debtor, hence the skipping.
     """
-    locked = Practice.objects.select_for_update().get(pk=practice.pk)
+    locked = lock_client_codes(practice)
     used = set(
         Relation.objects.filter(practice=practice)
         .exclude(client_code="")
@@ -93,13 +102,15 @@ def create_relation(
     if relation.kind == Relation.Kind.CLIENT:
         if not relation.client_code:
             relation.client_code = allocate_client_codes(practice, 1)[0]
-        elif _code_taken(practice, relation.client_code):
-            raise ValidationError(
-                {
-                    "client_code": _("Client code %(code)s is in use.")
-                    % {"code": relation.client_code}
-                }
-            )
+        else:
+            lock_client_codes(practice)
+            if _code_taken(practice, relation.client_code):
+                raise ValidationError(
+                    {
+                        "client_code": _("Client code %(code)s is in use.")
+                        % {"code": relation.client_code}
+                    }
+                )
     else:
         relation.client_code = ""
     relation.display_name = relation.compose_display_name()
@@ -136,6 +147,7 @@ def update_relation(
             )
         if not relation.client_code:
             raise ValidationError({"client_code": _("A client needs a client code.")})
+        lock_client_codes(relation.practice)
         if _code_taken(relation.practice, relation.client_code, exclude_pk=relation.pk):
             raise ValidationError(
                 {
@@ -188,6 +200,7 @@ def convert_to_client(
 ) -> BulkResult:
     """Contacts become clients with fresh codes; clients and archived rows are skipped, with reasons."""
     ids = [r.pk for r in relations]
+    lock_client_codes(practice)  # before the rows, as every path that touches codes does
     rows = list(
         Relation.objects.select_for_update().filter(practice=practice, pk__in=ids).order_by("pk")
     )
