@@ -86,6 +86,10 @@ def _code_taken(practice: Practice, code: str, exclude_pk: int | None = None) ->
     return qs.exists()
 
 
+def _frozen_code() -> str:
+    return _("The client code cannot change after the client was pushed to the ledger.")
+
+
 # --- create and edit -----------------------------------------------------------------------------
 
 
@@ -138,13 +142,7 @@ def update_relation(
     changed = set(changed)
     if "client_code" in changed:
         if relation.code_frozen:
-            raise ValidationError(
-                {
-                    "client_code": _(
-                        "The client code cannot change after the client was pushed to the ledger."
-                    )
-                }
-            )
+            raise ValidationError({"client_code": _frozen_code()})
         if not relation.client_code:
             raise ValidationError({"client_code": _("A client needs a client code.")})
         lock_client_codes(relation.practice)
@@ -168,9 +166,16 @@ def update_relation(
     if ledger_touched:
         values["ledger_version"] = F("ledger_version") + 1
     # The conditional UPDATE is the lock: 0 rows means the version moved on since the form was opened.
-    updated = Relation.objects.filter(pk=relation.pk, version=version).update(**values)
+    target = Relation.objects.filter(pk=relation.pk, version=version)
+    if "client_code" in changed:
+        # A push freezes the code without touching the version: it may have frozen it just now.
+        target = target.filter(code_frozen=False)
+    updated = target.update(**values)
     if not updated:
-        raise StaleVersion(Relation.objects.select_related("updated_by").get(pk=relation.pk))
+        current = Relation.objects.select_related("updated_by").get(pk=relation.pk)
+        if current.version == version:
+            raise ValidationError({"client_code": _frozen_code()})
+        raise StaleVersion(current)
     relation.refresh_from_db()
     if changed:
         TimelineEvent.record(relation, Event.CHANGED, actor=user, fields=changed)

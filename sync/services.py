@@ -203,6 +203,7 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
                 report.conflicts += 1
             else:
                 to_push.append((state, version, customer))
+        to_push = _freeze_codes(to_push)
         for state, _version, customer in to_push:
             _mine(state).update(sending_fingerprint=customer.fingerprint())
         results = adapter.upsert_customers([c for _s, _v, c in to_push]) if to_push else []
@@ -232,6 +233,29 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
         else:
             _record_failure(state, version, "; ".join(result.messages), retryable=False)
             report.failed += 1
+
+
+def _freeze_codes(
+    to_push: list[tuple[SyncState, int, LedgerCustomer]],
+) -> list[tuple[SyncState, int, LedgerCustomer]]:
+    """Freeze each client's code before it is sent, not after the ledger confirms: a worker that
+    dies after the ledger stored the debtor never confirms, and a code changed then would leave
+    the old debtor behind, the client twice in the ledger. A client whose code changed since the
+    batch was loaded is not sent (its change made it due again); its claim is let go at once."""
+    sending = {state.relation_id: customer.code for state, _v, customer in to_push}
+    with transaction.atomic():
+        current = dict(
+            Relation.objects.select_for_update()
+            .filter(pk__in=sending)
+            .order_by("pk")
+            .values_list("pk", "client_code")
+        )
+        keep = {pk for pk, code in sending.items() if code and current.get(pk) == code}
+        Relation.objects.filter(pk__in=keep, code_frozen=False).update(code_frozen=True)
+    for state, _v, _customer in to_push:
+        if state.relation_id not in keep:
+            _mine(state).update(next_attempt_at=None)
+    return [item for item in to_push if item[0].relation_id in keep]
 
 
 def _record_success(
