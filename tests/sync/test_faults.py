@@ -276,6 +276,38 @@ def test_a_ledger_slower_than_the_task_time_limit_cuts_the_task_off_and_the_push
     settle(fake_twinfield, practice, what="the retry after the cut-off")
 
 
+@WHERE
+def test_a_ledger_slower_than_the_hard_time_limit_gets_the_task_killed_and_the_lease_runs_out(
+    celery_processes, twinfield_connection, fake_twinfield, practice, staff, after_write,
+    monkeypatch,
+):  # fmt: skip
+    # No soft limit: the pool kills the task's process, which records nothing; what it had
+    # claimed (the office, the rows) comes free when the lease runs out.
+    celery_processes.env.update(
+        SYNC_TASK_SOFT_TIME_LIMIT_SECONDS="0",
+        SYNC_TASK_TIME_LIMIT_SECONDS="4",
+        SYNC_LEASE_SECONDS="5",
+    )
+    monkeypatch.setattr(push_practice, "soft_time_limit", None)
+    monkeypatch.setattr(push_practice, "time_limit", 4)
+    monkeypatch.setattr(push_practice, "_exec_options", None)
+    hold = fake_twinfield.hold_next(after_write=after_write)
+    clients = [make_client(practice, staff, f"Te Traag {i} B.V.") for i in range(3)]
+    celery_processes.start_worker(pool="prefork")
+    celery_processes.start_beat()
+    parked(hold, "the push to wait on the slow ledger")
+    log = celery_processes.workdir / "worker.log"
+    wait_for(
+        lambda: "Hard time limit" in log.read_text(errors="replace"),
+        timeout=90,
+        what="the hard time limit to kill the push",
+        explain=celery_processes.logs,
+    )
+    hold.release()
+    rename(clients[2], staff, "Te Traag Maar Zeker B.V.")
+    settle(fake_twinfield, practice, what="the push after the lease ran out")
+
+
 def finished_pushes(processes, name: str) -> int:
     log = (processes.workdir / f"{name}.log").read_text(errors="replace")
     return len(re.findall(r"Task sync\.push_practice\[[^]]+\] (?:succeeded|raised)", log))
