@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 
 from portal.models import PortalAccount
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class PortalBackend(ModelBackend):
@@ -18,13 +20,15 @@ class PortalBackend(ModelBackend):
     access at two practices: the password decides which account it is.
     """
 
-    def authenticate(
+    # Its credentials are the portal's (an address), not ModelBackend's username: hence keyword-only.
+    def authenticate(  # type: ignore[override]
         self,
         request: HttpRequest | None,
+        *,
         portal_email: str | None = None,
         password: str | None = None,
         **kwargs: Any,
-    ) -> AbstractBaseUser | None:
+    ) -> User | None:
         if portal_email is None or password is None:
             return None
         accounts = (

@@ -34,8 +34,9 @@ def give_portal_access(staff, mailoutbox, django_capture_on_commit_callbacks):
         contact = RelationFactory(practice=practice, contact=True, private=True, email=email)
         with django_capture_on_commit_callbacks(execute=True):
             services.invite(relation=contact, user=staff, base_url="http://testserver")
-        token = TOKEN_IN_LINK.search(mailoutbox[-1].body).group(1)
-        return services.accept(token=token, password=password)
+        link = TOKEN_IN_LINK.search(mailoutbox[-1].body)
+        assert link is not None
+        return services.accept(token=link.group(1), password=password)
 
     return give
 
