@@ -123,6 +123,10 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "practice.audit.attempted_username"
 AXES_CLIENT_IP_CALLABLE = "practice.audit.client_ip"
+# Reverse proxies in front of Kring that append the client's address to X-Forwarded-For (nginx with
+# $proxy_add_x_forwarded_for: 1). 0 trusts only REMOTE_ADDR. Behind a proxy, leaving it 0 makes
+# every client share the proxy's address, so throttling falls back to per username.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_LOCKOUT_CALLABLE = "practice.audit.locked_out"
 AXES_CLIENT_STR_CALLABLE = "practice.audit.axes_client_str"
 # Sign-ins are in practice.AuditEvent; axes keeps only the failure counts. Its record of the posted

@@ -35,9 +35,20 @@ OTHER_PRACTICE_FLAG = "audit_other_practice"
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The address the request came from (REMOTE_ADDR: set the proxy up to pass the client's)."""
+    """The address the request came from.
+
+    REMOTE_ADDR, unless TRUSTED_PROXY_COUNT reverse proxies stand in front of Kring: then the address
+    the outermost of them saw, which is that many entries from the right of X-Forwarded-For. Entries
+    further left are whatever the client chose to send, so they are never believed.
+    """
+    value = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= proxies and forwarded[-proxies]:
+            value = forwarded[-proxies]
     try:
-        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+        return str(ipaddress.ip_address(value))
     except ValueError:
         return None
 

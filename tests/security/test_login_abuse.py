@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from portal import services
@@ -212,3 +212,41 @@ def test_no_test_inherits_another_tests_failures(owner, run):
     for _ in range(LIMIT - 1):
         staff_login(client, "alice")
     assert AccessAttempt.objects.get().failures_since_start == LIMIT - 1
+
+
+def test_a_forged_x_forwarded_for_does_not_dodge_the_throttle(owner):
+    client = browser()
+    for attempt in range(LIMIT):
+        response = client.post(
+            reverse("login"),
+            {"username": "alice", "password": WRONG},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}",
+        )
+    assert response.status_code == 429
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_behind_a_trusted_proxy_each_client_address_counts_on_its_own(owner):
+    proxy = browser("10.0.0.2")
+
+    def through_proxy(forwarded_for: str, password: str = WRONG):
+        return proxy.post(
+            reverse("login"),
+            {"username": "alice", "password": password},
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    # The client may put anything in front; the proxy's last entry is what counts.
+    for attempt in range(LIMIT):
+        response = through_proxy(f"203.0.113.{attempt}, 192.0.2.99")
+    assert response.status_code == 429
+    assert through_proxy("192.0.2.99", PASSWORD).status_code == 429
+    assert AccessAttempt.objects.get().ip_address == "192.0.2.99"
+    # Alice at the office, through the same proxy, is not the attacker.
+    assert through_proxy("198.51.100.7", PASSWORD).status_code == 302
+
+
+def test_an_overlong_username_is_refused_not_a_crash(owner):
+    response = staff_login(browser(), "a" * 5000)
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().username == "a" * 150
