@@ -93,14 +93,18 @@ def take_ledger(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @owner_required
 def ledger_settings(request: HttpRequest) -> HttpResponse:
-    connection = services.connection_for(request.membership.practice)
+    practice = request.membership.practice
+    # Unsaved until the owner saves the form: looking at the page must not write (GET is safe).
+    connection = LedgerConnection.objects.filter(practice=practice).first() or LedgerConnection(
+        practice=practice
+    )
     form = LedgerConnectionForm(request.POST or None, instance=connection)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("The ledger settings have been saved."))
         return redirect("sync-settings")
     counts = {
-        status: SyncState.objects.filter(practice=connection.practice, status=status).count()
+        status: SyncState.objects.filter(practice=practice, status=status).count()
         for status in SyncState.Status.values
     }
     return render(
