@@ -202,6 +202,7 @@ def test_the_list_never_shows_another_practices_canary(world, canaries, params):
     page = client.get(reverse("relations-list"), params)
     assert page.status_code == 200
     assert_no_canary(page.text, canaries)
+    assert world.b.practice.name not in page.text  # not even in the practice switcher
     rows = client.get(reverse("relations-list"), params, headers={"hx-request": "true"})
     assert_no_canary(rows.text, canaries)
 

@@ -17,6 +17,8 @@ from django.test import Client
 from django.urls import reverse
 
 from practice.models import Membership
+from relations import extensions
+from relations.views.pages import tabs_for
 from tests.factories import PASSWORD, MembershipFactory, PracticeFactory, UserFactory
 from tests.security.matrix import (
     CHANGE,
@@ -148,6 +150,35 @@ def test_a_get_writes_nothing_even_in_a_practice_that_has_nothing_yet(name):
     assert changed == {}
 
 
+ALL_TABS = sorted(
+    {"overview", "company", "addresses", "banks", "team", "agreements", "timeline"}
+    | set(extensions.tabs)
+)
+
+
+def test_the_tab_list_above_is_complete(world):
+    seen = {slug for relation in world.a.relations() for slug, _label in tabs_for(relation)}
+    assert seen <= set(ALL_TABS), f"add these tabs to ALL_TABS: {sorted(seen - set(ALL_TABS))}"
+
+
+@pytest.mark.parametrize("tab", ALL_TABS)
+def test_every_tab_of_every_relation_is_read_without_writing_and_only_by_its_practice(world, tab):
+    """Tabs come from several apps (relations.extensions): each is scoped, and none writes."""
+    reader = staff_client(world.a.readonly)
+    outsider = staff_client(world.b.owner)
+    shown = 0
+    for relation in world.a.relations():
+        if tab not in dict(tabs_for(relation)):
+            continue
+        url = reverse("relations-tab", args=[relation.public_id, tab])
+        response, changed = _attempt(reader, "GET", url, {})
+        assert response.status_code == 200
+        assert changed == {}
+        assert outsider.get(url).status_code == 404
+        shown += 1
+    assert shown, f"no relation of the test world has the {tab} tab"
+
+
 # --- another practice's objects: 404, nothing changes --------------------------------------------
 
 ID_CASES = staff_cases(with_id=True)
@@ -250,6 +281,22 @@ def test_portal_users_get_404_on_every_staff_page(world, name, method):
     assert changed == {}
 
 
+OPEN_PAGES = {
+    "login": {},
+    "portal-login": {},
+    "portal-accept": {"token": "not-a-token-anyone-was-sent"},
+    "set_language": {},
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPEN_PAGES))
+def test_the_open_pages_write_nothing_on_get(world, name):
+    assert set(OPEN_PAGES) | {"logout"} == set(EXEMPT)
+    response, changed = _attempt(Client(), "GET", reverse(name, kwargs=OPEN_PAGES[name]), {})
+    assert response.status_code in (200, 302, 404)
+    assert changed == {}
+
+
 def test_portal_pages_are_for_portal_users_only(world):
     home = reverse("portal-home")
     anonymous = Client().get(home)
@@ -257,8 +304,9 @@ def test_portal_pages_are_for_portal_users_only(world):
     assert anonymous.url == redirect_to_login(home, login_url=reverse("portal-login")).url
     for member in (world.a.owner, world.a.readonly):
         assert staff_client(member).get(home).status_code == 404
-    page = portal_client(world.a).get(home)
+    page, changed = _attempt(portal_client(world.a), "GET", home, {})
     assert page.status_code == 200
+    assert changed == {}
     assert world.a.portal_contact.display_name in page.text
     assert world.b.portal_contact.display_name not in page.text
 
