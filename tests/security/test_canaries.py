@@ -15,12 +15,12 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db.models import Model
 from django.urls import reverse
 from django.utils.html import escape
 
+from connections import services as connection_services
 from connections.models import Connection
 from practice.middleware import SESSION_PRACTICE_KEY
 from practice.models import Membership, Practice
@@ -36,7 +36,7 @@ from tests.factories import (
     RelationFactory,
     UserFactory,
 )
-from tests.security.world import staff_client
+from tests.security.world import accept_invitation, data_models, portal_client, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +145,7 @@ def _footprint_query(model: type[Model], practice: Practice):
 def footprint(practice: Practice) -> dict[str, list[tuple]]:
     """Every row that belongs to `practice`, all columns: what "untouched" is compared on."""
     rows = {}
-    for model in apps.get_models():
+    for model in data_models():
         query = _footprint_query(model, practice)
         if query is not None:
             rows[model._meta.label] = list(query.order_by("pk").values_list())
@@ -371,6 +371,46 @@ def test_a_member_of_both_practices_sees_only_the_current_one(world, canaries):
     client.post(reverse("practice-switch"), {"practice": world.b.practice.slug})
     assert CANARY_NAME in client.get(reverse("relations-list"), {"q": CANARY_WORD}).text
     assert client.get(canaries.canary.get_absolute_url()).status_code == 200
+
+
+# --- the portal ----------------------------------------------------------------------------------
+
+OTHER_PASSWORD = "kanarie-geel-zang-77"
+
+
+def test_one_address_with_portal_access_at_both_practices_sees_each_only_by_its_password(
+    world, canaries
+):
+    """B invited someone at the very address A's portal contact uses; each password opens its own."""
+    b = world.b
+    twin_contact = RelationFactory(
+        practice=b.practice,
+        contact=True,
+        private=True,
+        first_name="Kanarie",
+        last_name="Portaal Qx7",
+        email=world.a.portal_email,
+    )
+    connection_services.add_connection(
+        practice=b.practice,
+        user=b.staff,
+        relation=twin_contact,
+        other=canaries.canary,
+        type=Connection.Type.DIRECTOR,
+        subject_is_relation=True,
+    )
+    accept_invitation(twin_contact, b.staff, password=OTHER_PASSWORD)
+
+    a_home = portal_client(world.a).get(reverse("portal-home"))
+    assert a_home.status_code == 200
+    assert world.a.portal_contact.display_name in a_home.text
+    assert_no_canary(a_home.text, canaries)
+    assert twin_contact.display_name not in a_home.text
+
+    b_home = portal_client(world.a, password=OTHER_PASSWORD).get(reverse("portal-home"))
+    assert CANARY_NAME in b_home.text
+    assert world.a.portal_contact.display_name not in b_home.text
+    assert world.a.client.display_name not in b_home.text
 
 
 # --- the ledger: settings, import pages and Celery tasks -----------------------------------------
