@@ -94,17 +94,19 @@ def take_ledger(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @owner_required
 def ledger_settings(request: HttpRequest) -> HttpResponse:
     practice = request.membership.practice
-    # Unsaved until the owner saves the form: looking at the page must not write (GET is safe).
+    # Not connection_for(): a GET or a refused POST must not create the row.
     connection = LedgerConnection.objects.filter(practice=practice).first() or LedgerConnection(
         practice=practice
     )
-    form = LedgerConnectionForm(request.POST or None, instance=connection)
+    form = LedgerConnectionForm(
+        request.POST if request.method == "POST" else None, instance=connection
+    )
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("The ledger settings have been saved."))
         return redirect("sync-settings")
     counts = {
-        status: SyncState.objects.filter(practice=practice, status=status).count()
+        status: SyncState.objects.filter(practice=connection.practice, status=status).count()
         for status in SyncState.Status.values
     }
     return render(
