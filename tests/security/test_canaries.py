@@ -36,7 +36,13 @@ from tests.factories import (
     RelationFactory,
     UserFactory,
 )
-from tests.security.world import accept_invitation, data_models, portal_client, staff_client
+from tests.security.world import (
+    accept_invitation,
+    data_models,
+    portal_client,
+    staff_client,
+    world_fixture,  # noqa: F401  (the `world` fixture)
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -44,6 +44,7 @@ from tests.security.world import (
     portal_session,
     snapshot,
     staff_client,
+    world_fixture,  # noqa: F401  (the `world` fixture)
 )
 
 pytestmark = pytest.mark.django_db

@@ -1,5 +1,9 @@
 """Two practices full of everything a URL can point at, a database snapshot, and clients that log in.
 
+`world` (a fixture: import `world_fixture` into the test module) builds both practices once per
+module, inside a transaction rolled back at its end; each test still runs in its own savepoint
+(pytest-django's `db`), so what a test changes is undone before the next one.
+
 `build_side` makes one practice with its people and one object of every kind the staff URLs take an
 id of, each in a state in which the URL's action would succeed (a failed push to retry, a conflict to
 resolve, an open invitation to resend…): a refused request that changes nothing then proves the
@@ -10,11 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pytest
 from django.apps import apps
 from django.contrib.sessions.models import Session
 from django.core import mail
+from django.db import transaction
 from django.db.models import Model
 from django.test import Client, TestCase
 from django.urls import reverse
@@ -232,6 +239,30 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         portal_user=portal_user,
         portal_email=portal_contact.email,
     )
+
+
+@dataclass
+class World:
+    a: Side  # the practice whose people make the requests
+    b: Side  # the other practice, whose objects they must never reach
+
+
+@pytest.fixture(scope="module", name="world")
+def world_fixture(django_db_setup, django_db_blocker) -> Iterator[World]:
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            # The same client codes in both practices: a code is only unique within one.
+            built = World(a=build_side("a", code_base=7000), b=build_side("b", code_base=7000))
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    yield built
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
 
 
 # --- the database, before and after --------------------------------------------------------------
