@@ -167,6 +167,9 @@ def assert_no_canary(text: str, canaries: Canaries, *, echo: str = "") -> None:
         CANARY_NAME,
         CANARY_WORD,
         "Qx7",
+        # Every other name and address of practice B's test world carries these too.
+        "PraktijkB",
+        "@b.example",
         CANARY_EMAIL,
         CANARY_CITY,
         CANARY_KVK,
