@@ -223,11 +223,12 @@ def test_sort(owner_client, practice, sort, expected):
 @pytest.mark.parametrize(("sort", "reverse_ids"), [("name", False), ("-name", True)])
 def test_ties_are_broken_by_id(owner_client, practice, sort, reverse_ids):
     rows = [RelationFactory(practice=practice, legal_name="Dezelfde BV") for _ in range(4)]
-    ids = sorted(r.pk for r in rows)
+    ids = [str(r.public_id) for r in sorted(rows, key=lambda r: r.pk)]
 
     response = owner_client.get(URL, {"sort": sort})
 
-    assert [r.pk for r in response.context["relations"]] == (ids[::-1] if reverse_ids else ids)
+    shown = [row.public_id for row in response.context["relations"]]
+    assert shown == (ids[::-1] if reverse_ids else ids)
 
 
 def test_pagination_with_previous_and_next(owner_client, practice):
@@ -449,3 +450,64 @@ def test_list_shows_each_contacts_portal_state(staff_client, practice):
     assert "portal-expired" in page
     assert "portal-accepted" in page
     assert "Invitation expired" in page
+
+
+def table_rows(html: str) -> list[str]:
+    """The result table's body rows, whitespace between tags dropped."""
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [
+        f"<tr>{row.split('</tr>')[0]}</tr>"
+        for row in re.sub(r">\s+<", "><", body).split("<tr>")[1:]
+    ]
+
+
+def test_each_row_shows_every_cell_escaped_and_labelled(staff_client, practice):
+    client_row = with_city(
+        RelationFactory(practice=practice, legal_name="A <b>&</b> Zn", client_code="0042"),
+        "Utrecht",
+    )
+    contact = RelationFactory(
+        practice=practice, contact=True, private=True, first_name="Jan", last_name="Zwart",
+        portal_state="revoked",
+    )  # fmt: skip
+
+    rows = table_rows(staff_client.get(URL).content.decode())
+
+    pid, url = client_row.public_id, client_row.get_absolute_url()
+    assert rows[0] == (
+        f'<tr><td><input type="checkbox" name="ids" value="{pid}" id="select-{pid}">'
+        f'<label for="select-{pid}"><span class="visually-hidden">Select A &lt;b&gt;&amp;&lt;/b&gt; Zn'
+        f"</span></label></td>"
+        f'<th scope="row"><a href="{url}">A &lt;b&gt;&amp;&lt;/b&gt; Zn</a></th>'
+        '<td><span class="badge client">Client</span></td><td>Company</td><td>0042</td>'
+        f'<td><a href="mailto:{client_row.email}">{client_row.email}</a></td><td>Utrecht</td>'
+        "<td></td><td>Active</td></tr>"
+    )
+    pid, url = contact.public_id, contact.get_absolute_url()
+    assert rows[1] == (
+        f'<tr><td><input type="checkbox" name="ids" value="{pid}" id="select-{pid}">'
+        f'<label for="select-{pid}"><span class="visually-hidden">Select Jan Zwart</span></label></td>'
+        f'<th scope="row"><a href="{url}">Jan Zwart</a></th>'
+        '<td><span class="badge contact">Contact</span></td><td>Private person</td><td></td>'
+        f'<td><a href="mailto:{contact.email}">{contact.email}</a></td><td></td>'
+        '<td><span class="badge portal-revoked">Revoked</span></td><td>Active</td></tr>'
+    )
+
+
+def test_rows_of_the_archive_and_in_dutch(staff_client, readonly_client, practice):
+    archived = RelationFactory(practice=practice, contact=True, legal_name="Oud BV")
+    archived.archived_at = timezone.now()
+    archived.save()
+
+    [row] = table_rows(
+        staff_client.get(URL, {"status": "archived"}, headers={"accept-language": "nl"})
+        .content.decode()
+    )  # fmt: skip
+
+    assert '<span class="visually-hidden">Oud BV selecteren</span>' in row
+    assert '<span class="badge contact">Contactpersoon</span><' in row
+    assert "<td>Bedrijf</td>" in row
+    assert '<span class="badge portal-none">Niet uitgenodigd</span>' in row
+    assert '<td><span class="badge archived">Gearchiveerd</span></td></tr>' in row
+    [row] = table_rows(readonly_client.get(URL, {"status": "archived"}).content.decode())
+    assert row.startswith(f'<tr><th scope="row"><a href="{archived.get_absolute_url()}">Oud BV</a>')
