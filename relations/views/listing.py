@@ -73,8 +73,8 @@ def sort_after_matching(sort: str) -> list[OrderBy | str]:
     are spread evenly. A search is not: "bakkerij" matches names that all start with "Bakkerij", so
     the walk read 14,000 rows (a heap fetch each) to find 100. `COALESCE(x, x)` sorts exactly as `x`
     but cannot be read from an index, so the planner finds the matches with the trigram index and
-    sorts them instead. Only used when the count is exact: sorting at most COUNT_CAP rows is bounded,
-    whereas beyond the cap matches are dense and the walk is the cheaper plan.
+    sorts them instead. Only used when the count is exact, so that at most COUNT_CAP rows are sorted;
+    beyond the cap sorting costs as much as the matches are many, and the walk is usually cheaper.
     """
     first, *rest = ORDERINGS[sort]
     column = first.removeprefix("-")
