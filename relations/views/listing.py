@@ -350,7 +350,9 @@ def relation_list(request: HttpRequest) -> HttpResponse:
     context = {
         "relations": _list_rows(rows),
         "filters": filters,
-        "filter_form": FilterForm(initial=asdict(filters)),
+        # Built only when the template's fragment cache misses: the filter bar's widgets cost
+        # about as much to render as 50 rows, and they depend on the filters and language alone.
+        "filter_form": lambda: FilterForm(initial=asdict(filters)),
         "count": count if count_is_exact else None,
         "count_display": number_format(min(count, COUNT_CAP), force_grouping=True),
         "count_is_exact": count_is_exact,

@@ -162,6 +162,23 @@ def test_filter_form_has_labels_and_keeps_the_values(owner_client, practice):
     assert '<button type="submit" class="button">Apply filters</button>' in html
 
 
+def test_the_cached_filter_bar_follows_the_filters_and_the_language(owner_client, practice):
+    contacts = owner_client.get(URL, {"kind": "contact", "q": "a<b"}).content.decode()
+    clients = owner_client.get(URL, {"kind": "client", "q": "a<b"}).content.decode()
+    dutch = owner_client.get(
+        URL, {"kind": "client", "q": "a<b"}, headers={"accept-language": "nl"}
+    ).content.decode()
+
+    assert '<option value="contact" selected>' in contacts
+    assert '<option value="client" selected>' not in contacts
+    assert '<option value="client" selected>' in clients
+    assert '<option value="contact" selected>' not in clients
+    assert 'value="a&lt;b"' in clients
+    assert '<label for="id_q">Search</label>' in clients
+    assert '<label for="id_q">Zoeken</label>' in dutch
+    assert '<option value="client" selected>Klanten</option>' in dutch
+
+
 @pytest.mark.parametrize(
     "query",
     ["cafe", "CAFE", "café", "Café de", "zwaan cafe", "0042", "Info0042@", "utrecht", "12345678"],
