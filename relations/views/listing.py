@@ -369,7 +369,10 @@ def relation_list(request: HttpRequest) -> HttpResponse:
     if htmx and not htmx.boosted and not htmx.history_restore_request:
         response = render(request, "relations/list.html#rows", context)
     else:
-        context["bulk_result"] = request.session.pop(BULK_RESULT_KEY, None)
+        bulk_result = request.session.pop(BULK_RESULT_KEY, None)
+        # A report belongs to the practice it was made in: after a switch it is dropped, not shown.
+        if bulk_result and bulk_result.get("practice") == request.membership.practice_id:
+            context["bulk_result"] = bulk_result
         response = render(request, "relations/list.html", context)
     # The same URL answers a full page or a fragment; caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
@@ -458,6 +461,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     shown_done = done[:BULK_REPORT_LIMIT]
     shown_skipped = skipped[: BULK_REPORT_LIMIT - len(shown_done)]
     request.session[BULK_RESULT_KEY] = {
+        "practice": request.membership.practice_id,
         "action": str(action.label),
         "outcome": str(action.outcome),
         "done": shown_done,
