@@ -15,6 +15,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.eu import vat
 from stdnum.nl import bsn, postcode
 
+from practice.forms import PlainTextMixin
 from relations.models import (
     COMPANY_FIELDS,
     PRIVATE_FIELDS,
@@ -42,6 +43,12 @@ def _digits(value: str) -> str:
     return re.sub(r"[\s.\-]", "", value or "")
 
 
+def _ascii_digits(count: str, value: str) -> bool:
+    """`count` digits 0-9, as "8" or "2,6". Not \\d: it also matches Arabic-Indic and full-width
+    digits, which the ledger and the duplicate check (by KvK number) would take for other numbers."""
+    return re.fullmatch(rf"[0-9]{{{count}}}", value) is not None
+
+
 def validate_elfproef(value: str, label: str) -> str:
     """BSN and RSIN share the eleven-test; stdnum's BSN check applies to both."""
     try:
@@ -61,7 +68,7 @@ def _elfproef_reason(exc: Exception) -> str:
     return _("the check digit does not match (eleven-test)")
 
 
-class RelationForm(forms.ModelForm):
+class RelationForm(PlainTextMixin, forms.ModelForm):
     """The master data of one relation; which fields show depends on its kind and type."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -128,13 +135,13 @@ class RelationForm(forms.ModelForm):
 
     def clean_kvk_number(self) -> str:
         value = _digits(self.cleaned_data.get("kvk_number", ""))
-        if value and not re.fullmatch(r"\d{8}", value):
+        if value and not _ascii_digits("8", value):
             raise forms.ValidationError(_("A KvK number has exactly 8 digits."))
         return value
 
     def clean_establishment_number(self) -> str:
         value = _digits(self.cleaned_data.get("establishment_number", ""))
-        if value and not re.fullmatch(r"\d{12}", value):
+        if value and not _ascii_digits("12", value):
             raise forms.ValidationError(_("An establishment number has exactly 12 digits."))
         return value
 
@@ -167,7 +174,7 @@ class RelationForm(forms.ModelForm):
 
     def clean_sbi_code(self) -> str:
         value = _digits(self.cleaned_data.get("sbi_code", ""))
-        if value and not re.fullmatch(r"\d{2,6}", value):
+        if value and not _ascii_digits("2,6", value):
             raise forms.ValidationError(_("An SBI code has 2 to 6 digits."))
         return value
 
@@ -191,10 +198,30 @@ class RelationForm(forms.ModelForm):
             cleaned.get("legal_name") or cleaned.get("trade_name")
         ):
             self.add_error("legal_name", _("A company needs a legal name or a trade name."))
+        if self.instance.entity == Relation.Entity.PRIVATE:
+            self._check_name_length(cleaned)
         return cleaned
 
+    def _check_name_length(self, cleaned: dict) -> None:
+        """Each part fits its column, but the name they make together must fit `display_name`."""
+        parts = {
+            name: cleaned.get(name) or ""
+            for name in ("initials", "first_name", "name_prefix", "last_name")
+        }
+        name = Relation(entity=Relation.Entity.PRIVATE, **parts).compose_display_name()
+        limit = Relation._meta.get_field("display_name").max_length
+        if len(name) > limit:
+            self.add_error(
+                "last_name",
+                _(
+                    "First name, prefix and last name together have %(length)s characters; "
+                    "shorten them to at most %(limit)s."
+                )
+                % {"length": len(name), "limit": limit},
+            )
 
-class AddressForm(forms.ModelForm):
+
+class AddressForm(PlainTextMixin, forms.ModelForm):
     class Meta:
         model = Address
         fields = (
@@ -230,7 +257,7 @@ class AddressForm(forms.ModelForm):
         return cleaned
 
 
-class BankAccountForm(forms.ModelForm):
+class BankAccountForm(PlainTextMixin, forms.ModelForm):
     confirm_duplicates = forms.BooleanField(
         required=False, label=gettext_lazy("Save anyway: this is not a duplicate")
     )
@@ -300,7 +327,7 @@ class BankAccountForm(forms.ModelForm):
         return cleaned
 
 
-class ServiceAgreementForm(forms.ModelForm):
+class ServiceAgreementForm(PlainTextMixin, forms.ModelForm):
     class Meta:
         model = ServiceAgreement
         fields = ("service", "start_date", "end_date", "notes")
@@ -318,7 +345,7 @@ class ServiceAgreementForm(forms.ModelForm):
         return cleaned
 
 
-class TeamMemberForm(forms.Form):
+class TeamMemberForm(PlainTextMixin, forms.Form):
     member = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Team member"))
     role = forms.ChoiceField(
         choices=TeamAssignment.Role.choices,
