@@ -20,8 +20,10 @@ from django.utils.html import escape
 from connections import services as connections
 from connections.models import Connection
 from portal import services as portal
+from practice.forms import SINGLE_LINE_FORBIDDEN
 from practice.models import Membership
 from relations import services as relations
+from relations.models import Relation
 from relations.views.listing import FORMULA_PREFIXES
 from sync.models import ImportRun, SyncState
 from tests.factories import AddressFactory, MembershipFactory, RelationFactory, UserFactory
@@ -254,3 +256,23 @@ def test_the_export_keeps_markup_and_scripts_verbatim(staff_client, practice):
         RelationFactory(practice=practice, legal_name=payload)
     _header, *rows = export_rows(staff_client)
     assert sorted(row[0] for row in rows) == sorted(PAYLOADS)
+
+
+def test_forms_show_names_and_input_escaped(staff_client, world, payload, practice):
+    company = world["company"]
+    edit = page(staff_client.get(reverse("relations-edit", args=[company.public_id])))
+    assert_escaped(edit, payload, count=3)  # <title>, <h1> and the legal name's value attribute
+    # A refused form gives the input back; the duplicate warning names the other relation.
+    Relation.objects.filter(pk=company.pk).update(kvk_number="12345678")
+    typed = SINGLE_LINE_FORBIDDEN.sub("", payload)  # what the form accepts of it: no RTL override
+    post = {
+        "kind": "client",
+        "entity": "company",
+        "trade_name": typed,
+        "kvk_number": "12345678",
+        "language": "nl",
+    }
+    refused = page(staff_client.post(reverse("relations-new"), post))
+    assert "same KvK number" in refused
+    assert_escaped(refused, payload)
+    assert_escaped(refused, typed, count=2)
