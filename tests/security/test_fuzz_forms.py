@@ -30,7 +30,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from hypothesis import event, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
@@ -519,6 +519,7 @@ def test_ending_a_connection_survives_any_date(
 
 
 @given(q=text("Vries", "bakkerij"), other=text())
+@example(q="nul\x00byte", other="\x00")  # a 500 on PostgreSQL, found by the deep profile
 def test_connection_picker_survives_any_search(staff_client, client_company, q, other):
     url = reverse("connections-picker", args=[client_company.public_id])
     with rolled_back():
@@ -541,6 +542,9 @@ LIST_PARAMS = {
 
 
 @given(params=query_params(LIST_PARAMS), htmx=st.booleans())
+@example(
+    params={"q": "nul\x00byte", "page": "\x00", "sort": "\x00", "per_page": "\x00"}, htmx=False
+)
 def test_list_and_export_survive_any_filter(staff_client, client_company, params, htmx):
     with rolled_back():
         listing = send(staff_client, reverse("relations-list"), params, method="get", htmx=htmx)
@@ -561,6 +565,7 @@ def test_list_and_export_survive_any_filter(staff_client, client_company, params
         }
     )
 )
+@example(data={"action": "archive", "ids": ["\x00"], "next": "\x00"})
 def test_bulk_actions_survive_any_input(staff_client, client_company, data):
     with rolled_back():
         response = send(staff_client, reverse("relations-bulk"), data)
@@ -660,6 +665,7 @@ def test_login_survives_any_input(client, staff, post):
         }
     )
 )
+@example(post={"practice": "nul\x00byte", "next": "/"})  # a 500 on PostgreSQL
 def test_practice_switch_survives_any_input(staff_client, other_practice, post):
     with rolled_back():
         response = send(staff_client, reverse("practice-switch"), post)
