@@ -61,7 +61,7 @@ class ConnectionForm(PlainTextMixin, forms.Form):
         # Django's field template prints help_text unescaped, so the name is escaped here.
         self.fields["role"].help_text = mark_safe(  # noqa: S308
             _("How %(name)s relates to the other relation.")
-            % {"name": conditional_escape(relation)}
+            % {"name": conditional_escape(str(relation))}
         )
         self.other_relation: Relation | None = None
 

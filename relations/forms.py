@@ -210,7 +210,7 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
         }
         name = Relation(entity=Relation.Entity.PRIVATE, **parts).compose_display_name()
         limit = Relation._meta.get_field("display_name").max_length
-        if len(name) > limit:
+        if limit is not None and len(name) > limit:
             self.add_error(
                 "last_name",
                 _(
