@@ -16,6 +16,7 @@ its fixtures (the personas, the relation being edited) without seeing each other
 
 from __future__ import annotations
 
+import os
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from hypothesis import event, example, given
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
@@ -49,6 +50,8 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+# The profile registered in tests/security/conftest.py; HYPOTHESIS_PROFILE=deep for a longer hunt.
+FUZZ = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "kring"))
 
 # --- what an attacker types -------------------------------------------------------------------------
 
@@ -325,6 +328,7 @@ def relation_fields(kind: str, entity: str) -> dict[str, Field]:
 
 
 @pytest.mark.parametrize(("kind", "entity"), KINDS)
+@FUZZ
 @given(data=st.data())
 def test_new_relation_survives_any_input(staff_client, practice, kind, entity, data):
     post = data.draw(
@@ -345,6 +349,7 @@ def _relation_of(practice, kind: str, entity: str) -> Relation:
 
 
 @pytest.mark.parametrize(("kind", "entity"), KINDS)
+@FUZZ
 @given(data=st.data())
 def test_relation_edit_survives_any_input(staff_client, practice, kind, entity, data):
     post = data.draw(
@@ -381,6 +386,7 @@ def client_company(practice):
     return RelationFactory(practice=practice, legal_name="Bakkerij B.V.")
 
 
+@FUZZ
 @given(data=st.data(), htmx=st.booleans(), edit=st.booleans())
 def test_address_form_survives_any_input(staff_client, client_company, data, htmx, edit):
     with rolled_back():
@@ -412,6 +418,7 @@ BANK = {
 }
 
 
+@FUZZ
 @given(data=st.data(), htmx=st.booleans(), edit=st.booleans())
 def test_bank_account_form_survives_any_input(
     staff_client, practice, client_company, data, htmx, edit
@@ -439,6 +446,7 @@ AGREEMENT = {
 }
 
 
+@FUZZ
 @given(data=st.data(), htmx=st.booleans(), edit=st.booleans())
 def test_agreement_form_survives_any_input(staff_client, client_company, data, htmx, edit):
     with rolled_back():
@@ -451,6 +459,7 @@ def test_agreement_form_survives_any_input(staff_client, client_company, data, h
         post_form(staff_client, url, data.draw(form_data(AGREEMENT)), htmx=htmx)
 
 
+@FUZZ
 @given(data=st.data())
 def test_team_form_survives_any_input(
     staff_client, staff, owner, readonly, outsider, client_company, data
@@ -470,6 +479,7 @@ def test_team_form_survives_any_input(
 # --- connections ---------------------------------------------------------------------------------------
 
 
+@FUZZ
 @given(data=st.data(), htmx=st.booleans())
 def test_connection_form_survives_any_input(
     staff_client, practice, other_practice, client_company, data, htmx
@@ -494,6 +504,7 @@ def test_connection_form_survives_any_input(
         assert not Connection.objects.filter(b=elsewhere).exists()
 
 
+@FUZZ
 @given(end_date=st.one_of(date_field().valid, date_field().bad, text()), htmx=st.booleans())
 def test_ending_a_connection_survives_any_date(
     staff_client, practice, staff, client_company, end_date, htmx
@@ -519,6 +530,7 @@ def test_ending_a_connection_survives_any_date(
             assert snapshot() == before
 
 
+@FUZZ
 @given(q=text("Vries", "bakkerij"), other=text())
 @example(q="nul\x00byte", other="\x00")  # a 500 on PostgreSQL, found by the deep profile
 def test_connection_picker_survives_any_search(staff_client, client_company, q, other):
@@ -542,6 +554,7 @@ LIST_PARAMS = {
 }
 
 
+@FUZZ
 @given(params=query_params(LIST_PARAMS), htmx=st.booleans())
 @example(
     params={"q": "nul\x00byte", "page": "\x00", "sort": "\x00", "per_page": "\x00"}, htmx=False
@@ -555,6 +568,7 @@ def test_list_and_export_survive_any_filter(staff_client, client_company, params
         b"".join(export.streaming_content)
 
 
+@FUZZ
 @given(
     data=form_data(
         {
@@ -606,6 +620,7 @@ PASSWORDS = Field(
 )
 
 
+@FUZZ
 @given(data=st.data())
 def test_accepting_an_invitation_survives_any_password(client, invitation_token, data):
     password = data.draw(PASSWORDS.valid | PASSWORDS.bad)
@@ -619,6 +634,7 @@ def test_accepting_an_invitation_survives_any_password(client, invitation_token,
         client.logout()
 
 
+@FUZZ
 @given(token=text(max_length=200))
 def test_the_accept_page_survives_any_token(client, token):
     with rolled_back():
@@ -627,6 +643,7 @@ def test_the_accept_page_survives_any_token(client, token):
         assert response.status_code in (404, 410)
 
 
+@FUZZ
 @given(
     post=form_data({"email": strict("jan@devries.example", max_length=254), "password": PASSWORDS})
 )
@@ -641,6 +658,7 @@ def test_portal_login_survives_any_input(client, hostile_contact, post):
 # --- staff sign-in, practice switch, ledger settings, import ---------------------------------------------
 
 
+@FUZZ
 @given(post=form_data({"username": strict("bob", "alice", max_length=150), "password": PASSWORDS}))
 def test_login_survives_any_input(client, staff, post):
     with rolled_back():
@@ -661,6 +679,7 @@ def test_login_survives_any_input(client, staff, post):
         client.logout()
 
 
+@FUZZ
 @given(
     post=form_data(
         {
@@ -694,6 +713,7 @@ LEDGER = {
 }
 
 
+@FUZZ
 @given(post=form_data(LEDGER))
 def test_ledger_settings_survive_any_input(owner_client, practice, post):
     with rolled_back():
@@ -705,6 +725,7 @@ def test_ledger_settings_survive_any_input(owner_client, practice, post):
                 assert not SINGLE_LINE_FORBIDDEN.search(secret)
 
 
+@FUZZ
 @given(dry_run=st.sampled_from(["on", ""]) | text())
 def test_import_start_survives_any_input(owner_client, dry_run):
     with rolled_back():
