@@ -276,3 +276,13 @@ def test_forms_show_names_and_input_escaped(staff_client, world, payload, practi
     assert "same KvK number" in refused
     assert_escaped(refused, payload)
     assert_escaped(refused, typed, count=2)
+
+
+def test_an_inline_form_gives_hostile_input_back_escaped(staff_client, world, payload):
+    """The htmx fragment of a refused address form (the city is missing) shows the street typed."""
+    typed = SINGLE_LINE_FORBIDDEN.sub("", payload)
+    url = reverse("relations-address-new", args=[world["company"].public_id])
+    post = {"type": "visiting", "street": typed, "country": "DE"}
+    fragment = page(staff_client.post(url, post, headers={"HX-Request": "true"}))
+    assert "This field is required." in fragment
+    assert_escaped(fragment, typed)
