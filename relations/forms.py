@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 import schwifty
 import schwifty.exceptions
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum import exceptions as stdnum_errors
@@ -40,7 +42,8 @@ class DateInput(forms.DateInput):
 
 
 def _digits(value: str) -> str:
-    return re.sub(r"[\s.\-]", "", value or "")
+    """Separators dropped; full-width digits (typed with an East Asian input method) made 0-9."""
+    return re.sub(r"[\s.\-]", "", unicodedata.normalize("NFKC", value or ""))
 
 
 def _ascii_digits(count: str, value: str) -> bool:
@@ -66,6 +69,26 @@ def _elfproef_reason(exc: Exception) -> str:
     if isinstance(exc, stdnum_errors.InvalidFormat):
         return _("it may contain digits only")
     return _("the check digit does not match (eleven-test)")
+
+
+# Numbers typed the way they are printed ("1234 5678", "1112.22.333"): the column's length is held by
+# the model's validation of the compact value, the form only caps what may be typed.
+TYPED_WITH_SEPARATORS = (
+    "kvk_number",
+    "establishment_number",
+    "rsin",
+    "vat_number",
+    "sbi_code",
+    "bsn",
+)
+TYPED_MAX_LENGTH = 32
+
+
+def _allow_separators(field: forms.Field) -> None:
+    field.validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+    field.validators.append(MaxLengthValidator(TYPED_MAX_LENGTH))
+    field.max_length = TYPED_MAX_LENGTH  # type: ignore[attr-defined]
+    field.widget.attrs["maxlength"] = str(TYPED_MAX_LENGTH)
 
 
 class RelationForm(PlainTextMixin, forms.ModelForm):
@@ -112,6 +135,9 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
             del self.fields["version"]
         else:
             self.fields["version"].initial = self.instance.version
+        for name in TYPED_WITH_SEPARATORS:
+            if name in self.fields:
+                _allow_separators(self.fields[name])
         self.duplicates: list = []
 
     # The field order of a company and of a private person.
