@@ -769,7 +769,7 @@ def test_a_private_name_too_long_as_a_whole_is_a_field_error(staff_client, pract
     ("field", "value"),
     [
         ("kvk_number", "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668"),
-        ("kvk_number", "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"),
+        ("kvk_number", "\u0966\u0967\u0968\u0969\u096a\u096b\u096c\u096d"),  # Devanagari
         ("establishment_number", "\u0660" * 12),
         ("sbi_code", "\u0666\u0669\u0662\u0660"),
     ],
@@ -781,6 +781,29 @@ def test_numbers_take_the_digits_0_to_9_only(staff_client, field, value):
     )
     assert not accepted
     assert field in response.context["form"].errors
+
+
+@pytest.mark.parametrize(
+    ("entity", "field", "typed", "stored"),
+    [
+        ("company", "kvk_number", "1234 5678", "12345678"),
+        ("company", "kvk_number", "\uff11\uff12\uff13\uff14 \uff15\uff16\uff17\uff18", "12345678"),
+        ("company", "establishment_number", "0000 1234 5678", "000012345678"),
+        ("company", "rsin", "1112.22.333", "111222333"),
+        ("private", "bsn", "1112.22.333", "111222333"),
+    ],
+)
+def test_numbers_typed_as_printed_are_stored_compact(
+    staff_client, practice, entity, field, typed, stored
+):
+    """Separators (and full-width digits) used to hit the column's max_length before being removed."""
+    post = {"kind": "client", "entity": entity, "language": "nl", field: typed}
+    post.update(legal_name="Bakkerij B.V.") if entity == "company" else post.update(
+        last_name="Vries"
+    )
+    _response, accepted = post_form(staff_client, reverse("relations-new"), post)
+    assert accepted
+    assert getattr(Relation.objects.get(practice=practice), field) == stored
 
 
 @pytest.mark.parametrize(
