@@ -797,10 +797,8 @@ def test_numbers_typed_as_printed_are_stored_compact(
     staff_client, practice, entity, field, typed, stored
 ):
     """Separators (and full-width digits) used to hit the column's max_length before being removed."""
-    post = {"kind": "client", "entity": entity, "language": "nl", field: typed}
-    post.update(legal_name="Bakkerij B.V.") if entity == "company" else post.update(
-        last_name="Vries"
-    )
+    name = {"legal_name": "Bakkerij B.V."} if entity == "company" else {"last_name": "Vries"}
+    post = {"kind": "client", "entity": entity, "language": "nl", field: typed, **name}
     _response, accepted = post_form(staff_client, reverse("relations-new"), post)
     assert accepted
     assert getattr(Relation.objects.get(practice=practice), field) == stored
