@@ -273,7 +273,9 @@ def convert_to_private(*, relation: Relation, user: AbstractBaseUser) -> Relatio
             % {"agreements": names}
         )
     if not relation.last_name:
-        relation.last_name = relation.legal_name or relation.trade_name
+        # A legal name may be longer than a last name can be; it stays on the row in full.
+        limit = Relation._meta.get_field("last_name").max_length
+        relation.last_name = (relation.legal_name or relation.trade_name)[:limit].strip()
     relation.entity = Relation.Entity.PRIVATE
     relation.refresh_derived()
     kept = [name for name in COMPANY_FIELDS if getattr(relation, name) not in ("", None)]
