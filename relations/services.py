@@ -56,13 +56,16 @@ def lock_client_codes(practice: Practice) -> Practice:
     return Practice.objects.select_for_update(no_key=True).get(pk=practice.pk)
 
 
-def allocate_client_codes(practice: Practice, count: int) -> list[str]:
+def allocate_client_codes(
+    practice: Practice, count: int, *, locked: Practice | None = None
+) -> list[str]:
     """The next `count` free codes from the practice's sequence, skipping every code in use.
 
     The practice row is locked, so two conversions never hand out the same code; the unique constraint
     backs this up. A ledger write to an existing code would overwrite that debtor, hence the skipping.
+    `locked` is the row from `lock_client_codes` when the caller holds it already.
     """
-    locked = lock_client_codes(practice)
+    locked = locked or lock_client_codes(practice)
     used = set(
         Relation.objects.filter(practice=practice)
         .exclude(client_code="")
@@ -209,7 +212,7 @@ def convert_to_client(
     converted relation still gets its own code, outbox bump, timeline event and manager.
     """
     ids = [r.pk for r in relations]
-    lock_client_codes(practice)  # before the rows, as every path that touches codes does
+    locked = lock_client_codes(practice)  # before the rows, as every path touching codes does
     rows = list(
         Relation.objects.select_for_update().filter(practice=practice, pk__in=ids).order_by("pk")
     )
@@ -224,7 +227,7 @@ def convert_to_client(
             eligible.append(relation)
     if not eligible:
         return result
-    codes = allocate_client_codes(practice, len(eligible))
+    codes = allocate_client_codes(practice, len(eligible), locked=locked)
     cities: dict[int, list[str]] = {relation.pk: [] for relation in eligible}
     # In the model's address order, as `compose_search_text` reads them for one relation.
     for relation_id, city in Address.objects.filter(relation__in=eligible).values_list(

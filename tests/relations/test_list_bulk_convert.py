@@ -33,7 +33,7 @@ def test_converting_more_contacts_takes_no_more_queries(practice, staff):
         assert len(result.done) == n
         counts.append(len(captured.captured_queries))
 
-    # Savepoint, lock the rows, lock the practice, codes in use, advance the sequence, addresses,
+    # Savepoint, lock the practice, lock the rows, codes in use, advance the sequence, addresses,
     # one UPDATE, read back, events, managers present, managers added and their events, release.
     assert counts == [13, 13]
 
