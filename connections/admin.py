@@ -4,10 +4,12 @@ hear of it; here only the description and start date can be corrected, and nothi
 from django.contrib import admin
 
 from connections.models import Connection
+from practice.forms import PlainTextModelForm
 
 
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
+    form = PlainTextModelForm
     list_display = ["__str__", "type", "start_date", "end_date", "practice"]
     list_filter = ["type", ("end_date", admin.EmptyFieldListFilter), "practice"]
     search_fields = ["a__display_name", "b__display_name", "description"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from practice.forms import PlainTextModelForm
 from practice.models import AuditEvent, Membership, Practice
 
 
@@ -11,6 +12,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Practice)
 class PracticeAdmin(admin.ModelAdmin):
+    form = PlainTextModelForm
     list_display = ["name", "slug", "client_code_next", "default_language", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

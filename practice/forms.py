@@ -76,3 +76,7 @@ class PlainTextMixin:
             if isinstance(field, forms.CharField) and name not in self.verbatim_fields:
                 multiline = isinstance(field.widget, forms.Textarea)
                 field.validators.append(PlainTextValidator(multiline=multiline))
+
+
+class PlainTextModelForm(PlainTextMixin, forms.ModelForm):
+    """The base of the admin's forms: the same refusal of invisible characters as every other form."""

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.db.models import F
 
+from practice.forms import PlainTextModelForm
 from relations.models import (
     LEDGER_FIELDS,
     Address,
@@ -18,17 +19,21 @@ from relations.services import notify_ledger
 class NoDeleteAdmin(admin.ModelAdmin):
     """No delete button, and so no "delete selected" action (it needs the delete permission)."""
 
+    form = PlainTextModelForm
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 
 class AddressInline(admin.TabularInline):
     model = Address
+    form = PlainTextModelForm
     extra = 0
 
 
 class BankAccountInline(admin.TabularInline):
     model = BankAccount
+    form = PlainTextModelForm
     extra = 0
 
 
