@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -163,6 +164,8 @@ def assert_no_canary(text: str, canaries: Canaries, *, echo: str = "") -> None:
     if echo:
         for form in (echo, escape(echo), quote_plus(echo), quote(echo)):
             text = text.replace(form, "")
+    # Random tokens (CSRF, CSP nonce) could hold any short string by chance: they are not data.
+    text = re.sub(r'(csrfmiddlewaretoken" value|nonce)="[^"]*"', "", text)
     for value in (
         CANARY_NAME,
         CANARY_WORD,
