@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from datetime import date
@@ -10,6 +11,8 @@ import schwifty
 import schwifty.exceptions
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -91,10 +94,19 @@ def _allow_separators(field: forms.Field) -> None:
     field.widget.attrs["maxlength"] = str(TYPED_MAX_LENGTH)
 
 
+# Not part of the values an edit form remembers having loaded: the bookkeeping fields themselves, and
+# the BSN, which is never written into a page it was not asked for.
+NOT_REMEMBERED = frozenset({"version", "loaded", "confirm_duplicates", "bsn"})
+
+
 class RelationForm(PlainTextMixin, forms.ModelForm):
     """The master data of one relation; which fields show depends on its kind and type."""
 
+    verbatim_fields = ("loaded",)  # JSON the form wrote itself; read defensively, never validated
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The values the edit form was opened with, so that after a conflict the fields the person did
+    # not touch can take the other person's values instead of silently reverting them on the next save.
+    loaded = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
     confirm_duplicates = forms.BooleanField(
         required=False,
         label=gettext_lazy("Save anyway: this is not a duplicate"),
@@ -133,12 +145,56 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
             self.fields["last_name"].required = True
         if not self.instance.pk:
             del self.fields["version"]
+            del self.fields["loaded"]
         else:
             self.fields["version"].initial = self.instance.version
+            self.fields["loaded"].initial = self.remembered_values()
         for name in TYPED_WITH_SEPARATORS:
             if name in self.fields:
                 _allow_separators(self.fields[name])
         self.duplicates: list = []
+
+    def remembered_values(self) -> str:
+        """The form's initial values (from its instance), as the hidden `loaded` field carries them."""
+        values = {
+            name: self.get_initial_for_field(field, name)
+            for name, field in self.fields.items()
+            if name not in NOT_REMEMBERED
+        }
+        return json.dumps(values, cls=DjangoJSONEncoder)
+
+    def loaded_values(self) -> dict[str, object] | None:
+        """The values the form was opened with (as Python values, by field); None when that is not
+        known: no or unreadable `loaded` value."""
+        try:
+            raw = json.loads(self.data.get(self.add_prefix("loaded")) or "")
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(raw, dict):
+            return None
+        values = {}
+        for name, field in self.fields.items():
+            if name in NOT_REMEMBERED or name not in raw:
+                continue
+            try:
+                values[name] = field.to_python(raw[name])
+            except ValidationError:
+                continue  # unknown, so treated as changed
+        return values
+
+    def changed_since_loaded(self) -> set[str] | None:
+        """The fields the person changed compared with the values the form was opened with; None
+        when that is not known."""
+        loaded = self.loaded_values()
+        if loaded is None:
+            return None
+        return {
+            name
+            for name, field in self.fields.items()
+            if name not in NOT_REMEMBERED
+            and not field.disabled
+            and (name not in loaded or field.has_changed(loaded[name], self[name].data))
+        }
 
     # The field order of a company and of a private person.
     def field_groups(self) -> list[tuple[str, list]]:

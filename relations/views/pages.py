@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from practice.access import change_required, member_required
 from relations import extensions, services
-from relations.forms import RelationForm
+from relations.forms import NOT_REMEMBERED, RelationForm
 from relations.models import Address, Relation, ServiceAgreement, TeamAssignment
 from relations.views import parts, team
 from relations.views.common import get_relation, relation_action
@@ -190,9 +190,32 @@ def new(request: HttpRequest) -> HttpResponse:
 
 
 def _explain_conflict(form: RelationForm, current: Relation) -> None:
-    """Keep the person's input, say who saved in between, and let the next save knowingly win."""
-    form.data = form.data.copy()
-    form.data["version"] = str(current.version)
+    """Someone saved in between. Keep what this person changed; show every other field with the
+    value saved meanwhile, so that saving again does not quietly revert the other person's work;
+    and name the fields both changed, where this person's value is kept and must be checked."""
+    fresh = RelationForm(instance=current, kind=current.kind, entity=current.entity)
+    loaded = form.loaded_values()
+    mine = form.changed_since_loaded()
+    data = form.data.copy()
+    saved_meanwhile = {}
+    for name, field in form.fields.items():
+        if name in NOT_REMEMBERED or field.disabled:
+            continue
+        value = fresh.get_initial_for_field(fresh.fields[name], name)
+        if loaded is None or name not in loaded or field.has_changed(loaded[name], value):
+            saved_meanwhile[name] = value
+        if mine is not None and name not in mine:
+            data[name] = "" if value is None else value
+    data["version"] = str(current.version)
+    data["loaded"] = fresh.remembered_values()
+    form.data = data
+    # What the other person saved that now differs from this form: where both changed a field,
+    # this person's value is kept and is the one to check.
+    form.conflicting = [
+        (form[name].label, fresh[name].value())
+        for name, value in saved_meanwhile.items()
+        if form.fields[name].has_changed(value, form[name].data)
+    ]
     who = current.updated_by
     name = (who.get_full_name() or who.get_username()) if who else _("Someone")
     form.add_error(
@@ -227,7 +250,9 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 user=request.user,
                 version=form.cleaned_data["version"] or 0,
                 changed=[
-                    n for n in form.changed_data if n not in ("version", "confirm_duplicates")
+                    n
+                    for n in form.changed_data
+                    if n not in ("version", "loaded", "confirm_duplicates")
                 ],
             )
         except services.StaleVersion as stale:

@@ -318,3 +318,79 @@ def test_read_only_cannot_edit(readonly_client, client_company):
     assert readonly_client.post(url, edit_post(client_company, legal_name="X")).status_code == 403
     client_company.refresh_from_db()
     assert client_company.legal_name == "Bakkerij B.V."
+
+
+def as_browser_submits(form) -> dict[str, str]:
+    """What a browser sends back for a rendered (bound or unbound) form left as it is."""
+    from datetime import date
+
+    from django import forms
+
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if field.disabled:
+            continue
+        if isinstance(field, forms.BooleanField):
+            if value:
+                data[name] = "on"
+        elif isinstance(value, date):
+            data[name] = value.isoformat()
+        else:
+            data[name] = "" if value is None else str(value)
+    return data
+
+
+def test_after_a_conflict_saving_again_keeps_both_peoples_changes(
+    staff_client, owner_client, client_company
+):
+    url = reverse("relations-edit", args=[client_company.public_id])
+    bob = as_browser_submits(staff_client.get(url).context["form"])
+    alice = as_browser_submits(owner_client.get(url).context["form"])
+    assert owner_client.post(url, {**alice, "phone": "020 1111111"}).status_code == 302
+
+    # Bob changed only the e-mail address, on the form from before Alice's save.
+    response = staff_client.post(url, {**bob, "email": "bob@bakkerij.nl"})
+    assert response.status_code == 200
+    assert "changed this relation meanwhile" in response.content.decode()
+    shown = response.context["form"]
+    assert shown["email"].value() == "bob@bakkerij.nl"  # his change is kept
+    assert shown["phone"].value() == "020 1111111"  # hers is filled in, not his stale empty one
+    assert shown.conflicting == []  # they changed different fields
+
+    # Saving the form as shown keeps both.
+    assert staff_client.post(url, as_browser_submits(shown)).status_code == 302
+    client_company.refresh_from_db()
+    assert (client_company.email, client_company.phone) == ("bob@bakkerij.nl", "020 1111111")
+
+
+def test_a_field_both_people_changed_is_named_and_keeps_this_persons_value(
+    staff_client, owner_client, client_company
+):
+    url = reverse("relations-edit", args=[client_company.public_id])
+    bob = as_browser_submits(staff_client.get(url).context["form"])
+    alice = as_browser_submits(owner_client.get(url).context["form"])
+    owner_client.post(url, {**alice, "phone": "020 1111111", "website": "https://alice.nl"})
+
+    response = staff_client.post(url, {**bob, "phone": "020 2222222"})
+    shown = response.context["form"]
+    assert shown["phone"].value() == "020 2222222"
+    assert shown["website"].value() == "https://alice.nl"
+    assert [str(label) for label, _value in shown.conflicting] == [str(shown["phone"].label)]
+    assert "020 1111111" in response.content.decode()  # what Alice saved, to compare with
+    client_company.refresh_from_db()
+    assert client_company.phone == "020 1111111"  # nothing of Bob's was saved yet
+
+
+def test_a_conflict_without_what_was_loaded_still_refuses_and_lists_every_difference(
+    staff_client, owner_client, client_company
+):
+    url = reverse("relations-edit", args=[client_company.public_id])
+    stale = edit_post(client_company, legal_name="Bob's version")  # no `loaded` value at all
+    owner_client.post(url, edit_post(client_company, legal_name="Alice's version", phone="020 3"))
+    response = staff_client.post(url, {**stale, "loaded": "not json"})
+    shown = response.context["form"]
+    assert shown["legal_name"].value() == "Bob's version"
+    assert {str(label) for label, _v in shown.conflicting} >= {str(shown["legal_name"].label)}
+    client_company.refresh_from_db()
+    assert client_company.legal_name == "Alice's version"
