@@ -78,6 +78,11 @@ TOKEN_FAULTS = frozenset({"354"})
 REJECTED_FAULTS = frozenset({"101", "102", "104", "105", "106", "187", "351", "352", "353"})
 CLUSTER_FAULT = "108"  # the cached cluster is wrong: forget it, the next attempt re-discovers it
 
+# The root of a request holding several <read>s (see TwinfieldAdapter._read_many); clusters that
+# did not answer one in kind are remembered here and read one code per request.
+MULTI_READ = "reads"
+_NO_MULTI_READ: set[str] = set()
+
 _OFFICE_LOCKS: dict[str, threading.Lock] = {}
 _OFFICE_LOCKS_GUARD = threading.Lock()
 
@@ -341,25 +346,30 @@ class TwinfieldAdapter:
     # The protocol -------------------------------------------------------------------------------
 
     def list_customers(self) -> Iterator[LedgerCustomer]:
-        """Finder pages of codes (1-based `firstRow`), then one `<read>` per code: ProcessXml has
-        no documented multi-read, and the undocumented read-all has no paging."""
+        """Finder pages of codes (1-based `firstRow`), then the page's records in one combined
+        read (`_read_many`); the undocumented read-all has no paging."""
         seen: set[str] = set()
         first_row = 1
         while True:
             total, codes = self._search_page(first_row)
-            for code in codes:
-                if code in seen:  # a customer created mid-listing shifts the pages
-                    continue
-                seen.add(code)
-                customer = self._read_customer(code)
-                if customer is not None:  # deleted since the Finder saw it
-                    yield customer
+            fresh = [code for code in dict.fromkeys(codes) if code not in seen]
+            seen.update(fresh)  # a customer created mid-listing shifts the pages
+            for start in range(0, len(fresh), MAX_BATCH):
+                records = self._read_many(fresh[start : start + MAX_BATCH])
+                for code in fresh[start : start + MAX_BATCH]:
+                    if (customer := records[code]) is not None:  # None: deleted meanwhile
+                        yield customer
             first_row += self.page_size
             if not codes or first_row > total:
                 return
 
     def get_customers(self, codes: Sequence[str]) -> dict[str, LedgerCustomer | None]:
-        return {code: self._read_customer(code) if code else None for code in codes}
+        """The current records, up to MAX_BATCH codes per request (see `_read_many`)."""
+        found: dict[str, LedgerCustomer | None] = dict.fromkeys(codes)
+        wanted = list(dict.fromkeys(code for code in codes if code))
+        for start in range(0, len(wanted), MAX_BATCH):
+            found.update(self._read_many(wanted[start : start + MAX_BATCH]))
+        return found
 
     def upsert_customers(self, batch: Sequence[LedgerCustomer]) -> list[UpsertResult]:
         if not batch:
@@ -402,13 +412,19 @@ class TwinfieldAdapter:
 
     # ProcessXml and Finder ----------------------------------------------------------------------
 
-    def _read_customer(self, code: str) -> LedgerCustomer | None:
+    def _read_request(self, code: str) -> ET.Element:
         request = ET.Element("read")
         _sub(request, "type", "dimensions")
         _sub(request, "office", self.connection.office_code)
         _sub(request, "dimtype", "DEB")
         _sub(request, "code", code)
-        reply = self._process_xml(request)
+        return request
+
+    def _read_customer(self, code: str) -> LedgerCustomer | None:
+        return self._read_reply(code, self._process_xml(self._read_request(code)))
+
+    def _read_reply(self, code: str, reply: ET.Element) -> LedgerCustomer | None:
+        """One `<read>`'s answer: the record, None for "does not exist", else a refusal."""
         failed = [node for node in reply.iter() if node.get("msgtype") == "error"]
         if _local(reply.tag) != "dimension" or reply.get("result") == "0" or failed:
             # "Does not exist" is the only error, and it sits on <code>; anything else (office,
@@ -419,7 +435,55 @@ class TwinfieldAdapter:
             raise RejectedLedgerError(
                 _short(f"Twinfield refused to read customer {code}: " + "; ".join(messages))
             )
-        return customer_from_element(reply)
+        customer = customer_from_element(reply)
+        if customer.code != code:
+            # Matched on code or not at all: another debtor's record taken for this one would be
+            # a false conflict, or worse, a false "equal".
+            raise RetryableLedgerError(
+                _short(f"Twinfield answered the read of customer {code} with another record.")
+            )
+        return customer
+
+    def _read_many(self, codes: list[str]) -> dict[str, LedgerCustomer | None]:
+        """Several `<read>`s in one ProcessXml document (`<reads>`), one request per batch.
+
+        TWINFIELD.md documents no multi-read: only single reads, the Finder (codes and names) and
+        an unpaged read-all. So the combined request is a capability, probed per cluster: its reply
+        is used only when it answers every read, in order, for the code asked. Any other answer
+        (a refusal of the unknown root, a fault, a reply of another shape) makes this cluster fall
+        back to one documented `<read>` per code, for the rest of the process.
+        """
+        if len(codes) == 1 or self.connection.cluster_url in _NO_MULTI_READ:
+            return {code: self._read_customer(code) for code in codes}
+        request = ET.Element(MULTI_READ)
+        for code in codes:
+            request.append(self._read_request(code))
+        try:
+            reply = self._process_xml(request)
+        except RejectedLedgerError as exc:
+            reply, refusal = None, exc.message
+        else:
+            refusal = ""
+        answers = _children(reply, "dimension") if reply is not None else []
+        if (
+            reply is None
+            or _local(reply.tag) != MULTI_READ
+            or len(answers) != len(codes)
+            or (len(answers) != len(reply))
+        ):
+            cluster = self.connection.cluster_url  # known now: the call discovered it
+            log.warning(
+                "Twinfield cluster %s did not answer a combined read (%s); reading one code "
+                "per request from now on.",
+                cluster,
+                refusal or f"<{_local(reply.tag) if reply is not None else '?'}> reply",
+            )
+            _NO_MULTI_READ.add(cluster)
+            return {code: self._read_customer(code) for code in codes}
+        return {
+            code: self._read_reply(code, answer)
+            for code, answer in zip(codes, answers, strict=True)
+        }
 
     def _search_page(self, first_row: int) -> tuple[int, list[str]]:
         search = ET.Element("Search", xmlns=TWF_NS)

@@ -6,7 +6,7 @@ One real HTTP server (port 0, a daemon thread) plays both hosts: the login host
 served under `cluster_path` so that a client which ignores the discovered cluster is caught
 (fault 108). The validation reply names the cluster with a trailing `/`, as Twinfield does.
 
-Switches for tests: `latency`, `fail_next()`, `rate_limit_next()`, `next_raw_reply()`,
+Switches for tests: `latency`, `multi_read`, `fail_next()`, `rate_limit_next()`, `next_raw_reply()`,
 `expire_tokens()`, `revoke_refresh_tokens()`, `organisation_active`, `concurrency_limit`.
 Counters: `requests` (by operation), `writes` (successful writes per code), `created` (codes
 created, in order), `faults` (by code), `soap_calls` (what each SOAP call carried),
@@ -51,6 +51,7 @@ SERVICES = {
 }
 MAX_REQUEST = 5 * 1024 * 1024
 MAX_BATCH = 25
+MULTI_READ = "reads"  # the root of a combined read (sync.adapters.twinfield._read_many)
 
 READ_ONLY = {"uid", "inuse", "behaviour", "touched", "modified", "editdimensionname"}
 WRITABLE = {
@@ -286,6 +287,8 @@ class FakeTwinfield:
         self.organisation_id = str(uuid.uuid4())
         self.latency = 0.0
         self.concurrency_limit: int | None = None
+        # False plays a Twinfield that refuses combined reads, as an unknown request.
+        self.multi_read = True
 
         self.customers: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, float] = {}  # token → expiry (time.time())
@@ -747,6 +750,23 @@ class FakeTwinfield:
             )
         if payload.tag == "read":
             return self._read(payload, company)
+        if payload.tag == MULTI_READ and self.multi_read:
+            # Several reads in one document: each answered as alone, in order (a query costs one
+            # request however many reads it holds; the fair-use limit of 25 children applies).
+            items = list(payload)
+            if len(items) > MAX_BATCH:
+                return self._fail(
+                    payload, f"Er mogen maximaal {MAX_BATCH} verzoeken per bericht worden verwerkt."
+                )
+            reply = ET.Element(MULTI_READ)
+            for item in items:
+                if item.tag != "read":
+                    reply.append(self._fail(item, f"Het element '{item.tag}' is onbekend."))
+                else:
+                    reply.append(self._read(item, company))
+            failed = any(item.get("result") == "0" for item in reply)
+            reply.set("result", "0" if failed else "1")
+            return reply
         if payload.tag == "list":
             return self._list(payload, company)
         if payload.tag == "dimension":

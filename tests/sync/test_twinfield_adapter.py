@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 import tracemalloc
+import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import timedelta
 
@@ -262,8 +263,59 @@ def test_list_customers_pages_through_the_finder(twinfield_connection, fake_twin
 
     assert [c.code for c in customers] == codes
     assert fake_twinfield.requests["search"] == 3
-    assert fake_twinfield.requests["read"] == 120
+    # The records of a page come in combined reads of up to 25: 50 + 50 + 20 codes.
+    assert fake_twinfield.requests["reads"] == 2 + 2 + 1
+    assert fake_twinfield.requests["read"] == 0
     assert all(c.banks and len(c.addresses) == 3 for c in customers)
+
+
+def test_25_customers_are_read_in_one_request(twinfield_connection, fake_twinfield):
+    codes = fake_twinfield.seed_customers(30)
+    ledger = adapter(twinfield_connection)
+    ledger.get_customers(["1000"])  # token and cluster first
+    fake_twinfield.requests.clear()
+
+    found = ledger.get_customers([*codes[:24], "1999", ""])
+
+    assert fake_twinfield.requests["soap"] == 1
+    assert [c.code for c in found.values() if c is not None] == codes[:24]
+    assert found["1999"] is None
+    assert found[""] is None
+    assert found[codes[3]] == ledger.get_customers([codes[3]])[codes[3]]
+
+    fake_twinfield.requests.clear()
+    assert len(ledger.get_customers(codes)) == 30
+    assert fake_twinfield.requests["reads"] == 2  # 25 + 5
+
+
+def test_a_ledger_without_combined_reads_is_read_one_code_per_request(
+    twinfield_connection, fake_twinfield
+):
+    codes = fake_twinfield.seed_customers(5)
+    fake_twinfield.multi_read = False
+    ledger = adapter(twinfield_connection)
+
+    first = ledger.get_customers(codes)
+    fake_twinfield.requests.clear()
+    again = adapter(twinfield_connection).get_customers(codes)
+
+    assert first == again
+    assert [c.code for c in first.values()] == codes
+    assert fake_twinfield.requests["soap"] == 5  # no second probe: the refusal is remembered
+    assert fake_twinfield.requests["read"] == 5
+
+
+def test_a_combined_read_answering_other_codes_is_refused(twinfield_connection, fake_twinfield):
+    codes = fake_twinfield.seed_customers(2)
+    ledger = adapter(twinfield_connection)
+    ledger.get_customers(["1000"])
+    swapped = ledger._process_xml(ledger._read_request(codes[1]))
+    reply = ET.Element("reads", result="1")
+    reply.extend([swapped, swapped])
+    fake_twinfield.next_raw_reply(_wrapped(ET.tostring(reply, encoding="unicode")))
+
+    with pytest.raises(RetryableLedgerError, match="another record"):
+        ledger.get_customers(codes)
 
 
 def test_an_empty_ledger_lists_nothing(twinfield_connection, fake_twinfield):
