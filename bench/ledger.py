@@ -1,0 +1,235 @@
+"""`make bench`, the ledger part: import and push against the fake Twinfield with added latency.
+
+The fake (tests/fakes/twinfield.py) runs in this process on loopback and waits `latency` seconds
+before answering each SOAP call, as a distant Twinfield would; one request is in flight at a time
+(the adapter's office lock), so `requests * latency` is the least time a run can take: the
+latency-bound limit. Figures:
+
+* import from Twinfield: debtors/s, and the share of the latency-bound limit reached;
+* the import's database stage alone: the same debtors, already read, into an empty practice (and a
+  second run over them, which must change nothing);
+* peak memory of an import from Twinfield: Python's allocations as `tracemalloc` sees them (not the
+  process's RSS), in an untimed run of its own, as tracing slows everything down;
+* push: every client changed in Kring, pushed in batches of 25 with the conflict check (a
+  combined read of the batch's records) and the write: clients/s and the share of the limit.
+
+`tests/test_bench.py` runs this on a few hundred debtors without latency: request counts only.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F
+
+from practice.models import Practice
+from relations.models import Address, BankAccount, Relation, TimelineEvent
+from sync import services
+from sync.adapters.base import LedgerCustomer
+from sync.adapters.twinfield import MAX_BATCH
+from sync.importer import run_import
+from sync.mapping import customer_from_dict
+from sync.models import ImportRun, LedgerConnection, SyncState
+from tests.fakes.twinfield import FakeTwinfield
+
+DEBTORS = 10_000
+LATENCY = 0.05
+SLUG = "bench-ledger"
+
+
+@dataclass
+class Figure:
+    name: str
+    items: int
+    seconds: float
+    requests: int | None = None
+    latency: float = 0.0
+    note: str = ""
+
+    @property
+    def per_second(self) -> float:
+        return self.items / self.seconds if self.seconds else 0.0
+
+    @property
+    def bound_share(self) -> float | None:
+        """How close the run came to `requests * latency`, the least time it could take."""
+        if not self.requests or not self.latency:
+            return None
+        return self.requests * self.latency / self.seconds
+
+
+@dataclass
+class LedgerBench:
+    debtors: int
+    latency: float
+    figures: list[Figure] = field(default_factory=list)
+    peak_bytes: int = 0
+    push_requests: dict[str, int] = field(default_factory=dict)  # by operation
+    import_requests: int = 0
+    search_requests: int = 0
+    push_batches: int = 0
+
+
+class _Listed:
+    """Debtors already read: the importer's database stage without any network."""
+
+    max_batch = 25
+
+    def __init__(self, customers: Sequence[LedgerCustomer]) -> None:
+        self.customers = customers
+
+    def count_customers(self) -> int:
+        return len(self.customers)
+
+    def list_customers(self) -> Iterator[LedgerCustomer]:
+        return iter(self.customers)
+
+
+def _practice(slug: str, owner: Any) -> Practice:
+    """A fresh practice: a previous bench run's rows under this slug are removed first."""
+    practice = Practice.objects.filter(slug=slug).first()
+    if practice is not None:
+        with transaction.atomic():
+            relations = Relation.objects.filter(practice=practice)
+            TimelineEvent.objects.filter(practice=practice).delete()
+            SyncState.objects.filter(practice=practice).delete()
+            Address.objects.filter(relation__in=relations).delete()
+            BankAccount.objects.filter(relation__in=relations).delete()
+            relations.delete()
+            ImportRun.objects.filter(practice=practice).delete()
+            LedgerConnection.objects.filter(practice=practice).delete()
+    else:
+        practice = Practice.objects.create(slug=slug, name=f"Bench {slug}")
+    return practice
+
+
+def _connect(practice: Practice, fake: FakeTwinfield) -> None:
+    connection = LedgerConnection(
+        practice=practice,
+        adapter=LedgerConnection.Adapter.TWINFIELD,
+        office_code=fake.office_code,
+        login_url=fake.url,
+        client_id=fake.client_id,
+    )
+    connection.client_secret = fake.client_secret
+    connection.refresh_token = fake.refresh_token
+    connection.save()
+
+
+def _timed_import(practice: Practice, owner: Any, **kwargs: Any) -> tuple[ImportRun, float]:
+    started = time.perf_counter()
+    run = run_import(practice=practice, user=owner, **kwargs)
+    return run, time.perf_counter() - started
+
+
+def run(
+    *, debtors: int = DEBTORS, latency: float = LATENCY, slug: str = SLUG, stdout: Any = None
+) -> LedgerBench:
+    def log(text: str) -> None:
+        if stdout is not None:
+            stdout.write(text)
+
+    bench = LedgerBench(debtors=debtors, latency=latency)
+    owner, _ = get_user_model().objects.get_or_create(username=f"{slug}-owner")
+    with FakeTwinfield(code_mask="1" + "#" * max(4, len(str(debtors)))) as fake:
+        fake.seed_customers(debtors)
+
+        # Memory first, untimed and without latency: it also leaves practice A equal to the fake.
+        ours = _practice(f"{slug}-a", owner)
+        _connect(ours, fake)
+        tracemalloc.start()
+        try:
+            first = run_import(practice=ours, user=owner)
+            bench.peak_bytes = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert first.created == debtors, first.report[:3]
+        log(f"  import peak memory (tracemalloc): {bench.peak_bytes / 2**20:.1f} MiB")
+
+        # Import from Twinfield with latency, into an empty practice.
+        fresh = _practice(f"{slug}-b", owner)
+        _connect(fresh, fake)
+        fake.latency = latency
+        fake.requests.clear()
+        done, seconds = _timed_import(fresh, owner)
+        fake.latency = 0
+        bench.import_requests = fake.requests["soap"]
+        bench.search_requests = fake.requests["search"]
+        figure = Figure(
+            "import from Twinfield", done.created, seconds, fake.requests["soap"], latency
+        )
+        bench.figures.append(figure)
+        log(f"  {figure.name}: {figure.per_second:,.0f} debtors/s")
+
+        # The database stage alone: the same debtors, already read.
+        listed = [
+            customer_from_dict(record)
+            for record in SyncState.objects.filter(practice=ours)
+            .order_by("relation__client_code")
+            .values_list("remote_record", flat=True)
+        ]
+        alone = _practice(f"{slug}-c", owner)
+        created, seconds = _timed_import(alone, owner, adapter=_Listed(listed))
+        bench.figures.append(Figure("import, database stage", created.created, seconds))
+        again, seconds = _timed_import(alone, owner, adapter=_Listed(listed))
+        assert again.unchanged == debtors, (again.created, again.updated, again.failed)
+        bench.figures.append(
+            Figure("import, database stage, re-run", again.unchanged, seconds, note="unchanged")
+        )
+        for figure in bench.figures[-2:]:
+            log(f"  {figure.name}: {figure.per_second:,.0f} debtors/s")
+
+        # Push: every client of A changed in Kring, then drained against the slow ledger.
+        Relation.objects.filter(practice=ours).update(
+            website="https://bench.example/v2", ledger_version=F("ledger_version") + 1
+        )
+        fake.latency = latency
+        fake.requests.clear()
+        started = time.perf_counter()
+        report = services.push_practice(ours)
+        seconds = time.perf_counter() - started
+        fake.latency = 0
+        assert report.pushed == debtors, (report.pushed, report.failed, report.errors[:3])
+        bench.push_batches = report.batches
+        bench.push_requests = dict(fake.requests)
+        figure = Figure(
+            f"push, batches of {MAX_BATCH}",
+            report.pushed,
+            seconds,
+            fake.requests["soap"],
+            latency,
+            note=f"{report.batches} batches",
+        )
+        bench.figures.append(figure)
+        log(f"  {figure.name}: {figure.per_second:,.0f} clients/s")
+        assert all(
+            fake.customers[code]["website"] == "https://bench.example/v2" for code in fake.customers
+        )
+    return bench
+
+
+def table(bench: LedgerBench) -> str:
+    lines = [
+        f"| ledger ({bench.debtors:,} debtors, {bench.latency * 1000:.0f} ms latency per request) "
+        "| per second | requests | share of latency bound |",
+        "|---|---:|---:|---:|",
+    ]
+    for figure in bench.figures:
+        share = figure.bound_share
+        lines.append(
+            f"| {figure.name}{f' ({figure.note})' if figure.note else ''} "
+            f"| {figure.per_second:,.0f} "
+            f"| {figure.requests if figure.requests is not None else '-'} "
+            f"| {f'{share:.0%}' if share is not None else '-'} |"
+        )
+    lines.append(
+        f"| import peak memory (tracemalloc, Python allocations) | {bench.peak_bytes / 2**20:.1f} MiB"
+        " | | |"
+    )
+    return "\n".join(lines)
