@@ -27,12 +27,13 @@ import schwifty.exceptions
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from practice.models import Practice
+from relations import bulk_seed
 from relations.models import Address, BankAccount, Relation, TimelineEvent
 from sync.adapters import adapter_for
 from sync.adapters.base import LedgerAdapter, LedgerAddress, LedgerBank, LedgerCustomer, chunks
@@ -326,7 +327,7 @@ class _Importer:
         if not self.dry_run:
             events = self.create([item for _i, item in new])
             events += [self.update(item, relation, state) for _i, item, relation, state in updates]
-            TimelineEvent.objects.bulk_create(events)
+            _write(TimelineEvent, events)
         return [result for result in results if result is not None]
 
     def create(self, items: list[_Item]) -> list[TimelineEvent]:
@@ -354,11 +355,18 @@ class _Importer:
             banks = [bank_from(b, relation) for b in customer.banks]
             relation.search_text = relation.compose_search_text(cities=_cities(addresses))
             built.append((item, relation, addresses, banks))
-        Relation.objects.bulk_create([relation for _i, relation, _a, _b in built])
-        # Built before their relations had a pk; bulk_create takes the pk from the saved relation.
-        Address.objects.bulk_create([a for _i, _r, addresses, _b in built for a in addresses])
-        BankAccount.objects.bulk_create([b for _i, _r, _a, banks in built for b in banks])
-        SyncState.objects.bulk_create(
+        # COPY on PostgreSQL (ids drawn from the sequence first), where compiling one huge INSERT
+        # was most of the chunk's time; bulk_create elsewhere.
+        _insert_with_ids(Relation, [relation for _i, relation, _a, _b in built])
+        # Built before their relations had a pk: take it from the saved relation now.
+        addresses = [a for _i, _r, addresses, _b in built for a in addresses]
+        banks = [b for _i, _r, _a, banks in built for b in banks]
+        for child in (*addresses, *banks):
+            child.relation_id = child.relation.pk
+        _write(Address, addresses)
+        _write(BankAccount, banks)
+        _write(
+            SyncState,
             [
                 SyncState(
                     practice=self.practice,
@@ -370,7 +378,7 @@ class _Importer:
                     remote_record=customer_to_dict(item.customer),
                 )
                 for item, relation, _a, _b in built
-            ]
+            ],
         )
         return [
             TimelineEvent(
@@ -530,6 +538,17 @@ def _valid_banks(banks: Sequence[LedgerBank], messages: list[str]) -> tuple[Ledg
         has_default = has_default or default
         kept.append(dataclasses.replace(bank, iban=iban, bic=bic, default=default))
     return tuple(kept)
+
+
+def _insert_with_ids(model: type[Any], objs: list[Any]) -> None:
+    # COPY goes to psycopg directly: its errors become Django's, which chunk() knows how to take.
+    with connection.wrap_database_errors:
+        bulk_seed._insert_with_ids(model, objs)
+
+
+def _write(model: type[Any], objs: list[Any]) -> None:
+    with connection.wrap_database_errors:
+        bulk_seed._write(model, objs)
 
 
 def _cities(addresses: list[Address]) -> list[str]:

@@ -24,6 +24,14 @@ from tests.factories import RelationFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The report's messages are asserted in English; Dutch is the default language, so without
+    this the outcome depended on whichever earlier test left English active in the thread."""
+    with translation.override("en"):
+        yield
+
 TABLES = (Relation, Address, BankAccount, SyncState, TimelineEvent)
 
 
