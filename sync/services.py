@@ -170,12 +170,12 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
             [wanted[s.pk].code for s, _v in claimed if wanted[s.pk].code]
         )
         to_push: list[tuple[SyncState, int, LedgerCustomer]] = []
+        already: list[tuple[SyncState, int, LedgerCustomer]] = []
         for state, version in claimed:
             customer = wanted[state.pk]
             remote = current.get(customer.code) if customer.code else None
             if remote is not None and remote.fingerprint() == customer.fingerprint():
-                _record_success(state, version, customer, relations[state.relation_id])
-                report.pushed += 1
+                already.append((state, version, customer))
             elif remote is not None and remote.fingerprint() not in (
                 state.remote_fingerprint,
                 state.sending_fingerprint,
@@ -186,8 +186,11 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
                 report.conflicts += 1
             else:
                 to_push.append((state, version, customer))
+        _record_successes(already)
+        report.pushed += len(already)
         for state, _version, customer in to_push:
-            SyncState.objects.filter(pk=state.pk).update(sending_fingerprint=customer.fingerprint())
+            state.sending_fingerprint = customer.fingerprint()
+        SyncState.objects.bulk_update([s for s, _v, _c in to_push], ["sending_fingerprint"])
         results = adapter.upsert_customers([c for _s, _v, c in to_push]) if to_push else []
     except (LedgerError, SoftTimeLimitExceeded, OSError) as exc:
         retryable = not isinstance(exc, RejectedLedgerError)
@@ -200,16 +203,61 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
         report.errors.append(message)
         log.warning("ledger push failed for %d clients: %s", len(claimed), message)
         return
+    landed = []
     for (state, version, customer), result in zip(to_push, results, strict=True):
         if result.ok:
             # What the ledger now holds (its echo, when it gives one) is the base of the next
             # conflict check; Kring's own payload otherwise.
             pushed = result.record or LedgerCustomer(**{**customer.__dict__, "code": result.code})
-            _record_success(state, version, pushed, relations[state.relation_id])
-            report.pushed += 1
+            landed.append((state, version, pushed))
         else:
             _record_failure(state, version, "; ".join(result.messages), retryable=False)
             report.failed += 1
+    _record_successes(landed)
+    report.pushed += len(landed)
+
+
+def _record_successes(pushed: list[tuple[SyncState, int, LedgerCustomer]]) -> None:
+    """`_record_success` for a batch in three queries, not four per client."""
+    if not pushed:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        relation_ids = [state.relation_id for state, _v, _c in pushed]
+        current = dict(
+            Relation.objects.filter(pk__in=relation_ids).values_list("pk", "ledger_version")
+        )
+        for state, version, customer in pushed:
+            fingerprint = customer.fingerprint()
+            state.pushed_version = version
+            state.pushed_fingerprint = state.remote_fingerprint = fingerprint
+            state.remote_record = customer_to_dict(customer)
+            # Edited again while the push was under way: still due.
+            state.status = (
+                SyncState.Status.SYNCED
+                if current.get(state.relation_id) == version
+                else SyncState.Status.PENDING
+            )
+            state.attempts = 0
+            state.next_attempt_at = None
+            state.last_error = ""
+            state.last_pushed_at = now
+        SyncState.objects.bulk_update(
+            [state for state, _v, _c in pushed],
+            [
+                "pushed_version",
+                "pushed_fingerprint",
+                "remote_fingerprint",
+                "remote_record",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "last_error",
+                "last_pushed_at",
+            ],
+        )
+        # Once the ledger knows the client under this code, the code is frozen (DESIGN §3).
+        Relation.objects.filter(pk__in=relation_ids, code_frozen=False).update(code_frozen=True)
 
 
 def _record_success(
