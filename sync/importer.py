@@ -177,7 +177,9 @@ class _Importer:
         run: ImportRun,
         adapter: LedgerAdapter | None = None,
     ) -> None:
-        self.adapter = adapter  # the practice's own unless given (the bench times the database alone)
+        self.adapter = (
+            adapter  # the practice's own unless given (the bench times the database alone)
+        )
         self.practice = practice
         self.user = user
         self.dry_run = dry_run

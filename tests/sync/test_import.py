@@ -32,6 +32,7 @@ def _english() -> Iterator[None]:
     with translation.override("en"):
         yield
 
+
 TABLES = (Relation, Address, BankAccount, SyncState, TimelineEvent)
 
 
