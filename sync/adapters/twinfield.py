@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import defusedxml
 import defusedxml.ElementTree as SafeET
 import requests
+import urllib3
 from django.utils import timezone
 
 from sync.adapters.base import (
@@ -114,6 +115,10 @@ class _RedactTokenQuery(logging.Filter):
 _urllib3_log = logging.getLogger("urllib3.connectionpool")
 if not any(isinstance(f, _RedactTokenQuery) for f in _urllib3_log.filters):
     _urllib3_log.addFilter(_RedactTokenQuery())
+
+
+class UnsafeReplyError(RejectedLedgerError):
+    """A reply refused unparsed or unread (a DTD, too large, compressed): not an answer at all."""
 
 
 class _TokenRefused(Exception):
@@ -196,7 +201,7 @@ def parse_xml(data: bytes | str, *, what: str) -> ET.Element:
     try:
         return SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except defusedxml.DefusedXmlException as exc:
-        raise RejectedLedgerError(
+        raise UnsafeReplyError(
             f"Twinfield's {what} contained a DTD or entity declaration ({type(exc).__name__}); "
             "refused to parse it."
         ) from None
@@ -460,6 +465,8 @@ class TwinfieldAdapter:
             request.append(self._read_request(code))
         try:
             reply = self._process_xml(request)
+        except UnsafeReplyError:
+            raise  # whatever sent that, it was no answer about combined reads
         except RejectedLedgerError as exc:
             reply, refusal = None, exc.message
         else:
@@ -599,6 +606,11 @@ class TwinfieldAdapter:
         reply = next(iter(soap_body), None)
         if reply is None:
             raise RetryableLedgerError(f"Twinfield's {operation} reply has an empty body.")
+        if _local(reply.tag) != f"{operation}Response":
+            # E.g. a Finder answer to a ProcessXml call: read as one, it would say "no customers".
+            raise RetryableLedgerError(
+                _short(f"Twinfield answered {operation} with <{_local(reply.tag)}>.")
+            )
         return reply
 
     def _raise_fault(self, fault: ET.Element, status: int) -> None:
@@ -786,22 +798,37 @@ class TwinfieldAdapter:
             return response, self._read_body(response, what)
 
     def _read_body(self, response: requests.Response, what: str) -> bytes:
-        too_large = RejectedLedgerError(
+        """The body, refused once it passes `max_reply_bytes` or the read timeout as a whole.
+
+        Read from the raw stream with `read1`, which returns what one receive brought: a plain
+        `read(n)` waits until n bytes are in, so a reply trickling in a byte at a time would
+        never reach the deadline check. Compressed replies are refused unread (Kring asks for
+        `identity`), so the cap counts the bytes that will be parsed."""
+        too_large = UnsafeReplyError(
             f"Twinfield's {what} reply is larger than {self.max_reply_bytes} bytes; refused to read it."
         )
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_reply_bytes:
             raise too_large
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            raise UnsafeReplyError(
+                f"Twinfield's {what} reply came compressed ({_short(encoding)[:40]}) although none "
+                "was asked for; refused to read it."
+            )
         deadline = time.monotonic() + self.timeout[1]
         chunks, size = [], 0
+        failure: RetryableLedgerError | None = None
         try:
-            for chunk in response.iter_content(64 * 1024):
+            while chunk := response.raw.read1(64 * 1024, decode_content=False):
                 size += len(chunk)
                 if size > self.max_reply_bytes:
                     raise too_large
                 if time.monotonic() > deadline:
                     raise RetryableLedgerError(f"Twinfield's {what} reply came in too slowly.")
                 chunks.append(chunk)
-        except requests.RequestException:
-            raise RetryableLedgerError(f"Twinfield's {what} reply broke off.") from None
+        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError):
+            failure = RetryableLedgerError(f"Twinfield's {what} reply broke off.")
+        if failure is not None:
+            raise failure
         return b"".join(chunks)
