@@ -361,3 +361,36 @@ def test_a_retryable_reply_shows_the_error_and_the_next_attempt(
     text = page.content.decode()
     assert "is not a SOAP envelope" in text
     assert reverse("sync-retry", args=[client.public_id]) not in text  # it retries by itself
+
+
+# Timeouts --------------------------------------------------------------------------------------------
+
+
+def test_every_outbound_http_call_goes_through_the_one_with_timeouts():
+    """Kring's only outbound HTTP is the Twinfield adapter (mail has its own SMTP timeout in
+    settings); inside it every request goes through `_http`, which always passes `timeout`."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from sync.adapters import twinfield
+
+    calls = []
+    for path in Path(settings.BASE_DIR).rglob("*.py"):
+        if {".venv", "tests", "node_modules"} & set(path.parts):
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"request", "urlopen", "create_connection"}
+            ):
+                calls.append((path.relative_to(settings.BASE_DIR).as_posix(), node))
+    assert [path for path, _node in calls] == ["sync/adapters/twinfield.py"]
+    [(_path, call)] = calls
+    assert "timeout" in {keyword.arg for keyword in call.keywords}
+    source = inspect.getsource(twinfield.TwinfieldAdapter._http)
+    assert "self.session.request(" in source
