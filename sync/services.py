@@ -284,12 +284,12 @@ def _record_success(
 def _set_per_row(values: dict[int, dict[str, Any]], **common: Any) -> None:
     """UPDATE SyncState rows, each with its own values (the same keys for every row) and the
     `common` ones. One statement on PostgreSQL (`UPDATE … FROM (VALUES …)`): bulk_update's CASE
-    per column cost more to compile than the rows took to write. One per row elsewhere."""
+    per column cost more to compile than the rows took to write; bulk_update elsewhere."""
     if not values:
         return
     if connection.vendor != "postgresql":
-        for pk, row in values.items():
-            SyncState.objects.filter(pk=pk).update(**row, **common)
+        rows = [SyncState(pk=pk, **row, **common) for pk, row in values.items()]
+        SyncState.objects.bulk_update(rows, [*next(iter(values.values())), *common])
         return
     meta = SyncState._meta
     names = list(next(iter(values.values())))
@@ -424,8 +424,9 @@ def take_ledger(*, relation: Relation, user: AbstractBaseUser) -> None:
     )
 
 
-def apply_customer(relation: Relation, customer: LedgerCustomer) -> None:
-    """Make the relation (saved by the caller) and its addresses and banks hold the ledger's record."""
+def apply_customer(relation: Relation, customer: LedgerCustomer, *, details: bool = True) -> None:
+    """Make the relation (saved by the caller) and its addresses and banks hold the ledger's record;
+    `details=False` sets the relation's fields only (the import replaces a chunk's details at once)."""
     if relation.is_company:
         relation.legal_name = customer.name
         relation.trade_name = ""
@@ -437,7 +438,7 @@ def apply_customer(relation: Relation, customer: LedgerCustomer) -> None:
     relation.email = customer.email
     relation.website = customer.website
     relation.display_name = customer.name
-    if relation.pk:
+    if relation.pk and details:
         relation.addresses.all().delete()
         relation.bank_accounts.all().delete()
         _store_details(relation, customer)
