@@ -28,7 +28,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -393,8 +393,9 @@ class FakeTwinfield:
         """n debtors with invoice, postal and visiting addresses and a valid IBAN each."""
         codes = []
         with self.lock:
+            free = self._free_codes()  # one pass over the mask, not one per debtor
             for i in range(n):
-                code = self._allocate_code()
+                code = next(free, None)
                 assert code is not None, f"the mask {self.code_mask} cannot allocate"
                 name = f"Klant {code} B.V."
                 addresses = [
@@ -460,14 +461,15 @@ class FakeTwinfield:
         return stored
 
     def _allocate_code(self) -> str | None:
+        return next(self._free_codes(), None)
+
+    def _free_codes(self) -> Iterator[str]:
+        """The codes the mask allows that are not taken, lowest first."""
         positions = _mask_positions(self.code_mask)
-        if positions is None:
-            return None
-        for chars in itertools.product(*positions):
+        for chars in itertools.product(*positions) if positions is not None else ():
             code = "".join(chars)
             if code not in self.customers:
-                return code
-        return None
+                yield code
 
     def _token_is_valid(self, token: str) -> bool:
         return self.access_tokens.get(token, 0.0) > time.time()
