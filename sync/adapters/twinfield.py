@@ -145,16 +145,20 @@ def _local(tag: object) -> str:
 
 
 def _child(element: ET.Element | None, name: str) -> ET.Element | None:
-    """The first child with this local name, whatever its namespace (replies are not strict)."""
+    """The first child with this local name, whatever its namespace (replies are not strict).
+    An un-namespaced child, the usual case inside ProcessXml results, is found by C code."""
     if element is None:
         return None
+    found = element.find(name)
+    if found is not None:
+        return found
     return next((c for c in element if _local(c.tag) == name), None)
 
 
 def _children(element: ET.Element | None, name: str) -> list[ET.Element]:
     if element is None:
         return []
-    return [c for c in element if _local(c.tag) == name]
+    return element.findall(name) or [c for c in element if _local(c.tag) == name]
 
 
 def _text(element: ET.Element | None, name: str) -> str:
