@@ -506,27 +506,34 @@ class FakeTwinfield:
             over_limit = (
                 self.concurrency_limit is not None and self.in_flight > self.concurrency_limit
             )
+        # `latency`: the reply leaves that long after the request arrived, the fake's own work
+        # included, as a distant Twinfield's would (its processing is part of what it costs).
+        arrived = time.monotonic()
         try:
+            reply = self._answer(service, headers, body, over_limit)
             if self.latency:
-                self._stopping.wait(self.latency)
-            with self.lock:
-                if over_limit:
-                    return self._too_many(1)
-                if self._raw_replies:
-                    return self._raw_replies.popleft()
-                if self._failures:
-                    status = self._failures.popleft()
-                    if status == 500:
-                        self.faults["100"] += 1
-                        return _fault(500, "100", "An unexpected exception occurred.")
-                    return _Reply(status, b"<html><body>Service Unavailable</body></html>",
-                                  "text/html")  # fmt: skip
-                if self._rate_limits:
-                    return self._too_many(self._rate_limits.popleft())
-                return self._soap(service, headers, body)
+                self._stopping.wait(max(0.0, arrived + self.latency - time.monotonic()))
+            return reply
         finally:
             with self.lock:
                 self.in_flight -= 1
+
+    def _answer(self, service: str, headers: Any, body: bytes, over_limit: bool) -> _Reply:
+        with self.lock:
+            if over_limit:
+                return self._too_many(1)
+            if self._raw_replies:
+                return self._raw_replies.popleft()
+            if self._failures:
+                status = self._failures.popleft()
+                if status == 500:
+                    self.faults["100"] += 1
+                    return _fault(500, "100", "An unexpected exception occurred.")
+                return _Reply(status, b"<html><body>Service Unavailable</body></html>",
+                              "text/html")  # fmt: skip
+            if self._rate_limits:
+                return self._too_many(self._rate_limits.popleft())
+            return self._soap(service, headers, body)
 
     def _too_many(self, retry_after: float) -> _Reply:
         self.requests["429"] += 1
