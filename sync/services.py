@@ -41,6 +41,7 @@ LEASE = timedelta(seconds=settings.SYNC_LEASE_SECONDS)
 RETRY_BUDGET = settings.SYNC_RETRY_BUDGET
 BACKOFF_BASE = settings.SYNC_BACKOFF_BASE_SECONDS  # 30 s, 1 min, 2 min, … capped
 BACKOFF_CAP = settings.SYNC_BACKOFF_CAP_SECONDS
+DUE_SCAN = 10_000  # due rows listed per pass of a drain, then claimed a batch at a time
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -108,13 +109,17 @@ def _release_office(connection: LedgerConnection, owner: str) -> None:
     )
 
 
-def _claim_batch(practice: Practice, size: int) -> list[tuple[SyncState, int]]:
-    """Lease up to `size` due rows; returns each with the ledger_version it will push."""
+def _claim_batch(
+    practice: Practice, size: int, ids: list[int] | None = None
+) -> list[tuple[SyncState, int]]:
+    """Lease up to `size` due rows (among `ids` when given); returns each with the ledger_version
+    it will push."""
+    due = due_states(practice)
+    if ids is not None:
+        due = due.filter(pk__in=ids)
     with transaction.atomic():
         states = list(
-            due_states(practice)
-            .select_for_update(skip_locked=True, of=("self",))
-            .select_related("relation")[:size]
+            due.select_for_update(skip_locked=True, of=("self",)).select_related("relation")[:size]
         )
         if not states:
             return []
@@ -150,10 +155,25 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
         return report
     try:
         adapter = adapter_for(practice)
+        # "Due" compares two tables (ledger_version > pushed_version), which no index serves: a
+        # practice's rows are scanned to find them. Once per pass, not once per batch, which made
+        # a drain quadratic (10,000 changed clients: 400 scans of 10,000 rows). Each batch is
+        # then claimed by id, due-ness checked again; a pass that claims nothing ends the drain.
+        queue: list[int] = []
+        scanned = claimed_in_pass = False
         while max_batches is None or report.batches < max_batches:
-            claimed = _claim_batch(practice, adapter.max_batch)
+            if not queue:
+                if scanned and not claimed_in_pass:
+                    break  # what is left is locked by someone else: the sweep comes back for it
+                queue = list(due_states(practice).values_list("pk", flat=True)[:DUE_SCAN])
+                scanned, claimed_in_pass = True, False
+                if not queue:
+                    break
+            ids, queue = queue[: adapter.max_batch], queue[adapter.max_batch :]
+            claimed = _claim_batch(practice, adapter.max_batch, ids)
             if not claimed:
-                break
+                continue
+            claimed_in_pass = True
             report.batches += 1
             LedgerConnection.objects.filter(pk=connection.pk, drain_owner=owner).update(
                 drain_lease_until=timezone.now() + LEASE
