@@ -263,7 +263,10 @@ def run(
         )
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:  # as autovacuum would after the import's load
-                cursor.execute("ANALYZE sync_syncstate, relations_relation")
+                cursor.execute(
+                    "ANALYZE sync_syncstate, relations_relation, relations_address, "
+                    "relations_bankaccount"
+                )
         fake.call("latency", latency)
         started, cpu = time.perf_counter(), time.process_time()
         report = services.push_practice(ours)
