@@ -233,7 +233,7 @@ def run(
 
         # The database stage alone: the same debtors, already read.
         listed = [
-            customer_from_dict(record)
+            customer_from_dict(record or {})
             for record in SyncState.objects.filter(practice=ours)
             .order_by("relation__client_code")
             .values_list("remote_record", flat=True)

@@ -365,8 +365,10 @@ class _Importer:
         # Built before their relations had a pk: take it from the saved relation now.
         addresses = [a for _i, _r, addresses, _b in built for a in addresses]
         banks = [b for _i, _r, _a, banks in built for b in banks]
-        for child in (*addresses, *banks):
-            child.relation_id = child.relation.pk
+        for address in addresses:
+            address.relation_id = address.relation.pk
+        for bank in banks:
+            bank.relation_id = bank.relation.pk
         _write(Address, addresses)
         _write(BankAccount, banks)
         _write(

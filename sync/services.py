@@ -316,18 +316,23 @@ def _set_per_row(values: dict[int, dict[str, Any]], **common: Any) -> None:
     if not values:
         return
     if connection.vendor != "postgresql":
-        rows = [SyncState(pk=pk, **row, **common) for pk, row in values.items()]
-        SyncState.objects.bulk_update(rows, [*next(iter(values.values())), *common])
+        states = [SyncState(pk=pk, **row, **common) for pk, row in values.items()]
+        SyncState.objects.bulk_update(states, [*next(iter(values.values())), *common])
         return
     meta = SyncState._meta
     names = list(next(iter(values.values())))
     json_names = {n for n in names if isinstance(meta.get_field(n), models.JSONField)}
     quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        field = meta.get_field(name)
+        assert isinstance(field, models.Field)
+        return quote(field.column or name)
+
     assignments = [
-        f"{quote(meta.get_field(n).column)} = v.{quote(n)}" + ("::jsonb" if n in json_names else "")
-        for n in names
-    ] + [f"{quote(meta.get_field(n).column)} = %s" for n in common]
-    assignments.append(f"{quote(meta.get_field('updated_at').column)} = %s")
+        f"{column(n)} = v.{quote(n)}" + ("::jsonb" if n in json_names else "") for n in names
+    ] + [f"{column(n)} = %s" for n in common]
+    assignments.append(f"{column('updated_at')} = %s")
     rows = ", ".join(["(" + ", ".join(["%s"] * (len(names) + 1)) + ")"] * len(values))
     params: list[Any] = [*common.values(), timezone.now()]
     for pk, row in values.items():
