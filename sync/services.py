@@ -188,6 +188,7 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
 def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushReport) -> None:
     relations = _load_relations([state.relation_id for state, _v in claimed])
     wanted = {state.pk: customer_for(relations[state.relation_id]) for state, _v in claimed}
+    settled: set[int] = set()  # recorded before the write: a failure of the write is not theirs
     try:
         current = adapter.get_customers(
             [wanted[s.pk].code for s, _v in claimed if wanted[s.pk].code]
@@ -206,11 +207,13 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
                 # Someone changed the debtor in the ledger (or it existed before Kring knew it):
                 # an upsert would silently overwrite their change, so staff decide.
                 _record_conflict(state, remote)
+                settled.add(state.pk)
                 report.conflicts += 1
             else:
                 to_push.append((state, version, customer))
         unfrozen = {pk for pk, relation in relations.items() if not relation.code_frozen}
         _record_successes(already, unfrozen)
+        settled.update(state.pk for state, _v, _c in already)
         report.pushed += len(already)
         _set_per_row(
             {
@@ -223,12 +226,13 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
         retryable = not isinstance(exc, RejectedLedgerError)
         message = getattr(exc, "message", "") or str(exc) or exc.__class__.__name__
         retry_after = getattr(exc, "retry_after", None)
-        for state, version in claimed:
+        unsettled = [(state, version) for state, version in claimed if state.pk not in settled]
+        for state, version in unsettled:
             _record_failure(state, version, message, retryable=retryable, retry_after=retry_after)
-        report.retried += len(claimed) if retryable else 0
-        report.failed += 0 if retryable else len(claimed)
+        report.retried += len(unsettled) if retryable else 0
+        report.failed += 0 if retryable else len(unsettled)
         report.errors.append(message)
-        log.warning("ledger push failed for %d clients: %s", len(claimed), message)
+        log.warning("ledger push failed for %d clients: %s", len(unsettled), message)
         return
     landed = []
     for (state, version, customer), result in zip(to_push, results, strict=True):

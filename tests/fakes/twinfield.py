@@ -6,7 +6,7 @@ One real HTTP server (port 0, a daemon thread) plays both hosts: the login host
 served under `cluster_path` so that a client which ignores the discovered cluster is caught
 (fault 108). The validation reply names the cluster with a trailing `/`, as Twinfield does.
 
-Switches for tests: `latency`, `multi_read`, `fail_next()`, `rate_limit_next()`, `next_raw_reply()`,
+Switches for tests: `latency`, `multi_read`, `fail_next()`, `fail_next_write()`, `rate_limit_next()`, `next_raw_reply()`,
 `expire_tokens()`, `revoke_refresh_tokens()`, `organisation_active`, `concurrency_limit`.
 Counters: `requests` (by operation), `writes` (successful writes per code), `created` (codes
 created, in order), `faults` (by code), `soap_calls` (what each SOAP call carried),
@@ -303,6 +303,7 @@ class FakeTwinfield:
 
         self.lock = threading.RLock()
         self._failures: deque[int] = deque()
+        self._write_failures: deque[int] = deque()
         self._rate_limits: deque[float] = deque()
         self._raw_replies: deque[_Reply] = deque()
         self._stopping = threading.Event()
@@ -360,6 +361,11 @@ class FakeTwinfield:
         """The next n ledger (SOAP) calls fail with this HTTP status (500 carries fault 100)."""
         with self.lock:
             self._failures.extend([status] * n)
+
+    def fail_next_write(self, n: int = 1) -> None:
+        """The next n writes (reads still answer) fail with fault 100, HTTP 500, unprocessed."""
+        with self.lock:
+            self._write_failures.extend([500] * n)
 
     def rate_limit_next(self, n: int = 1, retry_after: float = 1) -> None:
         with self.lock:
@@ -721,6 +727,10 @@ class FakeTwinfield:
             self.faults["101"] += 1
             return _fault(500, "101", "Toegang geweigerd. Company ontbreekt in request header.")
         self.requests[payload.tag] += 1
+        if payload.tag in ("dimension", "dimensions") and self._write_failures:
+            self._write_failures.popleft()
+            self.faults["100"] += 1
+            return _fault(500, "100", "An unexpected exception occurred.", operation)
         result = self._process(payload, company)
         response = ET.Element(f"{operation}Response", xmlns=TWF)
         if operation == "ProcessXmlString":

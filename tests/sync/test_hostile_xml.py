@@ -14,10 +14,12 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from relations import services as relations_services
+from relations.models import Relation
 from sync import services
 from sync.adapters.base import RejectedLedgerError, RetryableLedgerError
 from sync.adapters.twinfield import TwinfieldAdapter, UnsafeReplyError
@@ -361,6 +363,32 @@ def test_a_retryable_reply_shows_the_error_and_the_next_attempt(
     text = page.content.decode()
     assert "is not a SOAP envelope" in text
     assert reverse("sync-retry", args=[client.public_id]) not in text  # it retries by itself
+
+
+def test_a_failed_write_leaves_the_batchs_conflicts_and_equal_records_as_they_were(
+    practice, staff, twinfield_connection, fake_twinfield
+):
+    clients = make_clients(practice, staff, 3)
+    services.push_practice(practice)
+    conflicting, equal, changed = clients
+    fake_twinfield.customers[conflicting.client_code]["name"] = "Veranderd in Twinfield B.V."
+    for relation in (conflicting, equal, changed):
+        relation.refresh_from_db()
+    Relation.objects.filter(pk__in=[conflicting.pk, changed.pk]).update(
+        website="https://nieuw.example", ledger_version=F("ledger_version") + 1
+    )
+    Relation.objects.filter(pk=equal.pk).update(ledger_version=F("ledger_version") + 1)
+    fake_twinfield.fail_next_write()
+
+    report = services.push_practice(practice)
+
+    states = {s.relation_id: s for s in SyncState.objects.filter(practice=practice)}
+    assert states[conflicting.pk].status == SyncState.Status.CONFLICT
+    assert states[equal.pk].status == SyncState.Status.SYNCED
+    assert states[equal.pk].last_error == ""
+    assert states[changed.pk].status == SyncState.Status.PENDING
+    assert "fault 100" in states[changed.pk].last_error
+    assert (report.conflicts, report.pushed, report.retried) == (1, 1, 1)
 
 
 # Timeouts --------------------------------------------------------------------------------------------
