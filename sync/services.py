@@ -11,6 +11,7 @@ keeps killing workers runs out of attempts instead of looping forever).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import random
@@ -239,7 +240,7 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
         if result.ok:
             # What the ledger now holds (its echo, when it gives one) is the base of the next
             # conflict check; Kring's own payload otherwise.
-            pushed = result.record or LedgerCustomer(**{**customer.__dict__, "code": result.code})
+            pushed = result.record or dataclasses.replace(customer, code=result.code)
             landed.append((state, version, pushed))
         else:
             _record_failure(state, version, "; ".join(result.messages), retryable=False)
