@@ -122,6 +122,10 @@ def peak_memory(call: Callable[[], object]) -> tuple[BaseException | None, int]:
             result('<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><d>&x;</d>'),
             id="external-entity-in-result",
         ),
+        pytest.param(
+            BILLION_LAUGHS.replace('"1.0"?>', '"1.0" encoding="utf-16"?>', 1).encode("utf-16"),
+            id="billion-laughs-in-utf-16",
+        ),
     ],
 )
 def test_entity_replies_are_refused_unexpanded(twinfield_connection, fake_twinfield, reply):
