@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -136,12 +136,16 @@ def _claim_batch(
     return claimed
 
 
-def _load_relations(ids: list[int]) -> dict[int, Relation]:
-    relations = Relation.objects.filter(pk__in=ids).prefetch_related(
+def _load_relations(claimed: list[tuple[SyncState, int]]) -> dict[int, Relation]:
+    """The claimed clients as the claim read them (the version it took belongs to that read),
+    with their addresses and bank accounts."""
+    relations = {state.relation_id: state.relation for state, _v in claimed}
+    prefetch_related_objects(
+        list(relations.values()),
         Prefetch("addresses", queryset=Address.objects.order_by("type", "pk")),
         Prefetch("bank_accounts", queryset=BankAccount.objects.order_by("pk")),
     )
-    return {r.pk: r for r in relations}
+    return relations
 
 
 def push_practice(practice: Practice, *, max_batches: int | None = None) -> PushReport:
@@ -163,6 +167,7 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
         # then claimed by id, due-ness checked again; a pass that claims nothing ends the drain.
         queue: list[int] = []
         scanned = claimed_in_pass = False
+        lease_renewed = timezone.now()  # _claim_office leased it just now
         while max_batches is None or report.batches < max_batches:
             if not queue:
                 if scanned and not claimed_in_pass:
@@ -177,9 +182,11 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
                 continue
             claimed_in_pass = True
             report.batches += 1
-            LedgerConnection.objects.filter(pk=connection.pk, drain_owner=owner).update(
-                drain_lease_until=timezone.now() + LEASE
-            )
+            if timezone.now() - lease_renewed > LEASE / 4:  # not a statement per batch
+                lease_renewed = timezone.now()
+                LedgerConnection.objects.filter(pk=connection.pk, drain_owner=owner).update(
+                    drain_lease_until=lease_renewed + LEASE
+                )
             _push_batch(adapter, claimed, report)
     finally:
         _release_office(connection, owner)
@@ -187,7 +194,7 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
 
 
 def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushReport) -> None:
-    relations = _load_relations([state.relation_id for state, _v in claimed])
+    relations = _load_relations(claimed)
     wanted = {state.pk: customer_for(relations[state.relation_id]) for state, _v in claimed}
     settled: set[int] = set()  # recorded before the write: a failure of the write is not theirs
     try:
