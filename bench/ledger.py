@@ -27,11 +27,12 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
+from django.utils import timezone
 
 from practice.models import Practice
-from relations.models import Address, BankAccount, Relation, TimelineEvent
+from relations.models import Relation
 from sync import services
 from sync.adapters.base import LedgerCustomer
 from sync.adapters.twinfield import MAX_BATCH
@@ -94,21 +95,10 @@ class _Listed:
 
 
 def _practice(slug: str, owner: Any) -> Practice:
-    """A fresh practice: a previous bench run's rows under this slug are removed first."""
-    practice = Practice.objects.filter(slug=slug).first()
-    if practice is not None:
-        with transaction.atomic():
-            relations = Relation.objects.filter(practice=practice)
-            TimelineEvent.objects.filter(practice=practice).delete()
-            SyncState.objects.filter(practice=practice).delete()
-            Address.objects.filter(relation__in=relations).delete()
-            BankAccount.objects.filter(relation__in=relations).delete()
-            relations.delete()
-            ImportRun.objects.filter(practice=practice).delete()
-            LedgerConnection.objects.filter(practice=practice).delete()
-    else:
-        practice = Practice.objects.create(slug=slug, name=f"Bench {slug}")
-    return practice
+    """A fresh, empty practice for each run: relations are never deleted (DESIGN §3; PostgreSQL
+    refuses it too), so an earlier run's practices stay in the bench database."""
+    stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")
+    return Practice.objects.create(slug=f"{slug}-{stamp}", name=f"Bench {slug} {stamp}")
 
 
 def _serve_fake(pipe: Connection, options: dict[str, Any]) -> None:
