@@ -1,5 +1,6 @@
 """Kring's one settings module: every deploy-specific value comes from the environment (or `.env`)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "connections",
     "portal",
     "sync",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -47,6 +49,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Outside CSRF, so that CSRF failures are audited with the other 403s.
+    "practice.middleware.AuditMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "practice.middleware.SessionLifetimeMiddleware",
@@ -55,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: turns a request its backend refused into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -97,6 +103,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins are throttled by django-axes per username and IP together: after LOGIN_FAILURE_LIMIT
+# failures that pair is refused for LOGIN_COOLOFF_MINUTES (then it may try again; never a permanent
+# lockout, and the real user on another address is not locked out by someone guessing elsewhere).
+# The database handler keeps the count in the same database as everything else, so every web
+# process agrees, and tests roll it back with their transaction.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "portal.backends.PortalBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Attempts refused during the cool-off do not extend it: it ends LOGIN_COOLOFF_MINUTES after the
+# failure that started it, however often someone keeps trying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "practice.audit.attempted_username"
+AXES_CLIENT_IP_CALLABLE = "practice.audit.client_ip"
+# Reverse proxies in front of Kring that append the client's address to X-Forwarded-For (nginx with
+# $proxy_add_x_forwarded_for: 1). 0 trusts only REMOTE_ADDR. Behind a proxy, leaving it 0 makes
+# every client share the proxy's address, so throttling falls back to per username.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_LOCKOUT_CALLABLE = "practice.audit.locked_out"
+AXES_CLIENT_STR_CALLABLE = "practice.audit.axes_client_str"
+# Sign-ins are in practice.AuditEvent; axes keeps only the failure counts. Its record of the posted
+# form masks these fields (the password always).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address", "bsn"]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

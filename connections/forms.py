@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from connections.models import Connection
+from practice.forms import PlainTextMixin
 from relations.forms import DateInput
 from relations.models import Relation
 
@@ -27,7 +30,7 @@ def role_choices() -> list[tuple[str, object]]:
     return choices
 
 
-class ConnectionForm(forms.Form):
+class ConnectionForm(PlainTextMixin, forms.Form):
     """Connect the relation whose page this is to another one of the practice.
 
     `other` comes from the picker's radio buttons (connections/tab.html#picker), whose search is a
@@ -55,9 +58,11 @@ class ConnectionForm(forms.Form):
     def __init__(self, *args, relation: Relation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.relation = relation
-        self.fields["role"].help_text = _("How %(name)s relates to the other relation.") % {
-            "name": relation
-        }
+        # Django's field template prints help_text unescaped, so the name is escaped here.
+        self.fields["role"].help_text = mark_safe(  # noqa: S308
+            _("How %(name)s relates to the other relation.")
+            % {"name": conditional_escape(str(relation))}
+        )
         self.other_relation: Relation | None = None
 
     def clean_other(self) -> Relation:
@@ -86,5 +91,5 @@ class ConnectionForm(forms.Form):
         return cleaned
 
 
-class EndConnectionForm(forms.Form):
+class EndConnectionForm(PlainTextMixin, forms.Form):
     end_date = forms.DateField(label=gettext_lazy("End date"), required=False, widget=DateInput())

@@ -56,6 +56,8 @@ def tab_context(request: HttpRequest, relation: Relation) -> dict[str, Any]:
 
 def picker_results(relation: Relation, query: str) -> list[Relation]:
     """Active relations of the same practice matching `query`, never the relation itself."""
+    # The search text comes straight from the URL; PostgreSQL refuses NUL in a query parameter.
+    query = query.replace("\x00", "")
     if not query.strip():
         return []
     return list(

@@ -9,10 +9,13 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from portal import services
+from practice.forms import PlainTextMixin
 
 
-class AcceptInvitationForm(SetPasswordForm):
+class AcceptInvitationForm(PlainTextMixin, SetPasswordForm):
     """Choose a password, checked by the project's AUTH_PASSWORD_VALIDATORS; saving is the service's."""
+
+    verbatim_fields = ("new_password1", "new_password2")
 
     def __init__(self, user: AbstractBaseUser, *args: Any, **kwargs: Any) -> None:
         super().__init__(user, *args, **kwargs)
@@ -25,7 +28,9 @@ class AcceptInvitationForm(SetPasswordForm):
         raise NotImplementedError("portal.services.accept() sets the password.")
 
 
-class PortalLoginForm(forms.Form):
+class PortalLoginForm(PlainTextMixin, forms.Form):
+    verbatim_fields = ("password",)
+
     email = forms.EmailField(
         label=_("E-mail address"),
         widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),

@@ -14,7 +14,6 @@ import uuid
 from functools import partial
 
 from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -266,21 +265,8 @@ def accept(*, token: str, password: str) -> AbstractBaseUser:
 def authenticate_portal_user(
     request: HttpRequest, *, email: str, password: str
 ) -> AbstractBaseUser | None:
-    """A portal user by the address its invitation went to; staff accounts are never candidates.
-
-    One address may have portal access at two practices: the password decides which account it is.
-    """
-    accounts = (
-        PortalAccount.objects.active().select_related("user").filter(user__email__iexact=email)
-    )
-    for account in accounts:
-        user = authenticate(request, username=account.user.get_username(), password=password)
-        if user is not None:
-            return user
-    if not accounts:
-        # Hash anyway, so that the answer takes as long for an unknown address as for a wrong password.
-        make_password(password)
-    return None
+    """A portal user by the address its invitation went to (portal.backends.PortalBackend)."""
+    return authenticate(request, portal_email=email, password=password)
 
 
 def active_account(user: AbstractBaseUser) -> PortalAccount | None:

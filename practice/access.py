@@ -17,6 +17,8 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
+from practice.audit import OTHER_PRACTICE_FLAG
+
 if TYPE_CHECKING:
     from practice.models import Membership
 
@@ -87,7 +89,14 @@ def get_scoped_or_404[M: Model](
 
     The 404 comes first so that an outsider cannot learn from a 403 that an id exists elsewhere.
     """
-    obj = get_object_or_404(scoped(request, queryset), **lookup)
+    try:
+        obj = get_object_or_404(scoped(request, queryset), **lookup)
+    except Http404:
+        model = queryset if isinstance(queryset, type) else queryset.model
+        if model._default_manager.filter(**lookup).exists():
+            # Still a 404 for the user; the audit (practice.middleware.AuditMiddleware) is told.
+            setattr(request, OTHER_PRACTICE_FLAG, True)
+        raise
     if change:
         require_change(request)
     return obj

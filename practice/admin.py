@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from practice.models import Membership, Practice
+from practice.models import AuditEvent, Membership, Practice
 
 
 class MembershipInline(admin.TabularInline):
@@ -28,3 +28,24 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "practice__name"]
     list_select_related = ["user", "practice"]
     autocomplete_fields = ["user", "practice"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read, filter and search the audit; no one adds, edits or deletes a row of it here."""
+
+    list_display = ["at", "event", "username", "user", "practice", "ip_address", "path"]
+    list_filter = ["event", "practice"]
+    search_fields = ["username", "ip_address", "path"]
+    list_select_related = ["user", "practice"]
+    date_hierarchy = "at"
+    actions = None
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

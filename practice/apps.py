@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class PracticeConfig(AppConfig):
     name = "practice"
     verbose_name = _("Practice")
+
+    def ready(self) -> None:
+        from practice import audit
+
+        audit.connect_signals()

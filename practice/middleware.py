@@ -7,7 +7,8 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from practice.models import Membership
+from practice import audit
+from practice.models import AuditEvent, Membership
 
 SESSION_PRACTICE_KEY = "practice_id"
 SESSION_STARTED_KEY = "session_started_at"
@@ -41,7 +42,12 @@ def current_membership(request: HttpRequest) -> Membership | None:
         membership = memberships.filter(practice_id=chosen).first()
         if membership is not None:
             return membership
-    return memberships.order_by("practice__name", "pk").first()
+    return default_membership(user)
+
+
+def default_membership(user) -> Membership | None:
+    """The practice a session starts in: the user's first by name."""
+    return Membership.objects.for_user(user).order_by("practice__name", "pk").first()
 
 
 class CurrentPracticeMiddleware:
@@ -53,3 +59,22 @@ class CurrentPracticeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.membership = current_membership(request)  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+class AuditMiddleware:
+    """Writes every refused request to the audit: each 403 (a read-only member's change, a CSRF
+    failure, a staff account at a contact's link) and each 404 that hid another practice's object.
+
+    It sits outside the views' transactions, so a rolled-back view never takes its audit row with it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == 403:
+            audit.record(request, AuditEvent.Event.PERMISSION_DENIED)
+        elif response.status_code == 404 and getattr(request, audit.OTHER_PRACTICE_FLAG, False):
+            audit.record(request, AuditEvent.Event.OTHER_PRACTICE)
+        return response

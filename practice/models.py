@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -78,3 +79,58 @@ class Membership(models.Model):
     @property
     def is_owner(self) -> bool:
         return self.role == self.Role.OWNER
+
+
+class AuditEvent(models.Model):
+    """One security-relevant event: a sign-in, a sign-out, a refused sign-in or a refused request.
+
+    Written by practice.audit only. It holds who and where, never what was typed: no password, no form
+    data, no query string (searches hold names), and a username that is a valid BSN is masked.
+    """
+
+    class Event(models.TextChoices):
+        LOGIN = "login", _("Logged in")
+        LOGOUT = "logout", _("Logged out")
+        LOGIN_FAILED = "login_failed", _("Login failed")
+        # Written when too many failures lock a username and IP out, and for each attempt refused
+        # during the cool-off.
+        LOCKED_OUT = "locked_out", _("Locked out")
+        PERMISSION_DENIED = "permission_denied", _("Permission denied")
+        # Another practice's object asked for by id: the user saw a 404, the audit knows better.
+        OTHER_PRACTICE = "other_practice", _("Other practice's object")
+
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    event = models.CharField(_("event"), max_length=32, choices=Event.choices)
+    username = models.CharField(_("username attempted"), max_length=150, blank=True)
+    # Kept when an account is removed: the username above still says who it was.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    practice = models.ForeignKey(
+        Practice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("practice"),
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    path = models.CharField(_("path"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [
+            # The admin's changelist: newest first, filtered by event.
+            models.Index(fields=["-at"], name="practice_auditevent_at_idx"),
+            models.Index(fields=["event", "-at"], name="practice_auditevent_event_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()} · {self.username or '-'} · {self.at:%Y-%m-%d %H:%M:%S}"

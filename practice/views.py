@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,9 +21,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @member_required
 def switch(request: HttpRequest) -> HttpResponse:
     """Make another of the user's practices the current one; a practice they are not in is a 404."""
-    membership = get_object_or_404(
-        Membership.objects.for_user(request.user), practice__slug=request.POST.get("practice", "")
-    )
+    slug = request.POST.get("practice", "")
+    if "\x00" in slug:  # no slug holds one, and PostgreSQL refuses it in a query parameter
+        raise Http404("No such practice.")
+    membership = get_object_or_404(Membership.objects.for_user(request.user), practice__slug=slug)
     request.session[SESSION_PRACTICE_KEY] = membership.practice_id
     messages.success(
         request, _("You are now working in %(practice)s.") % {"practice": membership.practice}

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 import schwifty
 import schwifty.exceptions
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum import exceptions as stdnum_errors
 from stdnum.eu import vat
 from stdnum.nl import bsn, postcode
 
+from practice.forms import PlainTextMixin
 from relations.models import (
     COMPANY_FIELDS,
     PRIVATE_FIELDS,
@@ -39,7 +42,14 @@ class DateInput(forms.DateInput):
 
 
 def _digits(value: str) -> str:
-    return re.sub(r"[\s.\-]", "", value or "")
+    """Separators dropped; full-width digits (typed with an East Asian input method) made 0-9."""
+    return re.sub(r"[\s.\-]", "", unicodedata.normalize("NFKC", value or ""))
+
+
+def _ascii_digits(count: str, value: str) -> bool:
+    """`count` digits 0-9, as "8" or "2,6". Not \\d: it also matches Arabic-Indic and full-width
+    digits, which the ledger and the duplicate check (by KvK number) would take for other numbers."""
+    return re.fullmatch(rf"[0-9]{{{count}}}", value) is not None
 
 
 def validate_elfproef(value: str, label: str) -> str:
@@ -61,7 +71,27 @@ def _elfproef_reason(exc: Exception) -> str:
     return _("the check digit does not match (eleven-test)")
 
 
-class RelationForm(forms.ModelForm):
+# Numbers typed the way they are printed ("1234 5678", "1112.22.333"): the column's length is held by
+# the model's validation of the compact value, the form only caps what may be typed.
+TYPED_WITH_SEPARATORS = (
+    "kvk_number",
+    "establishment_number",
+    "rsin",
+    "vat_number",
+    "sbi_code",
+    "bsn",
+)
+TYPED_MAX_LENGTH = 32
+
+
+def _allow_separators(field: forms.Field) -> None:
+    field.validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+    field.validators.append(MaxLengthValidator(TYPED_MAX_LENGTH))
+    field.max_length = TYPED_MAX_LENGTH  # type: ignore[attr-defined]
+    field.widget.attrs["maxlength"] = str(TYPED_MAX_LENGTH)
+
+
+class RelationForm(PlainTextMixin, forms.ModelForm):
     """The master data of one relation; which fields show depends on its kind and type."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -105,6 +135,9 @@ class RelationForm(forms.ModelForm):
             del self.fields["version"]
         else:
             self.fields["version"].initial = self.instance.version
+        for name in TYPED_WITH_SEPARATORS:
+            if name in self.fields:
+                _allow_separators(self.fields[name])
         self.duplicates: list = []
 
     # The field order of a company and of a private person.
@@ -128,13 +161,13 @@ class RelationForm(forms.ModelForm):
 
     def clean_kvk_number(self) -> str:
         value = _digits(self.cleaned_data.get("kvk_number", ""))
-        if value and not re.fullmatch(r"\d{8}", value):
+        if value and not _ascii_digits("8", value):
             raise forms.ValidationError(_("A KvK number has exactly 8 digits."))
         return value
 
     def clean_establishment_number(self) -> str:
         value = _digits(self.cleaned_data.get("establishment_number", ""))
-        if value and not re.fullmatch(r"\d{12}", value):
+        if value and not _ascii_digits("12", value):
             raise forms.ValidationError(_("An establishment number has exactly 12 digits."))
         return value
 
@@ -167,7 +200,7 @@ class RelationForm(forms.ModelForm):
 
     def clean_sbi_code(self) -> str:
         value = _digits(self.cleaned_data.get("sbi_code", ""))
-        if value and not re.fullmatch(r"\d{2,6}", value):
+        if value and not _ascii_digits("2,6", value):
             raise forms.ValidationError(_("An SBI code has 2 to 6 digits."))
         return value
 
@@ -191,10 +224,30 @@ class RelationForm(forms.ModelForm):
             cleaned.get("legal_name") or cleaned.get("trade_name")
         ):
             self.add_error("legal_name", _("A company needs a legal name or a trade name."))
+        if self.instance.entity == Relation.Entity.PRIVATE:
+            self._check_name_length(cleaned)
         return cleaned
 
+    def _check_name_length(self, cleaned: dict) -> None:
+        """Each part fits its column, but the name they make together must fit `display_name`."""
+        parts = {
+            name: cleaned.get(name) or ""
+            for name in ("initials", "first_name", "name_prefix", "last_name")
+        }
+        name = Relation(entity=Relation.Entity.PRIVATE, **parts).compose_display_name()
+        limit = Relation._meta.get_field("display_name").max_length
+        if limit is not None and len(name) > limit:
+            self.add_error(
+                "last_name",
+                _(
+                    "First name, prefix and last name together have %(length)s characters; "
+                    "shorten them to at most %(limit)s."
+                )
+                % {"length": len(name), "limit": limit},
+            )
 
-class AddressForm(forms.ModelForm):
+
+class AddressForm(PlainTextMixin, forms.ModelForm):
     class Meta:
         model = Address
         fields = (
@@ -230,7 +283,7 @@ class AddressForm(forms.ModelForm):
         return cleaned
 
 
-class BankAccountForm(forms.ModelForm):
+class BankAccountForm(PlainTextMixin, forms.ModelForm):
     confirm_duplicates = forms.BooleanField(
         required=False, label=gettext_lazy("Save anyway: this is not a duplicate")
     )
@@ -300,7 +353,7 @@ class BankAccountForm(forms.ModelForm):
         return cleaned
 
 
-class ServiceAgreementForm(forms.ModelForm):
+class ServiceAgreementForm(PlainTextMixin, forms.ModelForm):
     class Meta:
         model = ServiceAgreement
         fields = ("service", "start_date", "end_date", "notes")
@@ -318,7 +371,7 @@ class ServiceAgreementForm(forms.ModelForm):
         return cleaned
 
 
-class TeamMemberForm(forms.Form):
+class TeamMemberForm(PlainTextMixin, forms.Form):
     member = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Team member"))
     role = forms.ChoiceField(
         choices=TeamAssignment.Role.choices,

@@ -54,7 +54,17 @@ class PortalState(models.TextChoices):
     REVOKED = "revoked", _("Revoked")
 
 
+class RelationsAreNeverDeleted(Exception):
+    """Raised by any attempt to delete a relation: relations are archived, never deleted (DESIGN §3)."""
+
+
 class RelationQuerySet(models.QuerySet["Relation"]):
+    def delete(self):  # type: ignore[override]
+        raise RelationsAreNeverDeleted("Relations are archived, never deleted.")
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
     def for_practice(self, practice: Practice) -> RelationQuerySet:
         return self.filter(practice=practice)
 
@@ -265,6 +275,11 @@ class Relation(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("relations-detail", args=[self.public_id])
+
+    def delete(self, *args, **kwargs):  # type: ignore[override]
+        raise RelationsAreNeverDeleted("Relations are archived, never deleted.")
+
+    delete.alters_data = True  # type: ignore[attr-defined]
 
     # --- derived values -------------------------------------------------------------------------
 

@@ -186,7 +186,11 @@ def _bump(relation: Relation, user: AbstractBaseUser, **values) -> None:
 def convert_to_client(
     *, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]
 ) -> BulkResult:
-    """Contacts become clients with fresh codes; clients and archived rows are skipped, with reasons."""
+    """Contacts become clients with fresh codes; clients and archived rows are skipped, with reasons.
+
+    Set-based, so that converting 1,000 contacts is a dozen queries rather than seven per row; each
+    converted relation still gets its own code, outbox bump, timeline event and manager.
+    """
     ids = [r.pk for r in relations]
     rows = list(
         Relation.objects.select_for_update().filter(practice=practice, pk__in=ids).order_by("pk")
@@ -200,24 +204,51 @@ def convert_to_client(
             result.skipped.append((relation, _("already a client")))
         else:
             eligible.append(relation)
-    codes = allocate_client_codes(practice, len(eligible)) if eligible else []
+    if not eligible:
+        return result
+    codes = allocate_client_codes(practice, len(eligible))
+    cities: dict[int, list[str]] = {relation.pk: [] for relation in eligible}
+    # In the model's address order, as `compose_search_text` reads them for one relation.
+    for relation_id, city in Address.objects.filter(relation__in=eligible).values_list(
+        "relation_id", "city"
+    ):
+        cities[relation_id].append(city)
+    now = timezone.now()
     for relation, code in zip(eligible, codes, strict=True):
-        _bump(
-            relation,
-            user,
-            kind=Relation.Kind.CLIENT,
-            client_code=code,
-            ledger_version=F("ledger_version") + 1,
+        relation.kind = Relation.Kind.CLIENT
+        relation.client_code = code
+        relation.search_text = relation.compose_search_text(cities=cities[relation.pk])
+        relation.version = F("version") + 1
+        relation.ledger_version = F("ledger_version") + 1
+        relation.updated_by, relation.updated_at = user, now
+    Relation.objects.bulk_update(
+        eligible,
+        [
+            "kind",
+            "client_code",
+            "search_text",
+            "version",
+            "ledger_version",
+            "updated_by",
+            "updated_at",
+        ],
+    )
+    converted = Relation.objects.in_bulk([relation.pk for relation in eligible])
+    result.done = [converted[relation.pk] for relation in eligible]
+    TimelineEvent.objects.bulk_create(
+        TimelineEvent(
+            practice_id=relation.practice_id,
+            relation=relation,
+            actor=user,
+            kind=Event.CONVERTED_TO_CLIENT,
+            fields=["client_code", "kind"],
+            created_at=now,
         )
-        relation.refresh_from_db()
-        relation.search_text = relation.compose_search_text()
-        Relation.objects.filter(pk=relation.pk).update(search_text=relation.search_text)
-        TimelineEvent.record(
-            relation, Event.CONVERTED_TO_CLIENT, actor=user, fields=["kind", "client_code"]
-        )
-        _ensure_manager(relation, user)
+        for relation in result.done
+    )
+    _ensure_managers(result.done, user, now)
+    for relation in result.done:
         notify_ledger(relation)
-        result.done.append(relation)
     return result
 
 
@@ -242,7 +273,9 @@ def convert_to_private(*, relation: Relation, user: AbstractBaseUser) -> Relatio
             % {"agreements": names}
         )
     if not relation.last_name:
-        relation.last_name = relation.legal_name or relation.trade_name
+        # A legal name may be longer than a last name can be; it stays on the row in full.
+        limit = Relation._meta.get_field("last_name").max_length
+        relation.last_name = (relation.legal_name or relation.trade_name)[:limit].strip()
     relation.entity = Relation.Entity.PRIVATE
     relation.refresh_derived()
     kept = [name for name in COMPANY_FIELDS if getattr(relation, name) not in ("", None)]
@@ -452,6 +485,32 @@ def remove_bank_account(
 # --- team ----------------------------------------------------------------------------------------
 
 MANAGER = TeamAssignment.Role.RELATIONSHIP_MANAGER
+
+
+def _ensure_managers(relations: list[Relation], user: AbstractBaseUser, now) -> None:
+    """`_ensure_manager` for many clients: one query to find those without, two inserts."""
+    managed = set(
+        TeamAssignment.objects.filter(relation__in=relations, role=MANAGER).values_list(
+            "relation_id", flat=True
+        )
+    )
+    unmanaged = [relation for relation in relations if relation.pk not in managed]
+    TeamAssignment.objects.bulk_create(
+        TeamAssignment(practice_id=r.practice_id, relation=r, user=user, role=MANAGER)
+        for r in unmanaged
+    )
+    TimelineEvent.objects.bulk_create(
+        TimelineEvent(
+            practice_id=r.practice_id,
+            relation=r,
+            actor=user,
+            kind=Event.TEAM_ADDED,
+            member=user,
+            fields=[MANAGER],
+            created_at=now,
+        )
+        for r in unmanaged
+    )
 
 
 def _ensure_manager(relation: Relation, user: AbstractBaseUser) -> None:

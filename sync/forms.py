@@ -1,17 +1,27 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from practice.forms import PlainTextMixin
 from sync.models import LedgerConnection
 
+# Far beyond any OAuth secret or refresh token Twinfield issues; keeps a paste accident out of the row.
+SECRET_MAX_LENGTH = 4096
 
-class LedgerConnectionForm(forms.ModelForm):
+
+class LedgerConnectionForm(PlainTextMixin, forms.ModelForm):
     """Owners connect the practice to its ledger. Secrets are write-only: left empty, they stay."""
 
     client_secret = forms.CharField(
-        label=_("Client secret"), required=False, widget=forms.PasswordInput(render_value=False)
+        label=_("Client secret"),
+        required=False,
+        max_length=SECRET_MAX_LENGTH,
+        widget=forms.PasswordInput(render_value=False),
     )
     refresh_token = forms.CharField(
-        label=_("Refresh token"), required=False, widget=forms.PasswordInput(render_value=False)
+        label=_("Refresh token"),
+        required=False,
+        max_length=SECRET_MAX_LENGTH,
+        widget=forms.PasswordInput(render_value=False),
     )
 
     class Meta:

@@ -93,8 +93,14 @@ def take_ledger(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @owner_required
 def ledger_settings(request: HttpRequest) -> HttpResponse:
-    connection = services.connection_for(request.membership.practice)
-    form = LedgerConnectionForm(request.POST or None, instance=connection)
+    practice = request.membership.practice
+    # Not connection_for(): a GET or a refused POST must not create the row.
+    connection = LedgerConnection.objects.filter(practice=practice).first() or LedgerConnection(
+        practice=practice
+    )
+    form = LedgerConnectionForm(
+        request.POST if request.method == "POST" else None, instance=connection
+    )
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("The ledger settings have been saved."))

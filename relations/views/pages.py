@@ -166,7 +166,9 @@ def new(request: HttpRequest) -> HttpResponse:
                 ]
             },
         )
-    form = RelationForm(request.POST or None, kind=kind, entity=entity)
+    form = RelationForm(
+        request.POST if request.method == "POST" else None, kind=kind, entity=entity
+    )
     if request.method == "POST" and form.is_valid():
         relation = form.instance
         relation.practice = request.membership.practice
@@ -212,7 +214,10 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
         messages.error(request, _("Restore this relation before changing it."))
         return redirect(relation)
     form = RelationForm(
-        request.POST or None, instance=relation, kind=relation.kind, entity=relation.entity
+        request.POST if request.method == "POST" else None,
+        instance=relation,
+        kind=relation.kind,
+        entity=relation.entity,
     )
     conflict = None
     if request.method == "POST" and form.is_valid() and _duplicate_check(request, form, relation):

@@ -39,7 +39,11 @@ def team_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if relation.is_archived:
         messages.error(request, _("Restore this relation before changing it."))
         return _back(relation)
-    form = TeamMemberForm(request.POST or None, practice=relation.practice, auto_id="team_%s")
+    form = TeamMemberForm(
+        request.POST if request.method == "POST" else None,
+        practice=relation.practice,
+        auto_id="team_%s",
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.add_team_member(

@@ -60,3 +60,21 @@ def test_switch_is_csrf_protected(owner, other_practice):
     client.force_login(owner)
     response = client.post(reverse("practice-switch"), {"practice": other_practice.slug})
     assert response.status_code == 403
+
+
+def test_a_bulk_report_is_not_carried_into_the_other_practice(
+    two_practice_client, practice, other_practice
+):
+    from tests.factories import RelationFactory
+
+    contact = RelationFactory(practice=practice, contact=True)
+    two_practice_client.post(
+        reverse("relations-bulk"),
+        {"action": "archive", "ids": [str(contact.public_id)], "next": "/relations/?page=2"},
+    )
+    two_practice_client.post(reverse("practice-switch"), {"practice": other_practice.slug})
+    page = two_practice_client.get(reverse("relations-list")).content.decode()
+    assert "Result" not in page
+    assert contact.display_name not in page
+    # Back in the first practice the report is gone too: it was dropped, not kept for later.
+    assert "bulk_result" not in two_practice_client.session

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from relations.models import Relation
+from relations.models import Relation, TeamAssignment
 from relations.views import listing
 from tests.factories import AddressFactory, RelationFactory, UserFactory
 
@@ -162,6 +162,23 @@ def test_filter_form_has_labels_and_keeps_the_values(owner_client, practice):
     assert '<button type="submit" class="button">Apply filters</button>' in html
 
 
+def test_the_cached_filter_bar_follows_the_filters_and_the_language(owner_client, practice):
+    contacts = owner_client.get(URL, {"kind": "contact", "q": "a<b"}).content.decode()
+    clients = owner_client.get(URL, {"kind": "client", "q": "a<b"}).content.decode()
+    dutch = owner_client.get(
+        URL, {"kind": "client", "q": "a<b"}, headers={"accept-language": "nl"}
+    ).content.decode()
+
+    assert '<option value="contact" selected>' in contacts
+    assert '<option value="client" selected>' not in contacts
+    assert '<option value="client" selected>' in clients
+    assert '<option value="contact" selected>' not in clients
+    assert 'value="a&lt;b"' in clients
+    assert '<label for="id_q">Search</label>' in clients
+    assert '<label for="id_q">Zoeken</label>' in dutch
+    assert '<option value="client" selected>Klanten</option>' in dutch
+
+
 @pytest.mark.parametrize(
     "query",
     ["cafe", "CAFE", "café", "Café de", "zwaan cafe", "0042", "Info0042@", "utrecht", "12345678"],
@@ -223,11 +240,12 @@ def test_sort(owner_client, practice, sort, expected):
 @pytest.mark.parametrize(("sort", "reverse_ids"), [("name", False), ("-name", True)])
 def test_ties_are_broken_by_id(owner_client, practice, sort, reverse_ids):
     rows = [RelationFactory(practice=practice, legal_name="Dezelfde BV") for _ in range(4)]
-    ids = sorted(r.pk for r in rows)
+    ids = [str(r.public_id) for r in sorted(rows, key=lambda r: r.pk)]
 
     response = owner_client.get(URL, {"sort": sort})
 
-    assert [r.pk for r in response.context["relations"]] == (ids[::-1] if reverse_ids else ids)
+    shown = [row.public_id for row in response.context["relations"]]
+    assert shown == (ids[::-1] if reverse_ids else ids)
 
 
 def test_pagination_with_previous_and_next(owner_client, practice):
@@ -329,21 +347,42 @@ def test_no_unbounded_count(owner_client, practice):
 
 
 @pytest.mark.parametrize("rows", [5, 60])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"team": "mine"},
+        {"q": "stad"},
+        {"q": "stad 1"},
+        {"kind": "contact", "sort": "-code"},
+        {"team": "mine", "q": "stad", "sort": "-created"},
+    ],
+)
 def test_query_count_does_not_grow_with_the_page(
-    owner_client, practice, rows, django_assert_num_queries
+    owner, owner_client, practice, rows, params, django_assert_num_queries
 ):
     for n in range(rows):
         relation = RelationFactory(practice=practice, contact=n % 2 == 0)
         AddressFactory(relation=relation, city=f"Stad {n}")
+        relation.refresh_derived()
+        relation.save()
+        for role in ("manager", "accountant"):  # two roles, still one row
+            TeamAssignment.objects.create(
+                practice=practice, relation=relation, user=owner, role=role
+            )
     owner_client.get(URL)  # warm up the session
 
     # session, user, membership, capped count, rows, the nav's other memberships, and the session
-    # save (savepoint, update, release): nothing per row.
+    # save (savepoint, update, release): nothing per row, whatever the filters.
     with django_assert_num_queries(9):
-        response = owner_client.get(URL, {"per_page": "100"})
+        response = owner_client.get(URL, {"per_page": "100", **params})
 
-    assert len(response.context["relations"]) == rows
-    assert "Stad 1<" in response.content.decode()
+    shown = response.context["relations"]
+    assert len(shown) == response.context["count"] > 0
+    assert len({row.public_id for row in shown}) == len(shown)
+    assert all(row.city.startswith("Stad ") for row in shown)
+    if params.keys() <= {"team"}:
+        assert len(shown) == rows
 
 
 def test_htmx_request_renders_only_the_rows_partial(owner_client, practice):
@@ -449,3 +488,64 @@ def test_list_shows_each_contacts_portal_state(staff_client, practice):
     assert "portal-expired" in page
     assert "portal-accepted" in page
     assert "Invitation expired" in page
+
+
+def table_rows(html: str) -> list[str]:
+    """The result table's body rows, whitespace between tags dropped."""
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [
+        f"<tr>{row.split('</tr>')[0]}</tr>"
+        for row in re.sub(r">\s+<", "><", body).split("<tr>")[1:]
+    ]
+
+
+def test_each_row_shows_every_cell_escaped_and_labelled(staff_client, practice):
+    client_row = with_city(
+        RelationFactory(practice=practice, legal_name="A <b>&</b> Zn", client_code="0042"),
+        "Utrecht",
+    )
+    contact = RelationFactory(
+        practice=practice, contact=True, private=True, first_name="Jan", last_name="Zwart",
+        portal_state="revoked",
+    )  # fmt: skip
+
+    rows = table_rows(staff_client.get(URL).content.decode())
+
+    pid, url = client_row.public_id, client_row.get_absolute_url()
+    assert rows[0] == (
+        f'<tr><td><input type="checkbox" name="ids" value="{pid}" id="select-{pid}">'
+        f'<label for="select-{pid}"><span class="visually-hidden">Select A &lt;b&gt;&amp;&lt;/b&gt; Zn'
+        f"</span></label></td>"
+        f'<th scope="row"><a href="{url}">A &lt;b&gt;&amp;&lt;/b&gt; Zn</a></th>'
+        '<td><span class="badge client">Client</span></td><td>Company</td><td>0042</td>'
+        f'<td><a href="mailto:{client_row.email}">{client_row.email}</a></td><td>Utrecht</td>'
+        "<td></td><td>Active</td></tr>"
+    )
+    pid, url = contact.public_id, contact.get_absolute_url()
+    assert rows[1] == (
+        f'<tr><td><input type="checkbox" name="ids" value="{pid}" id="select-{pid}">'
+        f'<label for="select-{pid}"><span class="visually-hidden">Select Jan Zwart</span></label></td>'
+        f'<th scope="row"><a href="{url}">Jan Zwart</a></th>'
+        '<td><span class="badge contact">Contact</span></td><td>Private person</td><td></td>'
+        f'<td><a href="mailto:{contact.email}">{contact.email}</a></td><td></td>'
+        '<td><span class="badge portal-revoked">Revoked</span></td><td>Active</td></tr>'
+    )
+
+
+def test_rows_of_the_archive_and_in_dutch(staff_client, readonly_client, practice):
+    archived = RelationFactory(practice=practice, contact=True, legal_name="Oud BV")
+    archived.archived_at = timezone.now()
+    archived.save()
+
+    [row] = table_rows(
+        staff_client.get(URL, {"status": "archived"}, headers={"accept-language": "nl"})
+        .content.decode()
+    )  # fmt: skip
+
+    assert '<span class="visually-hidden">Oud BV selecteren</span>' in row
+    assert '<span class="badge contact">Contactpersoon</span><' in row
+    assert "<td>Bedrijf</td>" in row
+    assert '<span class="badge portal-none">Niet uitgenodigd</span>' in row
+    assert '<td><span class="badge archived">Gearchiveerd</span></td></tr>' in row
+    [row] = table_rows(readonly_client.get(URL, {"status": "archived"}).content.decode())
+    assert row.startswith(f'<tr><th scope="row"><a href="{archived.get_absolute_url()}">Oud BV</a>')

@@ -173,3 +173,33 @@ def test_code_allocation_under_bulk_never_repeats(practice, staff):
     result = services.convert_to_client(practice=practice, user=staff, relations=contacts)
     codes = [r.client_code for r in result.done]
     assert codes == ["1000", "1001", "1003", "1004", "1005"]
+
+
+def test_a_relation_cannot_be_deleted_through_the_orm(practice):
+    from relations.models import RelationsAreNeverDeleted
+
+    relation = RelationFactory(practice=practice)
+    with pytest.raises(RelationsAreNeverDeleted):
+        relation.delete()
+    with pytest.raises(RelationsAreNeverDeleted):
+        Relation.objects.filter(pk=relation.pk).delete()
+    assert Relation.objects.filter(pk=relation.pk).exists()
+
+
+def test_postgresql_refuses_a_raw_delete_of_a_relation(practice):
+    from django.db import connection, transaction
+    from django.db.utils import IntegrityError
+
+    if connection.vendor != "postgresql":
+        # SQLite empties tables with DELETE between tests, so the trigger lives on PostgreSQL only;
+        # the ORM guard above holds on both.
+        assert connection.vendor == "sqlite"
+        return
+    relation = RelationFactory(practice=practice)
+    with (
+        pytest.raises(IntegrityError, match="never deleted"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM relations_relation WHERE id = %s", [relation.pk])
+    assert Relation.objects.filter(pk=relation.pk).exists()

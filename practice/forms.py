@@ -1,0 +1,78 @@
+"""What every form of Kring shares: text fields refuse characters that no person types.
+
+NUL is refused by PostgreSQL in text columns (Django's CharField already refuses it); the other C0 and
+C1 control characters, lone surrogates and noncharacters cannot be written into the ledger's XML at
+all (XML 1.0), so a client holding one could never be pushed; and the bidirectional embedding,
+override and isolate controls make a name display as something other than what it is ("Trojan
+Source"). They are refused with a field error rather than stored or silently dropped, so the person
+sees what was wrong with a pasted value. Zero-width joiners and the plain direction marks stay: names
+in Persian and emoji sequences need them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext_lazy as _
+
+# C0 except tab, line feed and carriage return; DEL and C1; surrogates; the bidi embeddings, overrides
+# and isolates; the noncharacters U+FDD0 to U+FDEF and U+xxFFFE/U+xxFFFF of every plane.
+_NONCHARACTERS = "".join(
+    f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)
+)
+_FORBIDDEN_ANYWHERE = (
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069\ufdd0-\ufdef"
+    + _NONCHARACTERS
+)
+MULTI_LINE_FORBIDDEN = re.compile(f"[{_FORBIDDEN_ANYWHERE}]")
+# A one-line field has no place for a tab or a line break either (a pasted spreadsheet cell).
+SINGLE_LINE_FORBIDDEN = re.compile(f"[\t\n\r{_FORBIDDEN_ANYWHERE}]")
+
+
+@deconstructible
+class PlainTextValidator:
+    """Refuses control, bidi-override, surrogate and noncharacter code points, naming the first."""
+
+    code = "control_character"
+
+    def __init__(self, *, multiline: bool = False) -> None:
+        self.multiline = multiline
+
+    def __call__(self, value: Any) -> None:
+        if not isinstance(value, str):  # a UUIDField's UUID, say: nothing typed is left to check
+            return
+        pattern = MULTI_LINE_FORBIDDEN if self.multiline else SINGLE_LINE_FORBIDDEN
+        found = pattern.search(value)
+        if found:
+            raise ValidationError(
+                _(
+                    "Remove the invisible control character (U+%(code)s) from this text; "
+                    "it is often left behind by copying and pasting."
+                ),
+                code=self.code,
+                params={"code": f"{ord(found.group()):04X}"},
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PlainTextValidator) and other.multiline == self.multiline
+
+
+class PlainTextMixin:
+    """Adds PlainTextValidator to every text field of the form (a Textarea may hold line breaks).
+
+    `verbatim_fields` names the fields taken exactly as typed, such as passwords.
+    """
+
+    verbatim_fields: tuple[str, ...] = ()
+    fields: dict[str, forms.Field]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if isinstance(field, forms.CharField) and name not in self.verbatim_fields:
+                multiline = isinstance(field.widget, forms.Textarea)
+                field.validators.append(PlainTextValidator(multiline=multiline))

@@ -1,0 +1,318 @@
+"""The isolation matrix: every URL pattern of the project, walked from the URLconf, and what it is.
+
+A pattern is either a staff page (`STAFF`, with the methods it answers and who may use it), a page of
+the client portal (`PORTAL`), or exempt (`EXEMPT`, with the reason, or the admin, tested on its own).
+`tests/security/test_isolation_matrix.py` fails for a pattern that is none of these, so a new view
+cannot slip past the checks; each URL keyword is turned into an object of the practice under test
+by `URL_KWARGS`, and an unknown keyword fails too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.resolvers import RegexPattern
+
+from tests.security.world import Side
+
+# --- walking the URLconf -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    """One URL pattern: its full route (prefixes joined), its name (namespaced) and keywords."""
+
+    route: str
+    name: str | None
+    kwargs: tuple[str, ...]
+    parts: tuple[tuple[str, bool], ...]  # (pattern text, is a regex) per level
+
+    @property
+    def label(self) -> str:
+        return self.name or self.route
+
+    def concrete(self, values: dict[str, str]) -> str:
+        """The path with every keyword replaced by `values`, for patterns `reverse` cannot build."""
+        path = ""
+        for text, is_regex in self.parts:
+            if is_regex:
+                text = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], text)
+                text = text.lstrip("^").rstrip("$")
+            else:
+                text = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], text)
+            path += text
+        return "/" + path
+
+
+def _kwargs_of(pattern: Any) -> tuple[str, ...]:
+    if isinstance(pattern, RegexPattern):
+        return tuple(pattern.regex.groupindex)
+    return tuple(pattern.converters)
+
+
+def walk(
+    patterns: list | None = None,
+    parts: tuple[tuple[str, bool], ...] = (),
+    kwargs: tuple[str, ...] = (),
+    namespace: str | None = None,
+) -> Iterator[Route]:
+    """Every URLPattern under the root URLconf, through includes and namespaces (i18n ones too)."""
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for entry in patterns:
+        here = (*parts, (str(entry.pattern), isinstance(entry.pattern, RegexPattern)))
+        names = (*kwargs, *_kwargs_of(entry.pattern))
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from walk(entry.url_patterns, here, names, inner)
+        elif isinstance(entry, URLPattern):
+            name = entry.name
+            if name and namespace:
+                name = f"{namespace}:{name}"
+            yield Route(
+                route="".join(text for text, _regex in here), name=name, kwargs=names, parts=here
+            )
+
+
+# --- what each URL is ----------------------------------------------------------------------------
+
+MEMBER, CHANGE, OWNER = "member", "change", "owner"
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A staff page. `access`: who may use it (MEMBER reads, CHANGE owner/staff, OWNER owners only).
+
+    `relation` names the Side attribute its `public_id` points at (a relation in a state in which the
+    action succeeds); `data` builds a plausible POST body for a Side; `changes_db` says whether that
+    POST, accepted, writes to the database (a practice switch only changes the session).
+    """
+
+    methods: tuple[str, ...]
+    access: str
+    relation: str = "client"
+    data: Callable[[Side], dict[str, Any]] = field(default=lambda side: {})
+    changes_db: bool = True
+    readonly_may_post: str = ""  # the reason, when a read-only member may use this POST
+
+
+def _today(offset: int = 0) -> str:
+    return (date.today() + timedelta(days=offset)).isoformat()
+
+
+def _relation_form(side: Side) -> dict[str, Any]:
+    client = side.client
+    return {
+        "version": client.version,
+        "client_code": client.client_code,
+        "legal_name": f"{client.legal_name} (overgenomen)",
+        "email": client.email,
+        "language": client.language,
+        "confirm_duplicates": "on",
+    }
+
+
+def _address_form(side: Side) -> dict[str, Any]:
+    return {
+        "type": "postal",
+        "street": "Overnamestraat",
+        "house_number": "13",
+        "postcode": "1234 AB",
+        "city": "Elders",
+        "country": "NL",
+        "is_default": "on",
+    }
+
+
+def _bank_form(side: Side) -> dict[str, Any]:
+    return {"iban": "NL02ABNA0123456789", "holder": "Overname B.V.", "confirm_duplicates": "on"}
+
+
+def _agreement_form(side: Side) -> dict[str, Any]:
+    return {"service": "payroll", "start_date": _today(-30), "notes": "overgenomen"}
+
+
+STAFF: dict[str, Staff] = {
+    "home": Staff(("GET",), MEMBER),
+    "practice-switch": Staff(
+        ("POST",),
+        MEMBER,
+        data=lambda side: {"practice": side.practice.slug},
+        changes_db=False,
+        readonly_may_post="switching practice changes only the session, never data",
+    ),
+    "relations-list": Staff(("GET",), MEMBER),
+    "relations-export": Staff(("GET",), MEMBER),
+    "relations-bulk": Staff(
+        ("POST",),
+        CHANGE,
+        data=lambda side: {"action": "archive", "ids": [str(side.client.public_id)]},
+    ),
+    "relations-new": Staff(
+        ("GET", "POST"),
+        CHANGE,
+        data=lambda side: {
+            "kind": "contact",
+            "entity": "private",
+            "last_name": "Nieuwkomer",
+            "email": "nieuw@example.nl",
+            "language": "nl",
+        },
+    ),
+    "relations-detail": Staff(("GET",), MEMBER),
+    "relations-tab": Staff(("GET",), MEMBER),
+    "relations-edit": Staff(("GET", "POST"), CHANGE, data=_relation_form),
+    "relations-convert-to-client": Staff(("POST",), CHANGE, relation="contact"),
+    "relations-convert-to-private": Staff(("POST",), CHANGE, relation="company_contact"),
+    "relations-convert-to-company": Staff(("POST",), CHANGE, relation="contact"),
+    "relations-archive": Staff(("POST",), CHANGE),
+    "relations-restore": Staff(("POST",), CHANGE, relation="archived"),
+    "relations-reveal-bsn": Staff(("POST",), CHANGE, relation="contact"),
+    "relations-address-new": Staff(("GET", "POST"), CHANGE, data=_address_form),
+    "relations-address-edit": Staff(("GET", "POST"), CHANGE, data=_address_form),
+    "relations-address-remove": Staff(("POST",), CHANGE),
+    "relations-bank-new": Staff(("GET", "POST"), CHANGE, data=_bank_form),
+    "relations-bank-edit": Staff(("GET", "POST"), CHANGE, data=_bank_form),
+    "relations-bank-remove": Staff(("POST",), CHANGE),
+    "relations-agreement-new": Staff(("GET", "POST"), CHANGE, data=_agreement_form),
+    "relations-agreement-edit": Staff(("GET", "POST"), CHANGE, data=_agreement_form),
+    "relations-agreement-end": Staff(("POST",), CHANGE),
+    "relations-team-add": Staff(
+        ("GET", "POST"),
+        CHANGE,
+        data=lambda side: {"member": side.readonly.pk, "role": "payroll"},
+    ),
+    "relations-team-remove": Staff(("POST",), CHANGE),
+    "connections-add": Staff(
+        ("GET", "POST"),
+        CHANGE,
+        data=lambda side: {
+            "other": str(side.company_contact.public_id),
+            "role": "other:subject",
+            "description": "overgenomen",
+        },
+    ),
+    "connections-picker": Staff(("GET",), CHANGE),
+    "connections-end": Staff(("POST",), CHANGE, data=lambda side: {"end_date": _today()}),
+    "portal-invite": Staff(("POST",), CHANGE, relation="contact"),
+    "portal-resend": Staff(("POST",), CHANGE, relation="invited"),
+    "portal-revoke": Staff(("POST",), CHANGE, relation="invited"),
+    "sync-retry": Staff(("POST",), CHANGE, relation="failed"),
+    "sync-keep-kring": Staff(("POST",), CHANGE, relation="conflict"),
+    "sync-take-ledger": Staff(("POST",), CHANGE, relation="conflict"),
+    "sync-settings": Staff(
+        ("GET", "POST"),
+        OWNER,
+        data=lambda side: {
+            "adapter": "local",
+            "office_code": "NLA999999",
+            "login_url": "https://login.twinfield.com",
+        },
+    ),
+    "sync-import": Staff(("GET", "POST"), OWNER, data=lambda side: {"dry_run": "on"}),
+    "sync-import-run": Staff(("GET",), OWNER),
+}
+
+# The client portal's own pages: anonymous users go to the portal's login, staff get 404.
+PORTAL = {"portal-home"}
+
+EXEMPT = {
+    "login": "the login page is open to anyone",
+    "logout": "logging out is open to anyone (POST, CSRF-checked)",
+    "set_language": "choosing a language is open to anyone (sessions and cookies only)",
+    "portal-login": "the portal's login page is open to anyone",
+    "portal-accept": "anyone holding an invitation link may open it (tests/portal/test_accept.py)",
+}
+# The admin is for superusers only: test_isolation_matrix checks non-staff users cannot reach it.
+ADMIN_NAMESPACE = "admin"
+
+
+def is_admin(route: Route) -> bool:
+    return route.route.startswith("admin/") or (route.name or "").startswith(ADMIN_NAMESPACE + ":")
+
+
+# --- URL keywords → an object of the practice under test -----------------------------------------
+
+# The path segment before `<int:pk>` says what the pk is.
+PK_OBJECTS: dict[str, Callable[[Side], Any]] = {
+    "addresses": lambda side: side.address,
+    "banks": lambda side: side.bank,
+    "agreements": lambda side: side.agreement,
+    "team": lambda side: side.team_assignment,
+    "connections": lambda side: side.connection,
+    "import": lambda side: side.import_run,
+}
+TAB = "timeline"
+
+
+class UnknownKeyword(LookupError):
+    pass
+
+
+def _pk_object(route: Route, side: Side) -> Any:
+    match = re.search(r"([\w-]+)/<int:pk>", route.route)
+    segment = match.group(1) if match else ""
+    if segment not in PK_OBJECTS:
+        raise UnknownKeyword(
+            f"{route.label}: no factory for <pk> after {segment!r}/; add it to PK_OBJECTS"
+        )
+    return PK_OBJECTS[segment](side)
+
+
+def url_kwargs(route: Route, side: Side, inner: Side | None = None) -> dict[str, Any]:
+    """The keywords that point `route` at `side`'s objects; UnknownKeyword for one not mapped.
+
+    With `inner`, the object nested under the relation (the `pk`) is taken from that side instead:
+    one's own relation in the URL, another practice's address or agreement behind it.
+    """
+    spec = STAFF.get(route.name or "")
+    values: dict[str, Any] = {}
+    for name in route.kwargs:
+        if name == "public_id":
+            values[name] = getattr(side, spec.relation if spec else "client").public_id
+        elif name == "pk":
+            values[name] = _pk_object(route, inner or side).pk
+        elif name == "tab":
+            values[name] = TAB
+        else:
+            raise UnknownKeyword(
+                f"{route.label}: URL keyword <{name}> has no factory in tests/security/matrix.py"
+            )
+    return values
+
+
+def url_for(route: Route, side: Side, inner: Side | None = None) -> str:
+    return reverse(route.name, kwargs=url_kwargs(route, side, inner))
+
+
+def routes() -> list[Route]:
+    return list(walk())
+
+
+def staff_routes() -> list[Route]:
+    return [r for r in routes() if r.name in STAFF]
+
+
+def staff_cases(
+    *, with_id: bool = False, nested: bool = False, method: str | None = None
+) -> list[tuple[str, str]]:
+    """(url name, method) for each staff URL (with an id; with an id under a relation) and method."""
+    return [
+        (route.name, m)
+        for route in staff_routes()
+        if not with_id or route.kwargs
+        if not nested or {"public_id", "pk"} <= set(route.kwargs)
+        for m in STAFF[route.name].methods
+        if method is None or m == method
+    ]
+
+
+def route_named(name: str) -> Route:
+    return next(r for r in routes() if r.name == name)
