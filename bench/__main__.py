@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--practice", default="bench", help="slug of the bench practice")
     parser.add_argument("--no-admin", action="store_true", help="skip the admin side by side")
+    parser.add_argument(
+        "--ledger-debtors", type=int, default=10_000, help="import and push size (0: skip)"
+    )
+    parser.add_argument("--ledger-only", action="store_true", help="only the ledger figures")
     args = parser.parse_args(argv)
 
     # The bench runs the production settings (DEBUG off) in-process: only what the test Client needs.
@@ -40,13 +44,22 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
     from django.test.utils import override_settings
 
+    from bench import ledger
     from bench import web as bench
 
     if connection.vendor != "postgresql":
         print("python -m bench needs DATABASE_URL on PostgreSQL.", file=sys.stderr)
         return 2
-    print(f"Preparing practice {args.practice!r} with {args.relations:,} relations ...", flush=True)
     out = OutputWrapper(sys.stdout)
+    command = " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    ledger_table = ""
+    if args.ledger_debtors:
+        print(f"Ledger: import and push of {args.ledger_debtors:,} debtors ...", flush=True)
+        ledger_table = ledger.table(ledger.run(debtors=args.ledger_debtors, stdout=out)) + "\n"
+    if args.ledger_only:
+        print(f"\n{ledger_table}")
+        return _reproduce(command)
+    print(f"Preparing practice {args.practice!r} with {args.relations:,} relations ...", flush=True)
     data = bench.prepare(slug=args.practice, relations=args.relations, stdout=out)
     with connection.cursor() as cursor:
         # What autovacuum does after a load: statistics for the planner, the visibility map for
@@ -65,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(bench.table(data))
     print()
-    command = " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    print(ledger_table)
+    return _reproduce(command)
+
+
+def _reproduce(command: str) -> int:
     print(
         f"Reproduce: make bench BENCH_ARGS={shlex.quote(command)}"
         if command

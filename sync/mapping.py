@@ -88,9 +88,7 @@ def bank_from(ledger: LedgerBank, relation: Relation) -> BankAccount:
 
 
 def customer_to_dict(customer: LedgerCustomer) -> dict:
-    from dataclasses import asdict
-
-    return asdict(customer)
+    return customer.as_dict()
 
 
 def customer_from_dict(data: dict) -> LedgerCustomer:

@@ -145,3 +145,30 @@ def test_detail_tabs_do_not_query_per_row(staff_client, practice):
     assert {tab: counts[1] for tab, counts in queries.items()} == {
         tab: counts[0] for tab, counts in queries.items()
     }
+
+
+def test_ledger_bench_runs_and_each_batch_costs_two_requests():
+    from bench import ledger
+
+    result = ledger.run(debtors=110, latency=0, slug="bench-ledger-ci")
+
+    names = [figure.name for figure in result.figures]
+    assert names == [
+        "import from Twinfield",
+        "import, database stage",
+        "import, database stage, re-run",
+        "push, batches of 25",
+    ]
+    assert all(figure.items == 110 for figure in result.figures)
+    # Import: a Finder page of 25 codes, then one combined read of those 25 records.
+    pages = -(-110 // 25)
+    assert result.import_requests["search"] == pages
+    assert result.import_requests["reads"] == pages
+    assert result.import_requests.get("read", 0) == 0
+    # Push: per batch one combined read (the conflict check) and one write, nothing per client.
+    assert result.push_batches == pages
+    assert result.push_requests["reads"] == pages
+    assert result.push_requests["dimensions"] == pages
+    assert result.push_requests["soap"] == 2 * pages
+    assert result.peak_bytes > 0
+    assert "share of latency bound" in ledger.table(result)

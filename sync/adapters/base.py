@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,31 @@ class LedgerCustomer:
     email: str = ""
     website: str = ""
 
+    def as_dict(self) -> dict[str, Any]:
+        """`dataclasses.asdict`, without its deep copies (a push takes several per client)."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "addresses": [dict(vars(a)) for a in self.addresses],
+            "banks": [dict(vars(b)) for b in self.banks],
+            "vat_number": self.vat_number,
+            "kvk_number": self.kvk_number,
+            "email": self.email,
+            "website": self.website,
+        }
+
     def fingerprint(self) -> str:
-        """A stable digest of the content; equal fingerprints mean the ledger needs no write."""
-        data = asdict(self)
-        data["addresses"] = sorted(data["addresses"], key=lambda a: (a["type"], a["line"]))
-        data["banks"] = sorted(data["banks"], key=lambda b: b["iban"])
-        encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
-        return hashlib.sha256(encoded).hexdigest()
+        """A stable digest of the content; equal fingerprints mean the ledger needs no write.
+        Computed once per (immutable) customer."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            data = self.as_dict()
+            data["addresses"].sort(key=lambda a: (a["type"], a["line"]))
+            data["banks"].sort(key=lambda b: b["iban"])
+            encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+            cached = hashlib.sha256(encoded).hexdigest()
+            object.__setattr__(self, "_fingerprint", cached)
+        return cached
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ One real HTTP server (port 0, a daemon thread) plays both hosts: the login host
 served under `cluster_path` so that a client which ignores the discovered cluster is caught
 (fault 108). The validation reply names the cluster with a trailing `/`, as Twinfield does.
 
-Switches for tests: `latency`, `fail_next()`, `rate_limit_next()`, `next_raw_reply()`,
-`hold_next()`, `expire_tokens()`, `revoke_refresh_tokens()`, `organisation_active`,
-`concurrency_limit`.
+Switches for tests: `latency`, `multi_read`, `fail_next()`, `fail_next_write()`,
+`rate_limit_next()`, `next_raw_reply()`, `hold_next()`, `expire_tokens()`, `revoke_refresh_tokens()`,
+`organisation_active`, `concurrency_limit`.
 Counters: `requests` (by operation), `writes` (successful writes per code), `created` (codes
 created, in order), `faults` (by code), `soap_calls` (what each SOAP call carried),
 `max_in_flight`. `customers` is the ledger itself, keyed on code, for inspection and seeding.
@@ -29,7 +29,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -52,6 +52,7 @@ SERVICES = {
 }
 MAX_REQUEST = 5 * 1024 * 1024
 MAX_BATCH = 25
+MULTI_READ = "reads"  # the root of a combined read (sync.adapters.twinfield._read_many)
 
 READ_ONLY = {"uid", "inuse", "behaviour", "touched", "modified", "editdimensionname"}
 WRITABLE = {
@@ -305,6 +306,8 @@ class FakeTwinfield:
         self.organisation_id = str(uuid.uuid4())
         self.latency = 0.0
         self.concurrency_limit: int | None = None
+        # False plays a Twinfield that refuses combined reads, as an unknown request.
+        self.multi_read = True
 
         self.customers: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, float] = {}  # token → expiry (time.time())
@@ -319,6 +322,7 @@ class FakeTwinfield:
 
         self.lock = threading.RLock()
         self._failures: deque[int] = deque()
+        self._write_failures: deque[int] = deque()
         self._rate_limits: deque[float] = deque()
         self._raw_replies: deque[_Reply] = deque()
         self._holds: list[Hold] = []
@@ -377,6 +381,11 @@ class FakeTwinfield:
         """The next n ledger (SOAP) calls fail with this HTTP status (500 carries fault 100)."""
         with self.lock:
             self._failures.extend([status] * n)
+
+    def fail_next_write(self, n: int = 1) -> None:
+        """The next n writes (reads still answer) fail with fault 100, HTTP 500, unprocessed."""
+        with self.lock:
+            self._write_failures.extend([500] * n)
 
     def rate_limit_next(self, n: int = 1, retry_after: float = 1) -> None:
         with self.lock:
@@ -439,8 +448,9 @@ class FakeTwinfield:
         """n debtors with invoice, postal and visiting addresses and a valid IBAN each."""
         codes = []
         with self.lock:
+            free = self._free_codes()  # one pass over the mask, not one per debtor
             for i in range(n):
-                code = self._allocate_code()
+                code = next(free, None)
                 assert code is not None, f"the mask {self.code_mask} cannot allocate"
                 name = f"Klant {code} B.V."
                 addresses = [
@@ -506,14 +516,15 @@ class FakeTwinfield:
         return stored
 
     def _allocate_code(self) -> str | None:
+        return next(self._free_codes(), None)
+
+    def _free_codes(self) -> Iterator[str]:
+        """The codes the mask allows that are not taken, lowest first."""
         positions = _mask_positions(self.code_mask)
-        if positions is None:
-            return None
-        for chars in itertools.product(*positions):
+        for chars in itertools.product(*positions) if positions is not None else ():
             code = "".join(chars)
             if code not in self.customers:
-                return code
-        return None
+                yield code
 
     def _token_is_valid(self, token: str) -> bool:
         return self.access_tokens.get(token, 0.0) > time.time()
@@ -550,27 +561,34 @@ class FakeTwinfield:
             over_limit = (
                 self.concurrency_limit is not None and self.in_flight > self.concurrency_limit
             )
+        # `latency`: the reply leaves that long after the request arrived, the fake's own work
+        # included, as a distant Twinfield's would (its processing is part of what it costs).
+        arrived = time.monotonic()
         try:
+            reply = self._answer(service, headers, body, over_limit)
             if self.latency:
-                self._stopping.wait(self.latency)
-            with self.lock:
-                if over_limit:
-                    return self._too_many(1)
-                if self._raw_replies:
-                    return self._raw_replies.popleft()
-                if self._failures:
-                    status = self._failures.popleft()
-                    if status == 500:
-                        self.faults["100"] += 1
-                        return _fault(500, "100", "An unexpected exception occurred.")
-                    return _Reply(status, b"<html><body>Service Unavailable</body></html>",
-                                  "text/html")  # fmt: skip
-                if self._rate_limits:
-                    return self._too_many(self._rate_limits.popleft())
-                return self._soap(service, headers, body)
+                self._stopping.wait(max(0.0, arrived + self.latency - time.monotonic()))
+            return reply
         finally:
             with self.lock:
                 self.in_flight -= 1
+
+    def _answer(self, service: str, headers: Any, body: bytes, over_limit: bool) -> _Reply:
+        with self.lock:
+            if over_limit:
+                return self._too_many(1)
+            if self._raw_replies:
+                return self._raw_replies.popleft()
+            if self._failures:
+                status = self._failures.popleft()
+                if status == 500:
+                    self.faults["100"] += 1
+                    return _fault(500, "100", "An unexpected exception occurred.")
+                return _Reply(status, b"<html><body>Service Unavailable</body></html>",
+                              "text/html")  # fmt: skip
+            if self._rate_limits:
+                return self._too_many(self._rate_limits.popleft())
+            return self._soap(service, headers, body)
 
     def _too_many(self, retry_after: float) -> _Reply:
         self.requests["429"] += 1
@@ -758,6 +776,10 @@ class FakeTwinfield:
             self.faults["101"] += 1
             return _fault(500, "101", "Toegang geweigerd. Company ontbreekt in request header.")
         self.requests[payload.tag] += 1
+        if payload.tag in ("dimension", "dimensions") and self._write_failures:
+            self._write_failures.popleft()
+            self.faults["100"] += 1
+            return _fault(500, "100", "An unexpected exception occurred.", operation)
         result = self._process(payload, company)
         response = ET.Element(f"{operation}Response", xmlns=TWF)
         if operation == "ProcessXmlString":
@@ -796,6 +818,23 @@ class FakeTwinfield:
             )
         if payload.tag == "read":
             return self._read(payload, company)
+        if payload.tag == MULTI_READ and self.multi_read:
+            # Several reads in one document: each answered as alone, in order (a query costs one
+            # request however many reads it holds; the fair-use limit of 25 children applies).
+            items = list(payload)
+            if len(items) > MAX_BATCH:
+                return self._fail(
+                    payload, f"Er mogen maximaal {MAX_BATCH} verzoeken per bericht worden verwerkt."
+                )
+            reply = ET.Element(MULTI_READ)
+            for item in items:
+                if item.tag != "read":
+                    reply.append(self._fail(item, f"Het element '{item.tag}' is onbekend."))
+                else:
+                    reply.append(self._read(item, company))
+            failed = any(item.get("result") == "0" for item in reply)
+            reply.set("result", "0" if failed else "1")
+            return reply
         if payload.tag == "list":
             return self._list(payload, company)
         if payload.tag == "dimension":

@@ -36,3 +36,12 @@ def twinfield_connection(practice: Practice, fake_twinfield: FakeTwinfield) -> L
 # Real processes: a Redis of the test's own, Celery workers and beat (tests/sync/harness.py) ------
 
 from tests.sync.harness import celery_processes, redis_broker  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def _forget_multi_read_refusals() -> Iterator[None]:
+    """A cluster that refused a combined read is remembered per process; fakes reuse ports."""
+    from sync.adapters import twinfield
+
+    yield
+    twinfield._NO_MULTI_READ.clear()

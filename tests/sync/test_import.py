@@ -24,6 +24,15 @@ from tests.factories import RelationFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The report's messages are asserted in English; Dutch is the default language, so without
+    this the outcome depended on whichever earlier test left English active in the thread."""
+    with translation.override("en"):
+        yield
+
+
 TABLES = (Relation, Address, BankAccount, SyncState, TimelineEvent)
 
 
@@ -293,6 +302,31 @@ def test_a_changed_ledger_record_updates_the_client(practice, owner):
     event = TimelineEvent.objects.filter(relation=relation, kind=TimelineEvent.Kind.CHANGED).get()
     assert event.fields == ["addresses", "bank_accounts", "display_name"]
     assert run_import(practice=practice, user=owner).unchanged == 1
+
+
+def test_many_changed_records_are_taken_in_a_constant_number_of_queries(
+    practice, owner, django_assert_max_num_queries
+):
+    seed(practice, [debtor(n) for n in range(300)])
+    run_import(practice=practice, user=owner)
+    LocalDebtor.objects.filter(practice=practice).update(
+        record={**customer_to_dict(debtor(0, name="Ander B.V.")), "code": "x"}
+    )
+    for row in LocalDebtor.objects.filter(practice=practice):
+        row.record = {**row.record, "code": row.code}
+        row.save(update_fields=["record"])
+
+    # One chunk: the same statements for 300 updated debtors as for one, never one per debtor.
+    with django_assert_max_num_queries(25):
+        run = run_import(practice=practice, user=owner)
+
+    assert (run.updated, run.created, run.failed) == (300, 0, 0)
+    assert set(Relation.objects.values_list("display_name", flat=True)) == {"Ander B.V."}
+    assert Address.objects.filter(relation__practice=practice).count() == 300 * len(
+        debtor(0).addresses
+    )
+    assert TimelineEvent.objects.filter(kind=TimelineEvent.Kind.CHANGED).count() == 300
+    assert run_import(practice=practice, user=owner).unchanged == 300
 
 
 def test_a_client_with_unpushed_changes_is_kept(practice, owner):

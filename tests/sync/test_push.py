@@ -1,6 +1,7 @@
 """The outbox and its drain against the embedded local ledger: every change arrives, nothing twice,
 conflicts are never overwritten, failures are visible and retried."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -203,6 +204,107 @@ def test_a_worker_that_died_mid_push_leaves_the_row_due_after_the_lease(practice
     SyncState.objects.filter(relation=relation).update(next_attempt_at=timezone.now())
     assert services.push_practice(practice).pushed == 1
     assert state(relation).attempts == 0
+
+
+def take_over(practice) -> None:
+    """Another drain, after this one's lease ran out: it re-claims the rows and records its own
+    outcome, as far as this drain can tell."""
+    SyncState.objects.filter(practice=practice).update(
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+        sending_fingerprint="theirs",
+        pushed_fingerprint="theirs",
+        last_error="the drain that took over",
+    )
+
+
+def test_a_drain_held_past_its_claim_records_no_success_over_the_drain_that_took_over(
+    practice, staff, monkeypatch
+):
+    clients = [make_client(practice, staff, legal_name=f"Traag {i} B.V.") for i in range(3)]
+    upsert = LocalAdapter.upsert_customers
+
+    def slow_upsert(self, batch):
+        results = upsert(self, batch)
+        take_over(practice)  # while this drain waited on the ledger's answer
+        return results
+
+    monkeypatch.setattr(LocalAdapter, "upsert_customers", slow_upsert)
+    report = services.push_practice(practice, max_batches=1)
+    assert report.pushed == 3
+    # The batch's outcome (one set-based UPDATE) is written only where the claim still stands.
+    for relation in clients:
+        current = state(relation)
+        assert (current.pushed_fingerprint, current.last_error) == (
+            "theirs",
+            "the drain that took over",
+        )
+        assert current.pushed_version == 0
+        assert current.next_attempt_at > timezone.now()
+        # Frozen before it was sent: the ledger may hold the debtor under this code.
+        assert Relation.objects.get(pk=relation.pk).code_frozen
+
+
+def test_a_drain_that_lost_its_claim_before_sending_does_not_mark_what_it_sends(
+    practice, staff, monkeypatch
+):
+    relation = make_client(practice, staff, legal_name="Ingehaald B.V.")
+    get_customers = LocalAdapter.get_customers
+
+    def slow_read(self, codes):
+        found = get_customers(self, codes)
+        take_over(practice)
+        return found
+
+    monkeypatch.setattr(LocalAdapter, "get_customers", slow_read)
+    services.push_practice(practice, max_batches=1)
+    assert state(relation).sending_fingerprint == "theirs"
+
+
+def test_a_client_whose_code_changed_after_the_claim_is_not_sent_and_its_claim_let_go(
+    practice, staff, monkeypatch
+):
+    relation = make_client(practice, staff, legal_name="Nieuwe Code B.V.")
+    old_code = relation.client_code
+    get_customers = LocalAdapter.get_customers
+
+    def read_then_retype(self, codes):
+        found = get_customers(self, codes)
+        current = Relation.objects.get(pk=relation.pk)
+        current.client_code = "9999"
+        relations_services.update_relation(
+            relation=current, user=staff, version=current.version, changed=["client_code"]
+        )
+        return found
+
+    monkeypatch.setattr(LocalAdapter, "get_customers", read_then_retype)
+    report = services.push_practice(practice, max_batches=1)
+    assert (report.pushed, report.failed, report.retried) == (0, 0, 0)
+    assert not LocalDebtor.objects.filter(practice=practice, code=old_code).exists()
+    assert state(relation).next_attempt_at is None  # due again at once, under its new code
+    monkeypatch.undo()
+    assert services.push_practice(practice).pushed == 1
+    assert ledger(practice, "9999").record["name"] == "Nieuwe Code B.V."
+    assert not LocalDebtor.objects.filter(practice=practice, code=old_code).exists()
+
+
+def test_a_drain_whose_office_was_taken_over_stops_before_its_next_batch(
+    practice, staff, monkeypatch
+):
+    for i in range(LocalAdapter.max_batch + 1):
+        make_client(practice, staff, legal_name=f"Kantoor {i} B.V.")
+    monkeypatch.setattr(services, "LEASE", timedelta(milliseconds=200))
+    upsert = LocalAdapter.upsert_customers
+
+    def held_past_the_lease(self, batch):
+        time.sleep(0.25)
+        LedgerConnection.objects.filter(practice=practice).update(drain_owner="the next drain")
+        return upsert(self, batch)
+
+    monkeypatch.setattr(LocalAdapter, "upsert_customers", held_past_the_lease)
+    report = services.push_practice(practice)
+    # Renewed at most every LEASE/4, but checked then: the lost office ends the drain.
+    assert (report.batches, report.pushed) == (1, LocalAdapter.max_batch)
+    assert LedgerConnection.objects.get(practice=practice).drain_owner == "the next drain"
 
 
 # --- views and commands --------------------------------------------------------------------------
