@@ -409,3 +409,32 @@ def test_ledger_configure_push_and_status_commands(practice, staff, capsys):
 
     with pytest.raises(CommandError, match="No practice"):
         call_command("ledger_configure", "elders-nope", "--adapter", "local")
+
+
+def test_a_bulk_conversion_nudges_once_per_practice(
+    practice, staff, django_capture_on_commit_callbacks
+):
+    contacts = [RelationFactory(practice=practice, contact=True) for _ in range(5)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        relations_services.convert_to_client(practice=practice, user=staff, relations=contacts)
+    nudges = [c for c in callbacks if getattr(c, "nudges_practice", None) == practice.pk]
+    assert len(nudges) == 1
+
+
+def test_a_rolled_back_change_does_not_swallow_the_next_nudge(
+    practice, staff, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    first, second = (RelationFactory(practice=practice, contact=True) for _ in range(2))
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        try:
+            with transaction.atomic():
+                relations_services.convert_to_client(
+                    practice=practice, user=staff, relations=[first]
+                )
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        relations_services.convert_to_client(practice=practice, user=staff, relations=[second])
+    assert [getattr(c, "nudges_practice", None) for c in callbacks] == [practice.pk]
