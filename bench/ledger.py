@@ -38,8 +38,8 @@ from sync.adapters.base import LedgerCustomer
 from sync.adapters.twinfield import MAX_BATCH
 from sync.importer import run_import
 from sync.mapping import customer_from_dict
-from sync.models import ImportRun, LedgerConnection, SyncState
-from tests.fakes.twinfield import FakeTwinfield
+from sync.models import ImportRun, SyncState
+from tests.fakes.twinfield import FakeTwinfield, connect
 
 DEBTORS = 10_000
 LATENCY = 0.05
@@ -159,19 +159,6 @@ class FakeProcess:
         self._process.join(timeout=10)
 
 
-def _connect(practice: Practice, fake: FakeProcess) -> None:
-    connection = LedgerConnection(
-        practice=practice,
-        adapter=LedgerConnection.Adapter.TWINFIELD,
-        office_code=fake.office_code,
-        login_url=fake.url,
-        client_id=fake.client_id,
-    )
-    connection.client_secret = fake.client_secret
-    connection.refresh_token = fake.refresh_token
-    connection.save()
-
-
 def _timed_import(practice: Practice, owner: Any, **kwargs: Any) -> tuple[ImportRun, float, float]:
     started, cpu = time.perf_counter(), time.process_time()
     run = run_import(practice=practice, user=owner, **kwargs)
@@ -192,7 +179,7 @@ def run(
 
         # Memory first, untimed and without latency: it also leaves practice A equal to the fake.
         ours = _practice(f"{slug}-a", owner)
-        _connect(ours, fake)
+        connect(ours, fake)
         tracemalloc.start()
         try:
             first = run_import(practice=ours, user=owner)
@@ -204,7 +191,7 @@ def run(
 
         # Import from Twinfield with latency, into an empty practice.
         fresh = _practice(f"{slug}-b", owner)
-        _connect(fresh, fake)
+        connect(fresh, fake)
         fake.call("latency", latency)
         fake.call("requests")
         done, seconds, cpu = _timed_import(fresh, owner)

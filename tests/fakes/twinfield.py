@@ -1319,3 +1319,21 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
         except OSError:  # the client gave up (timeout, size cap): nothing left to tell it
             self.close_connection = True
+
+
+def connect(practice: Any, fake: Any) -> Any:
+    """Connect `practice` to the fake (a FakeTwinfield, or anything with its address and credentials)
+    as after the OAuth consent: a refresh token, no access token or cluster yet."""
+    from sync.models import LedgerConnection  # Django is set up by whoever asks for a connection
+
+    connection = LedgerConnection(
+        practice=practice,
+        adapter=LedgerConnection.Adapter.TWINFIELD,
+        office_code=fake.office_code,
+        login_url=fake.url,
+        client_id=fake.client_id,
+    )
+    connection.client_secret = fake.client_secret
+    connection.refresh_token = fake.refresh_token
+    connection.save()
+    return connection

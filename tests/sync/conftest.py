@@ -6,7 +6,7 @@ import pytest
 
 from practice.models import Practice
 from sync.models import LedgerConnection
-from tests.fakes.twinfield import FakeTwinfield
+from tests.fakes.twinfield import FakeTwinfield, connect
 
 # Twinfield: a fake server on loopback per test, and a practice connected to it ----------------
 
@@ -20,17 +20,7 @@ def fake_twinfield() -> Iterator[FakeTwinfield]:
 @pytest.fixture
 def twinfield_connection(practice: Practice, fake_twinfield: FakeTwinfield) -> LedgerConnection:
     """Connected as after the OAuth consent: a refresh token, no access token or cluster yet."""
-    connection = LedgerConnection(
-        practice=practice,
-        adapter=LedgerConnection.Adapter.TWINFIELD,
-        office_code=fake_twinfield.office_code,
-        login_url=fake_twinfield.url,
-        client_id=fake_twinfield.client_id,
-    )
-    connection.client_secret = fake_twinfield.client_secret
-    connection.refresh_token = fake_twinfield.refresh_token
-    connection.save()
-    return connection
+    return connect(practice, fake_twinfield)
 
 
 # Real processes: a Redis of the test's own, Celery workers and beat (tests/sync/harness.py) ------

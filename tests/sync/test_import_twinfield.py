@@ -4,8 +4,8 @@ import pytest
 
 from relations.models import Address, BankAccount, Relation
 from sync.importer import run_import
-from sync.models import LedgerConnection, SyncState
-from tests.fakes.twinfield import FakeTwinfield
+from sync.models import SyncState
+from tests.fakes.twinfield import FakeTwinfield, connect
 
 pytestmark = pytest.mark.django_db
 
@@ -19,17 +19,7 @@ def big_fake():
 
 @pytest.fixture
 def connected(practice, big_fake):
-    connection = LedgerConnection(
-        practice=practice,
-        adapter=LedgerConnection.Adapter.TWINFIELD,
-        office_code=big_fake.office_code,
-        login_url=big_fake.url,
-        client_id=big_fake.client_id,
-    )
-    connection.client_secret = big_fake.client_secret
-    connection.refresh_token = big_fake.refresh_token
-    connection.save()
-    return connection
+    return connect(practice, big_fake)
 
 
 def counts(practice):
