@@ -17,10 +17,8 @@ import random
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import date
 
 import pytest
-from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections
@@ -34,6 +32,7 @@ from sync import services as sync_services
 from sync.mapping import customer_for
 from sync.models import LocalDebtor, SyncState
 from tests.factories import MembershipFactory, RelationFactory, UserFactory
+from tests.forms import as_browser_submits
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -91,20 +90,7 @@ def load_form(client: Client, relation: Relation) -> dict[str, str]:
     """GET the edit page and return what a browser would submit unchanged."""
     response = client.get(reverse("relations-edit", args=[relation.public_id]))
     assert response.status_code == 200
-    form = response.context["form"]
-    data: dict[str, str] = {}
-    for name, field in form.fields.items():
-        value = form[name].value()
-        if field.disabled:
-            continue  # browsers do not submit disabled fields
-        if isinstance(field, forms.BooleanField):
-            if value:
-                data[name] = "on"
-        elif isinstance(value, date):
-            data[name] = value.isoformat()
-        else:
-            data[name] = "" if value is None else str(value)
-    return data
+    return as_browser_submits(response.context["form"])
 
 
 COMPANY_CHANGES = ("legal_name", "trade_name", "email", "phone", "website", "notes", "kvk_number")

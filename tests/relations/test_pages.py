@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from relations.models import Relation, TimelineEvent
 from tests.factories import RelationFactory
+from tests.forms import as_browser_submits
 
 pytestmark = pytest.mark.django_db
 
@@ -318,27 +319,6 @@ def test_read_only_cannot_edit(readonly_client, client_company):
     assert readonly_client.post(url, edit_post(client_company, legal_name="X")).status_code == 403
     client_company.refresh_from_db()
     assert client_company.legal_name == "Bakkerij B.V."
-
-
-def as_browser_submits(form) -> dict[str, str]:
-    """What a browser sends back for a rendered (bound or unbound) form left as it is."""
-    from datetime import date
-
-    from django import forms
-
-    data = {}
-    for name, field in form.fields.items():
-        value = form[name].value()
-        if field.disabled:
-            continue
-        if isinstance(field, forms.BooleanField):
-            if value:
-                data[name] = "on"
-        elif isinstance(value, date):
-            data[name] = value.isoformat()
-        else:
-            data[name] = "" if value is None else str(value)
-    return data
 
 
 def test_after_a_conflict_saving_again_keeps_both_peoples_changes(
