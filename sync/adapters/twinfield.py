@@ -240,6 +240,18 @@ def _parse_defused(data: bytes, *, what: str) -> ET.Element:
         raise RetryableLedgerError(f"Twinfield's {what} is not readable XML ({exc}).") from None
 
 
+def _raise_if_login_unavailable(response: requests.Response, what: str) -> None:
+    """The login service's answers that a later try may cure: its rate limit, an outage, a timeout."""
+    status = response.status_code
+    if status == 429:
+        raise RetryableLedgerError(
+            "Twinfield's login rate limit was reached (HTTP 429).",
+            retry_after=_retry_after(response),
+        )
+    if status >= 500 or status == 408:
+        raise RetryableLedgerError(f"Twinfield's {what} answered HTTP {status}.")
+
+
 def customer_to_element(customer: LedgerCustomer, office_code: str) -> ET.Element:
     """One `<dimension>` with the complete address and bank sets (Twinfield replaces them)."""
     dimension = ET.Element("dimension", status="active")
@@ -707,13 +719,7 @@ class TwinfieldAdapter:
             headers={"Accept": "application/json"},
         )
         status = response.status_code
-        if status == 429:
-            raise RetryableLedgerError(
-                "Twinfield's login rate limit was reached (HTTP 429).",
-                retry_after=_retry_after(response),
-            )
-        if status >= 500 or status == 408:
-            raise RetryableLedgerError(f"Twinfield's login answered HTTP {status}.")
+        _raise_if_login_unavailable(response, "login")
         data = self._json(content)
         if status != 200:
             # invalid_grant (refresh token revoked or expired) or invalid_client (wrong secret):
@@ -761,13 +767,7 @@ class TwinfieldAdapter:
         status = response.status_code
         if status == 400:  # {"Message": "..."}: the token is invalid or expired
             raise _TokenRefused
-        if status == 429:
-            raise RetryableLedgerError(
-                "Twinfield's login rate limit was reached (HTTP 429).",
-                retry_after=_retry_after(response),
-            )
-        if status >= 500 or status == 408:
-            raise RetryableLedgerError(f"Twinfield's token validation answered HTTP {status}.")
+        _raise_if_login_unavailable(response, "token validation")
         if status != 200:
             raise RejectedLedgerError(f"Twinfield's token validation answered HTTP {status}.")
         cluster = self._json(content).get("twf.clusterUrl")
