@@ -94,9 +94,11 @@ def _allow_separators(field: forms.Field) -> None:
     field.widget.attrs["maxlength"] = str(TYPED_MAX_LENGTH)
 
 
-# Not part of the values an edit form remembers having loaded: the bookkeeping fields themselves, and
-# the BSN, which is never written into a page it was not asked for.
-NOT_REMEMBERED = frozenset({"version", "loaded", "confirm_duplicates", "bsn"})
+# The edit form's own bookkeeping, not data of the relation.
+FORM_ONLY = frozenset({"version", "loaded", "confirm_duplicates"})
+# Not part of the values an edit form remembers having loaded: the bookkeeping, and the BSN, which is
+# never written into a page it was not asked for.
+NOT_REMEMBERED = FORM_ONLY | {"bsn"}
 
 
 class RelationForm(PlainTextMixin, forms.ModelForm):
@@ -153,6 +155,10 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
             if name in self.fields:
                 _allow_separators(self.fields[name])
         self.duplicates: list = []
+
+    def changed_fields(self) -> list[str]:
+        """The relation's fields this form changed (its own bookkeeping left out)."""
+        return [name for name in self.changed_data if name not in FORM_ONLY]
 
     def remembered_values(self) -> str:
         """The form's initial values (from its instance), as the hidden `loaded` field carries them."""

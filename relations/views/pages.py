@@ -249,11 +249,7 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 relation=relation,
                 user=request.user,
                 version=form.cleaned_data["version"] or 0,
-                changed=[
-                    n
-                    for n in form.changed_data
-                    if n not in ("version", "loaded", "confirm_duplicates")
-                ],
+                changed=form.changed_fields(),
             )
         except services.StaleVersion as stale:
             conflict = stale.current
