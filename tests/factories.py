@@ -103,3 +103,13 @@ class ServiceAgreementFactory(factory.django.DjangoModelFactory):
     relation = factory.SubFactory(RelationFactory)
     practice = factory.SelfAttribute("relation.practice")
     service = "bookkeeping"
+
+
+def created_relation(practice, user, **fields):
+    """A relation made the way the app makes one (`services.create_relation`: the practice's next
+    client code unless one is given, the relationship manager, the timeline and the ledger outbox)."""
+    from relations import services
+
+    fields.setdefault("client_code", "")
+    relation = RelationFactory.build(practice=practice, **fields)
+    return services.create_relation(practice=practice, user=user, relation=relation)

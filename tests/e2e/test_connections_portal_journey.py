@@ -7,34 +7,29 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from relations import services
-from tests.factories import PASSWORD, RelationFactory
+from tests.factories import PASSWORD, created_relation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def bakery(practice, staff):
-    relation = RelationFactory.build(
-        practice=practice, legal_name="Bakkerij Brood B.V.", client_code=""
-    )
-    return services.create_relation(practice=practice, user=staff, relation=relation)
+    return created_relation(practice, staff, legal_name="Bakkerij Brood B.V.")
 
 
 @pytest.fixture
 def jan(practice, staff):
-    relation = RelationFactory.build(
-        practice=practice,
+    return created_relation(
+        practice,
+        staff,
         kind="contact",
         entity="private",
         legal_name="",
-        client_code="",
         first_name="Jan",
         name_prefix="de",
         last_name="Vries",
         email="jan@devries.nl",
     )
-    return services.create_relation(practice=practice, user=staff, relation=relation)
 
 
 def test_connect_invite_accept_and_see_the_portal(

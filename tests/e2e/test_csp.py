@@ -14,10 +14,9 @@ from django.urls import reverse
 from django.utils import translation
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from relations import services
 from relations.models import Relation
 from relations.views.pages import tabs_for
-from tests.factories import PASSWORD, RelationFactory, UserFactory
+from tests.factories import PASSWORD, UserFactory, created_relation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -85,10 +84,7 @@ def watch() -> Watch:
 
 @pytest.fixture
 def company(practice, owner):
-    relation = RelationFactory.build(
-        practice=practice, legal_name="Bakkerij De Gouden Korst B.V.", client_code=""
-    )
-    return services.create_relation(practice=practice, user=owner, relation=relation)
+    return created_relation(practice, owner, legal_name="Bakkerij De Gouden Korst B.V.")
 
 
 @pytest.fixture
@@ -97,17 +93,16 @@ def portal_contact(practice, owner, company):
     from connections.models import Connection
     from portal import services as portal_services
 
-    jan = RelationFactory.build(
-        practice=practice,
+    jan = created_relation(
+        practice,
+        owner,
         kind="contact",
         entity="private",
         legal_name="",
-        client_code="",
         first_name="Jan",
         last_name="Vries",
         email="jan@devries.nl",
     )
-    jan = services.create_relation(practice=practice, user=owner, relation=jan)
     a, b = sorted([jan, company], key=lambda r: r.pk)
     Connection.objects.create(
         practice=practice, a=a, b=b, type="contact_person", a_is_subject=a == jan

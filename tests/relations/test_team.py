@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from relations import services
 from relations.models import TeamAssignment
-from tests.factories import RelationFactory
+from tests.factories import RelationFactory, created_relation
 
 pytestmark = pytest.mark.django_db
 
@@ -13,8 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def client_relation(practice, staff):
     """A client made through the service, so its creator is its relationship manager."""
-    relation = RelationFactory.build(practice=practice, client_code="")
-    return services.create_relation(practice=practice, user=staff, relation=relation)
+    return created_relation(practice, staff)
 
 
 def add_url(relation):

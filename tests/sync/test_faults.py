@@ -25,7 +25,8 @@ from relations import services as relations_services
 from relations.models import Relation
 from sync.models import LedgerConnection, SyncState
 from sync.tasks import push_practice
-from tests.factories import RelationFactory
+from tests.factories import RelationFactory, created_relation
+from tests.forms import company_edit_post
 from tests.sync.harness import wait_for
 from tests.sync.test_worker import all_synced, assert_ledger_equals_kring, sync_summary
 
@@ -42,10 +43,9 @@ _names = itertools.count(1)
 
 def make_client(practice, user, name: str) -> Relation:
     """A client company with an e-mail of its own (a shared one would trip the duplicate check)."""
-    relation = RelationFactory.build(
-        practice=practice, client_code="", legal_name=name, email=f"klant{next(_names)}@example.nl"
+    return created_relation(
+        practice, user, legal_name=name, email=f"klant{next(_names)}@example.nl"
     )
-    return relations_services.create_relation(practice=practice, user=user, relation=relation)
 
 
 def rename(relation: Relation, user, name: str) -> None:
@@ -82,18 +82,6 @@ def parked(hold, what: str) -> None:
 # (a) The broker is down while staff work -------------------------------------------------------
 
 
-def edit_data(relation: Relation, **changes) -> dict:
-    data = {
-        "legal_name": relation.legal_name,
-        "client_code": relation.client_code,
-        "email": relation.email,
-        "language": relation.language,
-        "version": relation.version,
-    }
-    data.update(changes)
-    return data
-
-
 def test_with_the_broker_down_staff_keep_working_and_every_edit_reaches_the_ledger_later(
     celery_processes, redis_broker, twinfield_connection, fake_twinfield, staff_client, practice,
     staff,
@@ -114,7 +102,7 @@ def test_with_the_broker_down_staff_keep_working_and_every_edit_reaches_the_ledg
         responses.append(staff_client.get(reverse("relations-edit", args=[relation.public_id])))
         saved = staff_client.post(
             reverse("relations-edit", args=[relation.public_id]),
-            edit_data(
+            company_edit_post(
                 relation, legal_name=f"Tijdens Storing {i} B.V.", email=f"storing{i}@example.nl"
             ),
         )

@@ -18,14 +18,13 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from relations import services as relations_services
 from relations.models import Relation
 from sync import services
 from sync.adapters.base import RejectedLedgerError, RetryableLedgerError
 from sync.adapters.twinfield import TwinfieldAdapter, UnsafeReplyError
 from sync.importer import run_import
 from sync.models import ImportRun, SyncState
-from tests.factories import RelationFactory
+from tests.factories import created_relation
 
 pytestmark = pytest.mark.django_db
 
@@ -261,16 +260,7 @@ def test_a_finder_answered_in_another_shape_is_not_an_empty_ledger(
 
 
 def make_clients(practice, user, n: int) -> list:
-    return [
-        relations_services.create_relation(
-            practice=practice,
-            user=user,
-            relation=RelationFactory.build(
-                practice=practice, client_code="", legal_name=f"Klant {i} B.V."
-            ),
-        )
-        for i in range(n)
-    ]
+    return [created_relation(practice, user, legal_name=f"Klant {i} B.V.") for i in range(n)]
 
 
 HOSTILE = [

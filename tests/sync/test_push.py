@@ -15,14 +15,13 @@ from sync import services
 from sync.adapters.base import RetryableLedgerError
 from sync.adapters.local import LocalAdapter
 from sync.models import LedgerConnection, LocalDebtor, SyncState
-from tests.factories import AddressFactory, BankAccountFactory, RelationFactory
+from tests.factories import AddressFactory, BankAccountFactory, RelationFactory, created_relation
 
 pytestmark = pytest.mark.django_db
 
 
 def make_client(practice, user, **fields):
-    relation = RelationFactory.build(practice=practice, client_code="", **fields)
-    return relations_services.create_relation(practice=practice, user=user, relation=relation)
+    return created_relation(practice, user, **fields)
 
 
 def ledger(practice, code):

@@ -11,7 +11,8 @@ from django.urls import reverse
 from relations import services as relations_services
 from relations.models import Relation
 from sync.models import LocalDebtor, SyncState
-from tests.factories import RelationFactory
+from tests.factories import created_relation
+from tests.forms import company_edit_post
 from tests.sync.harness import wait_for
 
 pytestmark = [
@@ -26,22 +27,7 @@ pytestmark = [
 
 
 def make_client(practice, user, name):
-    relation = RelationFactory.build(practice=practice, client_code="", legal_name=name)
-    return relations_services.create_relation(practice=practice, user=user, relation=relation)
-
-
-def edit_post(relation, **changes):
-    data = {
-        "kind": relation.kind,
-        "entity": relation.entity,
-        "legal_name": relation.legal_name,
-        "client_code": relation.client_code,
-        "email": relation.email,
-        "language": relation.language,
-        "version": relation.version,
-    }
-    data.update(changes)
-    return data
+    return created_relation(practice, user, legal_name=name)
 
 
 def local_name(practice, code):
@@ -59,7 +45,7 @@ def test_an_edit_in_the_browser_view_reaches_the_ledger_through_the_worker(
     relation.refresh_from_db()
     response = staff_client.post(
         reverse("relations-edit", args=[relation.public_id]),
-        edit_post(relation, legal_name="Na B.V."),
+        company_edit_post(relation, legal_name="Na B.V."),
     )
     assert response.status_code == 302
     wait_for(lambda: local_name(practice, relation.client_code) == "Na B.V.", what="the edit")
@@ -74,7 +60,7 @@ def test_with_the_broker_down_an_edit_still_arrives_after_it_is_back(
     relation.refresh_from_db()
     response = staff_client.post(
         reverse("relations-edit", args=[relation.public_id]),
-        edit_post(relation, legal_name="Tijdens Storing B.V."),
+        company_edit_post(relation, legal_name="Tijdens Storing B.V."),
     )
     assert response.status_code == 302  # the page works while the broker is down
     assert Relation.objects.get(pk=relation.pk).legal_name == "Tijdens Storing B.V."
@@ -154,7 +140,7 @@ def test_an_edit_reaches_the_fake_twinfield_through_the_worker(
     relation.refresh_from_db()
     staff_client.post(
         reverse("relations-edit", args=[relation.public_id]),
-        edit_post(relation, legal_name="Tw Nieuw B.V."),
+        company_edit_post(relation, legal_name="Tw Nieuw B.V."),
     )
     wait_for(lambda: twinfield_name(fake_twinfield, relation.client_code) == "Tw Nieuw B.V.")
     wait_for(lambda: all_synced(practice), what="every client synced")
