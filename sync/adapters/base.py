@@ -46,6 +46,9 @@ class LedgerCustomer:
     kvk_number: str = ""
     email: str = ""
     website: str = ""
+    # The ledger's last-modified stamp as it reported it (Twinfield: `yyyymmddHHMMSS`, in its own
+    # clock), "" when it gives none. Not content: left out of equality, `as_dict` and `fingerprint`.
+    modified: str = field(default="", compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """`dataclasses.asdict`, without its deep copies (a push takes several per client)."""
@@ -117,6 +120,23 @@ class LedgerAdapter(Protocol):
         ...
 
     max_batch: int
+
+
+class ChangeFeed(Protocol):
+    """What a ledger that stamps every change can tell (optional; Twinfield's Finder can).
+
+    `since` is a stamp in the ledger's own clock and format (as `LedgerCustomer.modified`); a
+    debtor counts when its last change is at or after it, hidden debtors included. Kring then reads
+    before writing only the debtors that may have changed since it last saw them
+    (sync.services.check_ledger_changes), instead of every debtor it pushes."""
+
+    def count_changed_since(self, since: str) -> int:
+        """How many debtors changed at or after `since` (one request)."""
+        ...
+
+    def codes_changed_since(self, since: str) -> set[str]:
+        """Which debtors changed at or after `since` (paging inside)."""
+        ...
 
 
 def chunks[T](items: Iterable[T], size: int) -> Iterator[list[T]]:

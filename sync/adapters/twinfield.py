@@ -252,6 +252,17 @@ def _raise_if_login_unavailable(response: requests.Response, what: str) -> None:
         raise RetryableLedgerError(f"Twinfield's {what} answered HTTP {status}.")
 
 
+_STAMP = re.compile(r"\d{14}")
+
+
+def _stamp(since: str) -> str:
+    """A `modifiedsince` value as the Finder documents it (`yyyyMMddHHmmss`), or a refusal: a
+    malformed stamp would be a Finder error at best, and at worst read as another moment."""
+    if not _STAMP.fullmatch(since):
+        raise RejectedLedgerError(f"Not a Twinfield timestamp: {since[:20]!r}.")
+    return since
+
+
 def customer_to_element(customer: LedgerCustomer, office_code: str) -> ET.Element:
     """One `<dimension>` with the complete address and bank sets (Twinfield replaces them)."""
     dimension = ET.Element("dimension", status="active")
@@ -344,6 +355,8 @@ def customer_from_element(dimension: ET.Element) -> LedgerCustomer:
         )
         for element in _children(_child(dimension, "banks"), "bank")
     )
+    # The change feed compares stamps as text: anything but `yyyymmddHHMMSS` is no stamp at all.
+    modified = _text(dimension, "modified")
     return LedgerCustomer(
         code=_text(dimension, "code"),  # a string: leading zeros are part of the code
         name=_text(dimension, "name"),
@@ -353,6 +366,7 @@ def customer_from_element(dimension: ET.Element) -> LedgerCustomer:
         kvk_number=first("field5"),
         email=first("email"),
         website=_text(dimension, "website"),
+        modified=modified if _STAMP.fullmatch(modified) else "",
     )
 
 
@@ -418,6 +432,22 @@ class TwinfieldAdapter:
         for start in range(0, len(wanted), MAX_BATCH):
             found.update(self._read_many(wanted[start : start + MAX_BATCH]))
         return found
+
+    def count_changed_since(self, since: str) -> int:
+        """The Finder's total for debtors modified at or after `since` (one row asked for)."""
+        total, _codes = self._search_page(1, modified_since=_stamp(since), rows=1)
+        return total
+
+    def codes_changed_since(self, since: str) -> set[str]:
+        """Every code the Finder lists as modified at or after `since`, page by page."""
+        codes: set[str] = set()
+        first_row = 1
+        while True:
+            total, page = self._search_page(first_row, modified_since=_stamp(since))
+            codes.update(page)
+            first_row += self.page_size
+            if not page or first_row > total:
+                return codes
 
     def upsert_customers(self, batch: Sequence[LedgerCustomer]) -> list[UpsertResult]:
         if not batch:
@@ -535,17 +565,25 @@ class TwinfieldAdapter:
             for code, answer in zip(codes, answers, strict=True)
         }
 
-    def _search_page(self, first_row: int) -> tuple[int, list[str]]:
+    def _search_page(
+        self, first_row: int, *, modified_since: str = "", rows: int | None = None
+    ) -> tuple[int, list[str]]:
+        """One Finder page of debtor codes, with the total; `modified_since` adds the documented
+        incremental-sync option (hidden debtors included: hiding one is a change too)."""
         search = ET.Element("Search", xmlns=TWF_NS)
         _sub(search, "type", "DIM")
         _sub(search, "pattern", "*")
         _sub(search, "field", "0")
         _sub(search, "firstRow", str(first_row))
-        _sub(search, "maxRows", str(self.page_size))
+        _sub(search, "maxRows", str(rows or self.page_size))
         options = _sub(search, "options")
-        pair = _sub(options, "ArrayOfString")
-        _sub(pair, "string", "dimtype")
-        _sub(pair, "string", "DEB")
+        wanted = [("dimtype", "DEB")]
+        if modified_since:
+            wanted += [("modifiedsince", modified_since), ("includehidden", "1")]
+        for name, value in wanted:
+            pair = _sub(options, "ArrayOfString")
+            _sub(pair, "string", name)
+            _sub(pair, "string", value)
         reply = self._soap(FINDER_PATH, "Search", search)
 
         refusals = [
