@@ -257,6 +257,11 @@ SYNC_RETRY_BUDGET = env.int("SYNC_RETRY_BUDGET", default=8)
 # office while the first still has a request in flight. The prefork pool enforces both.
 SYNC_TASK_SOFT_TIME_LIMIT_SECONDS = env.int("SYNC_TASK_SOFT_TIME_LIMIT_SECONDS", default=240)
 SYNC_TASK_TIME_LIMIT_SECONDS = env.int("SYNC_TASK_TIME_LIMIT_SECONDS", default=300)
+# How often a drain asks a ledger with a change feed (Twinfield's Finder) what changed there, in
+# seconds; it reads before writing only what may have. A change made in the ledger in the moments
+# between a check and Kring's write of the same debtor can be overwritten (as between a read and a
+# write); 0 checks before every batch.
+SYNC_CHANGE_CHECK_SECONDS = env.float("SYNC_CHANGE_CHECK_SECONDS", default=1.0)
 
 LOGGING = {
     "version": 1,

@@ -45,7 +45,7 @@ from sync.mapping import (
 )
 from sync.models import ImportRun, LocalDebtor, SyncState
 from sync.services import _set_per_row as set_sync_states
-from sync.services import apply_customer
+from sync.services import apply_customer, start_change_feed
 
 CHUNK_SIZE = 500
 # The report lists every failure, every kept change and every debtor with a warning (up to
@@ -196,6 +196,9 @@ class _Importer:
         run.error = ""
         run.finished_at = None
         run.save()
+        if not self.dry_run:
+            # Before the first read: any change from here on is the change feed's to report.
+            start_change_feed(self.practice)
         if progress:
             progress(0, run.total)
         for batch in chunks(adapter.list_customers(), CHUNK_SIZE):
@@ -382,6 +385,8 @@ class _Importer:
                     pushed_fingerprint=item.fingerprint,
                     remote_fingerprint=item.fingerprint,
                     remote_record=customer_to_dict(item.customer),
+                    remote_modified=item.customer.modified,
+                    remote_verified=bool(item.customer.modified),
                 )
                 for item, relation, _a, _b in built
             ],
@@ -426,6 +431,8 @@ class _Importer:
                 "pushed_fingerprint": item.fingerprint,
                 "remote_fingerprint": item.fingerprint,
                 "remote_record": customer_to_dict(item.customer),
+                "remote_modified": item.customer.modified,
+                "remote_verified": bool(item.customer.modified),
             }
             before = customer_from_dict(state.remote_record) if state.remote_record else None
             changed = [

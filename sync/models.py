@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -42,6 +44,10 @@ class LedgerConnection(models.Model):
     # One drain per office at a time (one request in flight): claimed by a conditional UPDATE.
     drain_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     drain_owner = models.CharField(max_length=36, blank=True, default="", editable=False)
+    # The change feed (sync.services.check_ledger_changes): a stamp in the ledger's own clock from
+    # which its changes have not been looked at yet; every change before it Kring has seen, or has
+    # marked the debtor to be read before its next push. Blank: none looked at, read every debtor.
+    changes_since = models.CharField(max_length=14, blank=True, default="", editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -53,6 +59,23 @@ class LedgerConnection(models.Model):
 
     def __repr__(self) -> str:  # never the secrets, not even encrypted
         return f"<LedgerConnection practice={self.practice_id} adapter={self.adapter}>"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A change of ledger or office makes everything Kring knows about the old one's records
+        worthless as a base for skipping reads: the change feed starts over."""
+        update_fields = kwargs.get("update_fields")
+        if self.pk and (update_fields is None or {"adapter", "office_code"} & set(update_fields)):
+            before = (
+                LedgerConnection.objects.filter(pk=self.pk)
+                .values_list("adapter", "office_code")
+                .first()
+            )
+            if before is not None and before != (self.adapter, self.office_code):
+                self.changes_since = ""
+                if update_fields is not None:
+                    kwargs["update_fields"] = {*update_fields, "changes_since"}
+                SyncState.objects.filter(practice_id=self.practice_id).update(remote_verified=False)
+        super().save(*args, **kwargs)
 
     @property
     def client_secret(self) -> str:
@@ -102,6 +125,11 @@ class SyncState(models.Model):
     # The ledger's record as Kring last saw it (pushed or imported): the base for conflict checks.
     remote_fingerprint = models.CharField(max_length=64, blank=True, default="")
     remote_record = models.JSONField(null=True, blank=True)
+    # The ledger's last-modified stamp of that record (its own clock), and whether the ledger is
+    # known to hold it still: no change to the debtor reported since (see LedgerConnection.
+    # changes_since). Unverified records are read before a push; verified ones need no read.
+    remote_modified = models.CharField(max_length=14, blank=True, default="")
+    remote_verified = models.BooleanField(default=False)
     # What a push is sending right now, recorded before the call: if the worker dies after the ledger
     # took it, the next check recognises the ledger's record as Kring's own, not as a conflict.
     sending_fingerprint = models.CharField(max_length=64, blank=True, default="")
@@ -117,6 +145,8 @@ class SyncState(models.Model):
         indexes = [
             # The drain: a practice's rows that may be due, oldest attempt first.
             models.Index(fields=["practice", "status", "next_attempt_at"], name="syncstate_due"),
+            # The change feed: records Kring saw modified at or after a stamp, and the latest one.
+            models.Index(fields=["practice", "remote_modified"], name="syncstate_modified"),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import random
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,14 +26,20 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models import F, Prefetch, Q, prefetch_related_objects
+from django.db.models import F, Max, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from practice.models import Practice
 from relations.models import Address, BankAccount, Relation, TimelineEvent
 from sync.adapters import adapter_for
-from sync.adapters.base import LedgerCustomer, LedgerError, RejectedLedgerError
+from sync.adapters.base import (
+    ChangeFeed,
+    LedgerCustomer,
+    LedgerError,
+    RejectedLedgerError,
+    chunks,
+)
 from sync.mapping import address_from, bank_from, customer_for, customer_from_dict, customer_to_dict
 from sync.models import LedgerConnection, SyncState
 
@@ -44,6 +51,12 @@ RETRY_BUDGET = settings.SYNC_RETRY_BUDGET
 BACKOFF_BASE = settings.SYNC_BACKOFF_BASE_SECONDS  # 30 s, 1 min, 2 min, … capped
 BACKOFF_CAP = settings.SYNC_BACKOFF_CAP_SECONDS
 DUE_SCAN = 10_000  # due rows listed per pass of a drain, then claimed a batch at a time
+CHANGE_CHECK_SECONDS = settings.SYNC_CHANGE_CHECK_SECONDS
+# A change feed starts this long before Kring's clock says "now": the ledger stamps changes in its
+# own clock and time zone, which no offset or skew on earth puts a day away from ours.
+CHANGE_FEED_MARGIN = timedelta(days=1)
+FEED_SECONDS = 3  # the newest seconds of records Kring saw that a check verifies one by one
+STAMP_FORMAT = "%Y%m%d%H%M%S"  # the ledger's stamps (Twinfield's `modified`, its `modifiedsince`)
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -71,10 +84,14 @@ def ensure_states(practice: Practice) -> int:
 
 
 def due_states(practice: Practice):
+    return _due(SyncState.objects.filter(practice=practice))
+
+
+def _due(states: models.QuerySet[SyncState]) -> models.QuerySet[SyncState]:
     now = timezone.now()
     changed = Q(relation__ledger_version__gt=F("pushed_version"))
     return (
-        SyncState.objects.filter(practice=practice, relation__kind=Relation.Kind.CLIENT)
+        states.filter(relation__kind=Relation.Kind.CLIENT)
         .filter(
             Q(status__in=(SyncState.Status.PENDING, SyncState.Status.SYNCED))
             & changed
@@ -83,6 +100,105 @@ def due_states(practice: Practice):
         )
         .order_by("next_attempt_at", "pk")
     )
+
+
+# --- the change feed -----------------------------------------------------------------------------
+#
+# Reading every debtor before writing it (the conflict check) costs a request per debtor with
+# Twinfield's documented calls. A ledger with a change feed (sync.adapters.base.ChangeFeed: the
+# Finder's `modifiedsince`, TWINFIELD.md §3.2's incremental-sync recipe) tells how many debtors
+# changed at or after a moment, and which; Kring then reads only those that may have changed since
+# it last saw them.
+#
+# * Every record Kring sees (imported, read, or echoed by its own write) is kept with the ledger's
+#   stamp of it (`remote_modified`, to the second) and is *verified*: pushed without a read for as
+#   long as no check finds it changed since.
+# * A check at a threshold t: the ledger counts the debtors changed at or after t. Every record
+#   Kring saw stamped at or after t is among them (stamps only grow), so equal counts mean no other
+#   debtor changed at or after t. Otherwise the ledger lists the codes, and each record among them
+#   that Kring saw stamped before t is marked unverified (read before its next push).
+# * The thresholds: G (`LedgerConnection.changes_since`) for all records, and the second after
+#   each of the newest FEED_SECONDS stamps among records seen at or after G (for those records:
+#   changed again since Kring saw them?). Records seen at or after G in older seconds are marked.
+# * G then moves to the newest stamp Kring saw before the check: a second the ledger had reached.
+#
+# What this cannot see: a change made in the same second as the one Kring saw, and one made between
+# a check and a write (a drain checks when it starts, then at most every SYNC_CHANGE_CHECK_SECONDS);
+# a read before each write has the same race over one request. A debtor deleted in the ledger while
+# another changes leaves the counts equal: that change is seen at the next change to either.
+
+
+def ledger_stamp(moment: datetime) -> str:
+    return moment.strftime(STAMP_FORMAT)
+
+
+def start_change_feed(practice: Practice) -> None:
+    """Before Kring takes in the ledger's records (an import), or the first time it checks: G goes
+    back to a day before now, so everything changed since the records are read will be reported."""
+    floor = ledger_stamp(timezone.now() - CHANGE_FEED_MARGIN)
+    LedgerConnection.objects.filter(practice=practice).filter(
+        Q(changes_since="") | Q(changes_since__gt=floor)
+    ).update(changes_since=floor)
+
+
+def change_feed(adapter: object) -> ChangeFeed | None:
+    if hasattr(adapter, "count_changed_since") and hasattr(adapter, "codes_changed_since"):
+        return adapter  # type: ignore[return-value]
+    return None
+
+
+def check_ledger_changes(connection: LedgerConnection, feed: ChangeFeed) -> None:
+    """One check of the change feed (see above); raises LedgerError when the ledger cannot say."""
+    since = (
+        LedgerConnection.objects.filter(pk=connection.pk)
+        .values_list("changes_since", flat=True)
+        .get()
+    )
+    states = SyncState.objects.filter(practice_id=connection.practice_id)
+    if not since:
+        states.filter(remote_verified=True).update(remote_verified=False)
+        start_change_feed(connection.practice)
+        return
+    seen = states.exclude(remote_modified="")
+    latest = seen.aggregate(latest=Max("remote_modified"))["latest"] or since
+    recent = seen.filter(remote_modified__gte=since)
+    # The newest few seconds in which Kring saw records (its own writes, mostly) are checked one
+    # by one; records seen in older seconds since G are read at their next push instead.
+    stamps = list(
+        recent.filter(remote_verified=True)
+        .order_by("-remote_modified")
+        .values_list("remote_modified", flat=True)
+        .distinct()[:FEED_SECONDS]
+    )
+    # (threshold, its count): every debtor changed at or after the threshold that Kring did not
+    # see at or after it has changed since Kring saw it. G itself for all debtors, and the second
+    # after each stamp for the records seen in that second.
+    thresholds = [since, *(_next_second(stamp) for stamp in stamps)]
+    for threshold in thresholds:
+        if (
+            feed.count_changed_since(threshold)
+            == seen.filter(remote_modified__gte=threshold).count()
+        ):
+            continue
+        codes = sorted(feed.codes_changed_since(threshold))
+        for part in chunks(codes, 1000):
+            states.filter(
+                relation__client_code__in=part,
+                remote_verified=True,
+                remote_modified__lt=threshold,
+            ).update(remote_verified=False)
+    if stamps:
+        recent.filter(remote_verified=True, remote_modified__lt=stamps[-1]).update(
+            remote_verified=False
+        )
+    # Conditional: an import that moved G back meanwhile keeps its earlier G.
+    LedgerConnection.objects.filter(pk=connection.pk, changes_since=since).update(
+        changes_since=max(since, latest)
+    )
+
+
+def _next_second(stamp: str) -> str:
+    return ledger_stamp(datetime.strptime(stamp, STAMP_FORMAT) + timedelta(seconds=1))
 
 
 @dataclass
@@ -125,9 +241,9 @@ def _claim_batch(
 ) -> list[tuple[SyncState, int]]:
     """Lease up to `size` due rows (among `ids` when given); returns each with the ledger_version
     it will push."""
-    due = due_states(practice)
-    if ids is not None:
-        due = due.filter(pk__in=ids)
+    # Given ids (the practice's, from its due scan) are looked up by primary key: with the practice
+    # in the filter too, the planner can walk the practice's rows to find 25 (10,000 at a time).
+    due = _due(SyncState.objects.filter(pk__in=ids)) if ids is not None else due_states(practice)
     with transaction.atomic():
         states = list(
             due.select_for_update(skip_locked=True, of=("self",)).select_related("relation")[:size]
@@ -185,6 +301,8 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
         return report
     try:
         adapter = adapter_for(practice)
+        feed = change_feed(adapter)
+        checked_at: float | None = None  # time.monotonic() of the last change check
         # "Due" compares two tables (ledger_version > pushed_version), which no index serves: a
         # practice's rows are scanned to find them. Once per pass, not once per batch, which made
         # a drain quadratic (10,000 changed clients: 400 scans of 10,000 rows). Each batch is
@@ -207,33 +325,69 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
                 scanned, claimed_in_pass = True, False
                 if not queue:
                     break
+            if feed is not None and (
+                checked_at is None or time.monotonic() - checked_at >= CHANGE_CHECK_SECONDS
+            ):
+                try:
+                    check_ledger_changes(connection, feed)
+                    checked_at = time.monotonic()
+                except LedgerError as exc:
+                    # Then every debtor is read before it is written, as without a feed; a
+                    # ledger that cannot answer that either fails the batch visibly.
+                    log.warning("ledger change check failed, reading every debtor: %s", exc)
+                    feed = None
             ids, queue = queue[: adapter.max_batch], queue[adapter.max_batch :]
             claimed = _claim_batch(practice, adapter.max_batch, ids)
             if not claimed:
                 continue
             claimed_in_pass = True
             report.batches += 1
-            _push_batch(adapter, claimed, report)
+            _push_batch(adapter, claimed, report, trust_verified=feed is not None)
     finally:
         _release_office(connection, owner)
     return report
 
 
-def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushReport) -> None:
+def _known(state: SyncState, code: str) -> LedgerCustomer | None:
+    """The ledger's record as Kring last saw it, when the change feed says it holds it still."""
+    record = state.remote_record
+    if not (code and state.remote_verified and record and record.get("code") == code):
+        return None
+    known = customer_from_dict(record)
+    if known.fingerprint() != state.remote_fingerprint:
+        return None  # not the record the fingerprint was taken of: read it
+    return dataclasses.replace(known, modified=state.remote_modified)
+
+
+def _push_batch(
+    adapter,
+    claimed: list[tuple[SyncState, int]],
+    report: PushReport,
+    *,
+    trust_verified: bool = False,
+) -> None:
+    """Check and write one batch. `trust_verified`: the change feed was checked (see
+    check_ledger_changes), so a verified client's ledger record is the one Kring knows: not read."""
     relations = _load_relations(claimed)
     wanted = {state.pk: customer_for(relations[state.relation_id]) for state, _v in claimed}
+    known = {
+        state.pk: _known(state, wanted[state.pk].code) if trust_verified else None
+        for state, _v in claimed
+    }
     settled: set[int] = set()  # recorded before the write: a failure of the write is not theirs
     try:
-        current = adapter.get_customers(
-            [wanted[s.pk].code for s, _v in claimed if wanted[s.pk].code]
-        )
+        unread = [
+            wanted[s.pk].code for s, _v in claimed if wanted[s.pk].code and known[s.pk] is None
+        ]
+        current = adapter.get_customers(unread) if unread else {}
         to_push: list[tuple[SyncState, int, LedgerCustomer]] = []
         already: list[tuple[SyncState, int, LedgerCustomer]] = []
         for state, version in claimed:
             customer = wanted[state.pk]
-            remote = current.get(customer.code) if customer.code else None
+            remote = known[state.pk] or (current.get(customer.code) if customer.code else None)
             if remote is not None and remote.fingerprint() == customer.fingerprint():
-                already.append((state, version, customer))
+                # Recorded as the ledger's record (with its stamp): nothing to write.
+                already.append((state, version, remote))
             elif remote is not None and remote.fingerprint() not in (
                 state.remote_fingerprint,
                 state.sending_fingerprint,
@@ -254,7 +408,9 @@ def _push_batch(adapter, claimed: list[tuple[SyncState, int]], report: PushRepor
         report.pushed += len(already)
         _set_per_row(
             {
-                state.pk: {"sending_fingerprint": customer.fingerprint()}
+                # Unverified until the ledger confirms: a worker that dies now leaves it read
+                # before the next try.
+                state.pk: {"sending_fingerprint": customer.fingerprint(), "remote_verified": False}
                 for state, _v, customer in to_push
             },
             claims=_claims(to_push),
@@ -345,6 +501,9 @@ def _record_successes(pushed: list[tuple[SyncState, int, LedgerCustomer]]) -> No
             "pushed_fingerprint": fingerprint,
             "remote_fingerprint": fingerprint,
             "remote_record": customer_to_dict(customer),
+            # Seen now, stamped by the ledger: the change feed vouches for it from here.
+            "remote_modified": customer.modified,
+            "remote_verified": bool(customer.modified),
             # Edited again while the push was under way: still due.
             "status": SyncState.Status.SYNCED
             if current.get(state.relation_id) == version
@@ -426,6 +585,8 @@ def _record_conflict(state: SyncState, remote: LedgerCustomer) -> None:
     _mine(state).update(
         status=SyncState.Status.CONFLICT,
         remote_record=customer_to_dict(remote),
+        remote_modified=remote.modified,
+        remote_verified=False,
         attempts=0,
         next_attempt_at=None,
         last_error="",

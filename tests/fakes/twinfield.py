@@ -10,7 +10,8 @@ Switches for tests: `latency`, `multi_read`, `fail_next()`, `fail_next_write()`,
 `rate_limit_next()`, `next_raw_reply()`, `hold_next()`, `expire_tokens()`, `revoke_refresh_tokens()`,
 `organisation_active`, `concurrency_limit`.
 Counters: `requests` (by operation), `writes` (successful writes per code), `created` (codes
-created, in order), `faults` (by code), `soap_calls` (what each SOAP call carried),
+created, in order), `faults` (by code), `soap_calls` (what each SOAP call carried; a Search its
+`rows`),
 `max_in_flight`. `customers` is the ledger itself, keyed on code, for inspection and seeding.
 """
 
@@ -30,7 +31,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -308,6 +309,7 @@ class FakeTwinfield:
         self.concurrency_limit: int | None = None
         # False plays a Twinfield that refuses combined reads, as an unknown request.
         self.multi_read = True
+        self.clock_ahead = timedelta(0)  # see advance()
 
         self.customers: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, float] = {}  # token → expiry (time.time())
@@ -445,8 +447,10 @@ class FakeTwinfield:
             self.refresh_tokens.clear()
 
     def seed_customers(self, n: int) -> list[str]:
-        """n debtors with invoice, postal and visiting addresses and a valid IBAN each."""
+        """n debtors with invoice, postal and visiting addresses and a valid IBAN each, last
+        modified over the two years before yesterday, as an office's debtors are."""
         codes = []
+        now = self.now()
         with self.lock:
             free = self._free_codes()  # one pass over the mask, not one per debtor
             for i in range(n):
@@ -466,8 +470,26 @@ class FakeTwinfield:
                 bank.update(id=1, default=True, ascription=name[:40], iban=make_iban(i + 1),
                             biccode="ABNANL2A", bankname="ABN AMRO", country="NL")  # fmt: skip
                 self._store(code, name=name, addresses=addresses, banks=[bank])
+                stamp = now - timedelta(days=2 + i % 730, minutes=i % 1440)
+                self.customers[code]["modified"] = stamp.strftime("%Y%m%d%H%M%S")
                 codes.append(code)
         return codes
+
+    def now(self) -> datetime:
+        """The fake's clock, in which it stamps `modified` (local time, to the second)."""
+        return datetime.now() + self.clock_ahead
+
+    def advance(self, seconds: float) -> None:
+        """Time passes for the ledger (a test cannot wait for the next second)."""
+        with self.lock:
+            self.clock_ahead += timedelta(seconds=seconds)
+
+    def change(self, code: str, **fields: Any) -> dict[str, Any]:
+        """Someone edits the debtor in Twinfield: as a write does, it bumps `touched` and
+        `modified` (a test must change the fake this way, or the change feed cannot see it)."""
+        with self.lock:
+            record = {k: v for k, v in self.customers[code].items() if k != "code"}
+            return self._store(code, **{**record, **fields})
 
     # Helpers on the ledger --------------------------------------------------------------------
 
@@ -506,7 +528,7 @@ class FakeTwinfield:
             **record,
             "uid": existing["uid"] if existing else str(uuid.uuid4()),
             "touched": existing["touched"] + 1 if existing else 0,
-            "modified": datetime.now().strftime("%Y%m%d%H%M%S"),
+            "modified": self.now().strftime("%Y%m%d%H%M%S"),
         }
         if existing:
             stored["inuse"] = existing["inuse"]
@@ -747,6 +769,7 @@ class FakeTwinfield:
 
         if operation == "Search":
             self.requests["search"] += 1
+            call["rows"] = (_twf_text(operation_element, "maxRows") or "").strip()
             if not company:
                 self.faults["101"] += 1
                 return _fault(500, "101", "Toegang geweigerd. Company ontbreekt in request header.")

@@ -365,7 +365,8 @@ def test_a_failed_write_leaves_the_batchs_conflicts_and_equal_records_as_they_we
     clients = make_clients(practice, staff, 3)
     services.push_practice(practice)
     conflicting, equal, changed = clients
-    fake_twinfield.customers[conflicting.client_code]["name"] = "Veranderd in Twinfield B.V."
+    fake_twinfield.advance(1)  # a second after Kring's write, or the feed takes it for Kring's
+    fake_twinfield.change(conflicting.client_code, name="Veranderd in Twinfield B.V.")
     for relation in (conflicting, equal, changed):
         relation.refresh_from_db()
     Relation.objects.filter(pk__in=[conflicting.pk, changed.pk]).update(
