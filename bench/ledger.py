@@ -10,8 +10,12 @@ latency-bound limit. Figures:
   second run over them, which must change nothing);
 * peak memory of an import from Twinfield: Python's allocations as `tracemalloc` sees them (not the
   process's RSS), in an untimed run of its own, as tracing slows everything down;
-* push: every client changed in Kring, pushed in batches of 25 with the conflict check (a
-  combined read of the batch's records) and the write: clients/s and the share of the limit.
+* push: every client changed in Kring, pushed in batches of 25 with the conflict check and the
+  write: clients/s and the share of the limit. The check is the change feed (sync.services): a
+  Finder count or two per second say nothing changed in Twinfield, so no debtor is read;
+* push again: the same clients changed once more (what Kring wrote itself stays verified);
+* push with every record read first (one combined read per batch, then the write): the conflict
+  check by reading, as without a change feed or after changes in the ledger.
 
 `tests/test_bench.py` runs this on a few hundred debtors without latency: request counts only.
 """
@@ -75,6 +79,8 @@ class LedgerBench:
     figures: list[Figure] = field(default_factory=list)
     peak_bytes: int = 0
     push_requests: dict[str, int] = field(default_factory=dict)  # by operation
+    repush_requests: dict[str, int] = field(default_factory=dict)  # by operation
+    read_push_requests: dict[str, int] = field(default_factory=dict)  # by operation
     import_requests: dict[str, int] = field(default_factory=dict)  # by operation
     push_batches: int = 0
 
@@ -159,6 +165,36 @@ class FakeProcess:
         self._process.join(timeout=10)
 
 
+def _timed_push(
+    practice: Practice, fake: FakeProcess, latency: float, version: str, name: str
+) -> tuple[Figure, dict[str, int], int]:
+    """Every client of the practice changed in Kring, then drained against the slow ledger:
+    the figure, the requests by operation and the batches."""
+    website = f"https://bench.example/{version}"
+    Relation.objects.filter(practice=practice).update(
+        website=website, ledger_version=F("ledger_version") + 1
+    )
+    fake.call("latency", latency)
+    started, cpu = time.perf_counter(), time.process_time()
+    report = services.push_practice(practice)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    fake.call("latency", 0)
+    clients = Relation.objects.filter(practice=practice).count()
+    assert report.pushed == clients, (report.pushed, report.failed, report.errors[:3])
+    requests = fake.call("requests")
+    assert fake.call("websites") == [website]
+    figure = Figure(
+        name,
+        report.pushed,
+        seconds,
+        requests["soap"],
+        latency,
+        note=f"{report.batches} batches",
+        cpu_seconds=cpu,
+    )
+    return figure, requests, report.batches
+
+
 def _timed_import(practice: Practice, owner: Any, **kwargs: Any) -> tuple[ImportRun, float, float]:
     started, cpu = time.perf_counter(), time.process_time()
     run = run_import(practice=practice, user=owner, **kwargs)
@@ -235,35 +271,30 @@ def run(
             log(f"  {figure.name}: {figure.per_second:,.0f} debtors/s")
 
         # Push: every client of A changed in Kring, then drained against the slow ledger.
-        Relation.objects.filter(practice=ours).update(
-            website="https://bench.example/v2", ledger_version=F("ledger_version") + 1
-        )
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:  # as autovacuum would after the import's load
                 cursor.execute(
                     "ANALYZE sync_syncstate, relations_relation, relations_address, "
                     "relations_bankaccount"
                 )
-        fake.call("latency", latency)
-        started, cpu = time.perf_counter(), time.process_time()
-        report = services.push_practice(ours)
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-        fake.call("latency", 0)
-        assert report.pushed == debtors, (report.pushed, report.failed, report.errors[:3])
-        bench.push_batches = report.batches
-        bench.push_requests = fake.call("requests")
-        figure = Figure(
-            f"push, batches of {MAX_BATCH}",
-            report.pushed,
-            seconds,
-            bench.push_requests["soap"],
-            latency,
-            note=f"{report.batches} batches",
-            cpu_seconds=cpu,
+        figure, bench.push_requests, bench.push_batches = _timed_push(
+            ours, fake, latency, "v2", f"push, batches of {MAX_BATCH}"
         )
         bench.figures.append(figure)
         log(f"  {figure.name}: {figure.per_second:,.0f} clients/s")
-        assert fake.call("websites") == ["https://bench.example/v2"]
+
+        # Again: what Kring wrote itself a moment ago, verified by the change feed, not read.
+        figure, bench.repush_requests, _ = _timed_push(ours, fake, latency, "v3", "push again")
+        bench.figures.append(figure)
+        log(f"  {figure.name}: {figure.per_second:,.0f} clients/s")
+
+        # And with every record to be read first: a conflict check by reading, as without a feed.
+        SyncState.objects.filter(practice=ours).update(remote_verified=False)
+        figure, bench.read_push_requests, _ = _timed_push(
+            ours, fake, latency, "v4", "push, every record read first"
+        )
+        bench.figures.append(figure)
+        log(f"  {figure.name}: {figure.per_second:,.0f} clients/s")
     return bench
 
 

@@ -22,6 +22,7 @@ from relations.models import (
 )
 from relations.text import fold
 from relations.views.pages import tabs_for
+from sync import services
 from tests.factories import MembershipFactory, RelationFactory
 
 pytestmark = pytest.mark.django_db
@@ -147,7 +148,7 @@ def test_detail_tabs_do_not_query_per_row(staff_client, practice):
     }
 
 
-def test_ledger_bench_runs_and_each_batch_costs_two_requests():
+def test_ledger_bench_runs_and_requests_per_batch_hold():
     from bench import ledger
 
     result = ledger.run(debtors=110, latency=0, slug="bench-ledger-ci")
@@ -158,6 +159,8 @@ def test_ledger_bench_runs_and_each_batch_costs_two_requests():
         "import, database stage",
         "import, database stage, re-run",
         "push, batches of 25",
+        "push again",
+        "push, every record read first",
     ]
     assert all(figure.items == 110 for figure in result.figures)
     # Import: a Finder page of 25 codes, then one combined read of those 25 records.
@@ -165,10 +168,19 @@ def test_ledger_bench_runs_and_each_batch_costs_two_requests():
     assert result.import_requests["search"] == pages
     assert result.import_requests["reads"] == pages
     assert result.import_requests.get("read", 0) == 0
-    # Push: per batch one combined read (the conflict check) and one write, nothing per client.
+    # Push, and push again: the change feed's counts (a Finder call each, a few per check
+    # interval) vouch for every record, so one write per batch and no read.
     assert result.push_batches == pages
-    assert result.push_requests["reads"] == pages
-    assert result.push_requests["dimensions"] == pages
-    assert result.push_requests["soap"] == 2 * pages
+    for requests in (result.push_requests, result.repush_requests):
+        counts = requests["search"]
+        assert 1 <= counts <= pages * (1 + services.FEED_SECONDS)
+        assert requests.get("reads", 0) == requests.get("read", 0) == 0
+        assert requests["dimensions"] == pages
+        assert requests["soap"] == pages + counts
+    # Every record to be read first: one combined read per batch.
+    counts = result.read_push_requests["search"]
+    assert result.read_push_requests["reads"] == pages
+    assert result.read_push_requests["dimensions"] == pages
+    assert result.read_push_requests["soap"] == 2 * pages + counts
     assert result.peak_bytes > 0
     assert "share of latency bound" in ledger.table(result)
