@@ -5,7 +5,10 @@ against `SyncState.pushed_version`. A drain works one practice at a time, holdin
 LedgerConnection (one request in flight per office); it claims up to a batch of due rows with
 `FOR UPDATE SKIP LOCKED`, counts the attempt and leases the rows *before* calling the ledger, so a
 worker killed mid-push leaves rows that come due again when the lease runs out (and a batch that
-keeps killing workers runs out of attempts instead of looping forever).
+keeps killing workers runs out of attempts instead of looping forever). Before writing over a
+debtor it makes sure nobody changed it in the ledger since Kring last saw it: by the ledger's change
+feed where it has one (below), else by reading it. With Twinfield the write of one batch is in
+flight while the next batch is claimed and loaded, still one request at a time.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import random
 import time
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +42,7 @@ from sync.adapters.base import (
     LedgerCustomer,
     LedgerError,
     RejectedLedgerError,
+    UpsertResult,
     chunks,
 )
 from sync.mapping import address_from, bank_from, customer_for, customer_from_dict, customer_to_dict
@@ -291,18 +296,27 @@ def _load_relations(claimed: list[tuple[SyncState, int]]) -> dict[int, Relation]
 def push_practice(practice: Practice, *, max_batches: int | None = None) -> PushReport:
     """Drain the practice's due clients to its ledger, a batch at a time, until none is due."""
     report = PushReport()
-    connection = connection_for(practice)
-    if not connection.enabled:
+    ledger = connection_for(practice)
+    if not ledger.enabled:
         return report
     ensure_states(practice)
     owner = str(uuid.uuid4())
-    if not _claim_office(connection, owner):
+    if not _claim_office(ledger, owner):
         report.skipped_busy = True
         return report
+    adapter = adapter_for(practice)
+    feed = change_feed(adapter)
+    checked_at: float | None = None  # time.monotonic() of the last change check
+    # Writes overlap the next batch's preparation (claim, load, payloads) where the adapter
+    # allows it and the drain runs in autocommit (a transaction is not shared with the writer
+    # thread): one request is still in flight at a time, as every request is made in turn.
+    executor = (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-write")
+        if getattr(adapter, "overlaps_writes", False) and not connection.in_atomic_block
+        else None
+    )
+    in_flight: _Batch | None = None
     try:
-        adapter = adapter_for(practice)
-        feed = change_feed(adapter)
-        checked_at: float | None = None  # time.monotonic() of the last change check
         # "Due" compares two tables (ledger_version > pushed_version), which no index serves: a
         # practice's rows are scanned to find them. Once per pass, not once per batch, which made
         # a drain quadratic (10,000 changed clients: 400 scans of 10,000 rows). Each batch is
@@ -316,7 +330,7 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
             # have lost it after LEASE > LEASE/4) finds another drain has the office, and stops.
             if timezone.now() - lease_renewed > LEASE / 4:
                 lease_renewed = timezone.now()
-                if not _renew_office(connection, owner):
+                if not _renew_office(ledger, owner):
                     break
             if not queue:
                 if scanned and not claimed_in_pass:
@@ -325,26 +339,37 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
                 scanned, claimed_in_pass = True, False
                 if not queue:
                     break
-            if feed is not None and (
-                checked_at is None or time.monotonic() - checked_at >= CHANGE_CHECK_SECONDS
-            ):
-                try:
-                    check_ledger_changes(connection, feed)
-                    checked_at = time.monotonic()
-                except LedgerError as exc:
-                    # Then every debtor is read before it is written, as without a feed; a
-                    # ledger that cannot answer that either fails the batch visibly.
-                    log.warning("ledger change check failed, reading every debtor: %s", exc)
-                    feed = None
             ids, queue = queue[: adapter.max_batch], queue[adapter.max_batch :]
             claimed = _claim_batch(practice, adapter.max_batch, ids)
             if not claimed:
                 continue
             claimed_in_pass = True
             report.batches += 1
-            _push_batch(adapter, claimed, report, trust_verified=feed is not None)
+            batch = _Batch(claimed)  # while the previous batch's write is in flight
+            if in_flight is not None:
+                in_flight.finish(report)  # before a check: it counts what Kring saw
+                in_flight = None
+            if feed is not None and (
+                checked_at is None or time.monotonic() - checked_at >= CHANGE_CHECK_SECONDS
+            ):
+                try:
+                    check_ledger_changes(ledger, feed)
+                    checked_at = time.monotonic()
+                    batch.reload_verification()
+                except LedgerError as exc:
+                    # Then every debtor is read before it is written, as without a feed; a
+                    # ledger that cannot answer that either fails the batch visibly.
+                    log.warning("ledger change check failed, reading every debtor: %s", exc)
+                    feed = None
+            if batch.start(adapter, report, trust_verified=feed is not None, executor=executor):
+                in_flight = batch
+        if in_flight is not None:
+            in_flight.finish(report)
+            in_flight = None
     finally:
-        _release_office(connection, owner)
+        if executor is not None:
+            executor.shutdown(wait=True)  # no request may outlive the office's lease
+        _release_office(ledger, owner)
     return report
 
 
@@ -359,71 +384,129 @@ def _known(state: SyncState, code: str) -> LedgerCustomer | None:
     return dataclasses.replace(known, modified=state.remote_modified)
 
 
-def _push_batch(
-    adapter,
-    claimed: list[tuple[SyncState, int]],
-    report: PushReport,
-    *,
-    trust_verified: bool = False,
-) -> None:
-    """Check and write one batch. `trust_verified`: the change feed was checked (see
-    check_ledger_changes), so a verified client's ledger record is the one Kring knows: not read."""
-    relations = _load_relations(claimed)
-    wanted = {state.pk: customer_for(relations[state.relation_id]) for state, _v in claimed}
-    known = {
-        state.pk: _known(state, wanted[state.pk].code) if trust_verified else None
-        for state, _v in claimed
-    }
-    settled: set[int] = set()  # recorded before the write: a failure of the write is not theirs
-    try:
-        unread = [
-            wanted[s.pk].code for s, _v in claimed if wanted[s.pk].code and known[s.pk] is None
-        ]
-        current = adapter.get_customers(unread) if unread else {}
-        to_push: list[tuple[SyncState, int, LedgerCustomer]] = []
-        already: list[tuple[SyncState, int, LedgerCustomer]] = []
-        for state, version in claimed:
-            customer = wanted[state.pk]
-            remote = known[state.pk] or (current.get(customer.code) if customer.code else None)
-            if remote is not None and remote.fingerprint() == customer.fingerprint():
-                # Recorded as the ledger's record (with its stamp): nothing to write.
-                already.append((state, version, remote))
-            elif remote is not None and remote.fingerprint() not in (
-                state.remote_fingerprint,
-                state.sending_fingerprint,
-            ):
-                # Someone changed the debtor in the ledger (or it existed before Kring knew it):
-                # an upsert would silently overwrite their change, so staff decide.
-                _record_conflict(state, remote)
-                settled.add(state.pk)
-                report.conflicts += 1
-            else:
-                to_push.append((state, version, customer))
-        going = _freeze_codes([*already, *to_push], relations)
-        settled.update(state.pk for state, _v in claimed if state.relation_id not in going)
-        already = [item for item in already if item[0].relation_id in going]
-        to_push = [item for item in to_push if item[0].relation_id in going]
-        _record_successes(already)
-        settled.update(state.pk for state, _v, _c in already)
-        report.pushed += len(already)
-        _set_per_row(
-            {
-                # Unverified until the ledger confirms: a worker that dies now leaves it read
-                # before the next try.
-                state.pk: {"sending_fingerprint": customer.fingerprint(), "remote_verified": False}
-                for state, _v, customer in to_push
-            },
-            claims=_claims(to_push),
+class _Batch:
+    """One batch of a drain, in three steps: prepared (the clients loaded and their payloads
+    built), started (the conflict check, then the write sent) and finished (the outcome recorded).
+    A drain that overlaps writes prepares the next batch while this one's write is in flight."""
+
+    def __init__(self, claimed: list[tuple[SyncState, int]]) -> None:
+        self.claimed = claimed
+        self.relations = _load_relations(claimed)
+        self.wanted = {
+            state.pk: customer_for(self.relations[state.relation_id]) for state, _v in claimed
+        }
+        # Recorded before the write: a failure of the write is not theirs.
+        self.settled: set[int] = set()
+        self.to_push: list[tuple[SyncState, int, LedgerCustomer]] = []
+        self.write: Future[list[UpsertResult]] | list[UpsertResult] = []
+
+    def reload_verification(self) -> None:
+        """A check after the claim may have found some of these changed in the ledger."""
+        flags = dict(
+            SyncState.objects.filter(pk__in=[s.pk for s, _v in self.claimed]).values_list(
+                "pk", "remote_verified"
+            )
         )
-        results = adapter.upsert_customers([c for _s, _v, c in to_push]) if to_push else []
-    except (LedgerError, SoftTimeLimitExceeded, OSError) as exc:
+        for state, _v in self.claimed:
+            state.remote_verified = flags.get(state.pk, False)
+
+    def start(
+        self,
+        adapter,
+        report: PushReport,
+        *,
+        trust_verified: bool = False,
+        executor: ThreadPoolExecutor | None = None,
+    ) -> bool:
+        """The conflict check, then the write: sent on `executor` when given (it is in flight
+        when this returns). `trust_verified`: the change feed was checked (see
+        check_ledger_changes), so a verified client's ledger record is the one Kring knows: not
+        read. False when the batch ended before its write (recorded as failed or retried)."""
+        claimed, wanted = self.claimed, self.wanted
+        known = {
+            state.pk: _known(state, wanted[state.pk].code) if trust_verified else None
+            for state, _v in claimed
+        }
+        try:
+            unread = [
+                wanted[s.pk].code for s, _v in claimed if wanted[s.pk].code and known[s.pk] is None
+            ]
+            current = adapter.get_customers(unread) if unread else {}
+            to_push: list[tuple[SyncState, int, LedgerCustomer]] = []
+            already: list[tuple[SyncState, int, LedgerCustomer]] = []
+            for state, version in claimed:
+                customer = wanted[state.pk]
+                remote = known[state.pk] or (current.get(customer.code) if customer.code else None)
+                if remote is not None and remote.fingerprint() == customer.fingerprint():
+                    # Recorded as the ledger's record (with its stamp): nothing to write.
+                    already.append((state, version, remote))
+                elif remote is not None and remote.fingerprint() not in (
+                    state.remote_fingerprint,
+                    state.sending_fingerprint,
+                ):
+                    # Someone changed the debtor in the ledger (or it existed before Kring knew
+                    # it): an upsert would silently overwrite their change, so staff decide.
+                    _record_conflict(state, remote)
+                    self.settled.add(state.pk)
+                    report.conflicts += 1
+                else:
+                    to_push.append((state, version, customer))
+            going = _freeze_codes([*already, *to_push], self.relations)
+            self.settled.update(state.pk for state, _v in claimed if state.relation_id not in going)
+            already = [item for item in already if item[0].relation_id in going]
+            self.to_push = [item for item in to_push if item[0].relation_id in going]
+            _record_successes(already)
+            self.settled.update(state.pk for state, _v, _c in already)
+            report.pushed += len(already)
+            _set_per_row(
+                {
+                    # Unverified until the ledger confirms: a worker that dies now leaves it read
+                    # before the next try.
+                    state.pk: {
+                        "sending_fingerprint": customer.fingerprint(),
+                        "remote_verified": False,
+                    }
+                    for state, _v, customer in self.to_push
+                },
+                claims=_claims(self.to_push),
+            )
+            batch = [c for _s, _v, c in self.to_push]
+            if batch and executor is not None:
+                self.write = executor.submit(_write_in_thread, adapter, batch)
+            elif batch:
+                self.write = adapter.upsert_customers(batch)
+        except (LedgerError, SoftTimeLimitExceeded, OSError) as exc:
+            self._failed(exc, report)
+            return False
+        return True
+
+    def finish(self, report: PushReport) -> None:
+        try:
+            results = self.write.result() if isinstance(self.write, Future) else self.write
+        except (LedgerError, SoftTimeLimitExceeded, OSError) as exc:
+            self._failed(exc, report)
+            return
+        landed = []
+        for (state, version, customer), result in zip(self.to_push, results, strict=True):
+            if result.ok:
+                # What the ledger now holds (its echo, when it gives one) is the base of the next
+                # conflict check; Kring's own payload otherwise.
+                pushed = result.record or dataclasses.replace(customer, code=result.code)
+                landed.append((state, version, pushed))
+            else:
+                _record_failure(state, version, "; ".join(result.messages), retryable=False)
+                report.failed += 1
+        _record_successes(landed)
+        report.pushed += len(landed)
+
+    def _failed(self, exc: BaseException, report: PushReport) -> None:
         retryable = not isinstance(exc, RejectedLedgerError)
         if isinstance(exc, SoftTimeLimitExceeded):  # its text is "SoftTimeLimitExceeded()"
             message = _("The ledger did not answer within the time limit; it will be tried again.")
         else:
             message = getattr(exc, "message", "") or str(exc) or exc.__class__.__name__
         retry_after = getattr(exc, "retry_after", None)
-        unsettled = [(state, version) for state, version in claimed if state.pk not in settled]
+        unsettled = [(s, version) for s, version in self.claimed if s.pk not in self.settled]
         for state, version in unsettled:
             _record_failure(state, version, message, retryable=retryable, retry_after=retry_after)
         report.retried += len(unsettled) if retryable else 0
@@ -431,20 +514,16 @@ def _push_batch(
         report.errors.append(message)
         log.warning("ledger push failed for %d clients: %s", len(unsettled), message)
         if isinstance(exc, SoftTimeLimitExceeded):
-            raise  # out of time: claim no further batch; the caller lets the office go
-        return
-    landed = []
-    for (state, version, customer), result in zip(to_push, results, strict=True):
-        if result.ok:
-            # What the ledger now holds (its echo, when it gives one) is the base of the next
-            # conflict check; Kring's own payload otherwise.
-            pushed = result.record or dataclasses.replace(customer, code=result.code)
-            landed.append((state, version, pushed))
-        else:
-            _record_failure(state, version, "; ".join(result.messages), retryable=False)
-            report.failed += 1
-    _record_successes(landed)
-    report.pushed += len(landed)
+            raise exc  # out of time: claim no further batch; the caller lets the office go
+
+
+def _write_in_thread(adapter, batch: list[LedgerCustomer]) -> list[UpsertResult]:
+    """The write, on the drain's writer thread. The adapter may touch the database (a token
+    refreshed on the way): that thread's own connection, closed again here."""
+    try:
+        return adapter.upsert_customers(batch)
+    finally:
+        connection.close()  # the thread's own (django.db.connection is per thread)
 
 
 def _freeze_codes(

@@ -378,6 +378,9 @@ class TwinfieldAdapter:
     """
 
     max_batch = MAX_BATCH
+    # A write may run on a drain's writer thread while the drain prepares the next batch: every
+    # call holds the office lock, and the drain makes no other call until the write is back.
+    overlaps_writes = True
 
     def __init__(
         self,

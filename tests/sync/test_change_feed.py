@@ -4,6 +4,8 @@ the ledger. Against the fake Twinfield, which stamps every write as Twinfield do
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db.models import F
 
@@ -197,3 +199,47 @@ def test_a_change_made_in_the_ledger_during_a_drain_is_seen_before_the_next_batc
     assert (report.pushed, report.conflicts) == (29, 1)
     assert _state(last).status == SyncState.Status.CONFLICT
     assert fake_twinfield.customers[last.client_code]["name"] == "Tussendoor Gewijzigd B.V."
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_in_autocommit_writes_while_it_prepares_the_next_batch_one_request_at_a_time(
+    practice, owner, twinfield_connection, fake_twinfield, monkeypatch
+):
+    """Outside a transaction the Twinfield writes run on a writer thread, overlapping the next
+    batch's claim and load; outcomes, conflicts and failures land as in a drain without it."""
+    clients = _imported(practice, owner, fake_twinfield, 80)
+    by_pk = sorted(clients, key=lambda r: r.pk)  # due rows go by pk: batches of 25
+    conflicting, failing = by_pk[30], by_pk[60]  # in the second and third batch
+    fake_twinfield.advance(1)
+    fake_twinfield.change(conflicting.client_code, name="Tussendoor Gewijzigd B.V.")
+    _edit(clients, website="https://nieuw.example")
+    fake_twinfield.latency = 0.02  # the write is in flight while the next batch is prepared
+    fake_twinfield.max_in_flight = 0
+    writes = []
+
+    original = services._write_in_thread
+
+    def spy(adapter, batch):
+        writes.append(threading.current_thread().name)
+        if any(c.code == failing.client_code for c in batch):
+            fake_twinfield.fail_next_write()
+        return original(adapter, batch)
+
+    monkeypatch.setattr(services, "_write_in_thread", spy)
+    report = services.push_practice(practice)
+
+    assert len(writes) == 4  # 25, 24 (one conflict), 25 (refused by the ledger), 5
+    assert all(name.startswith("ledger-write") for name in writes)
+    assert fake_twinfield.max_in_flight == 1
+    assert (report.pushed, report.conflicts, report.retried) == (25 + 24 + 5, 1, 25)
+    assert _state(conflicting).status == SyncState.Status.CONFLICT
+    assert fake_twinfield.customers[conflicting.client_code]["name"] == "Tussendoor Gewijzigd B.V."
+    failed = _state(failing)
+    assert failed.status == SyncState.Status.PENDING
+    assert "fault 100" in failed.last_error
+    synced = SyncState.objects.filter(practice=practice, status=SyncState.Status.SYNCED)
+    codes = set(synced.values_list("relation__client_code", flat=True))
+    assert len(codes) == 54
+    assert {fake_twinfield.customers[code]["website"] for code in codes} == {
+        "https://nieuw.example"
+    }
