@@ -123,8 +123,9 @@ def _due(states: models.QuerySet[SyncState]) -> models.QuerySet[SyncState]:
 #   debtor changed at or after t. Otherwise the ledger lists the codes, and each record among them
 #   that Kring saw stamped before t is marked unverified (read before its next push).
 # * The thresholds: G (`LedgerConnection.changes_since`) for all records, and the second after
-#   each of the newest FEED_SECONDS stamps among records seen at or after G (for those records:
-#   changed again since Kring saw them?). Records seen at or after G in older seconds are marked.
+#   each of the newest FEED_SECONDS stamps among records seen at or after G (which asks, for the
+#   records seen in that second, whether any changed after it). Records seen at or after G in
+#   older seconds are marked unverified instead.
 # * G then moves to the newest stamp Kring saw before the check: a second the ledger had reached.
 #
 # What this cannot see: a change made in the same second as the one Kring saw, and one made between
@@ -304,19 +305,17 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
     if not _claim_office(ledger, owner):
         report.skipped_busy = True
         return report
-    adapter = adapter_for(practice)
-    feed = change_feed(adapter)
-    checked_at: float | None = None  # time.monotonic() of the last change check
-    # Writes overlap the next batch's preparation (claim, load, payloads) where the adapter
-    # allows it and the drain runs in autocommit (a transaction is not shared with the writer
-    # thread): one request is still in flight at a time, as every request is made in turn.
-    executor = (
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-write")
-        if getattr(adapter, "overlaps_writes", False) and not connection.in_atomic_block
-        else None
-    )
+    executor: ThreadPoolExecutor | None = None
     in_flight: _Batch | None = None
     try:
+        adapter = adapter_for(practice)
+        feed = change_feed(adapter)
+        checked_at: float | None = None  # time.monotonic() of the last change check
+        # Writes overlap the next batch's preparation (claim, load, payloads) where the adapter
+        # allows it and the drain runs in autocommit (a transaction is not shared with the writer
+        # thread): one request is still in flight at a time, as every request is made in turn.
+        if getattr(adapter, "overlaps_writes", False) and not connection.in_atomic_block:
+            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-write")
         # "Due" compares two tables (ledger_version > pushed_version), which no index serves: a
         # practice's rows are scanned to find them. Once per pass, not once per batch, which made
         # a drain quadratic (10,000 changed clients: 400 scans of 10,000 rows). Each batch is
