@@ -372,15 +372,14 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
     return report
 
 
-def _known(state: SyncState, code: str) -> LedgerCustomer | None:
-    """The ledger's record as Kring last saw it, when the change feed says it holds it still."""
+def _vouched(state: SyncState, code: str) -> bool:
+    """The change feed says the ledger still holds what Kring last saw of this debtor: the record
+    (and its fingerprint, written with it) under this code. Then it needs no read."""
     record = state.remote_record
-    if not (code and state.remote_verified and record and record.get("code") == code):
-        return None
-    known = customer_from_dict(record)
-    if known.fingerprint() != state.remote_fingerprint:
-        return None  # not the record the fingerprint was taken of: read it
-    return dataclasses.replace(known, modified=state.remote_modified)
+    return (
+        bool(code and state.remote_verified and state.remote_fingerprint and record)
+        and record.get("code") == code
+    )
 
 
 class _Batch:
@@ -422,20 +421,29 @@ class _Batch:
         check_ledger_changes), so a verified client's ledger record is the one Kring knows: not
         read. False when the batch ended before its write (recorded as failed or retried)."""
         claimed, wanted = self.claimed, self.wanted
-        known = {
-            state.pk: _known(state, wanted[state.pk].code) if trust_verified else None
+        vouched = {
+            state.pk
             for state, _v in claimed
+            if trust_verified and _vouched(state, wanted[state.pk].code)
         }
         try:
             unread = [
-                wanted[s.pk].code for s, _v in claimed if wanted[s.pk].code and known[s.pk] is None
+                wanted[s.pk].code for s, _v in claimed if wanted[s.pk].code and s.pk not in vouched
             ]
             current = adapter.get_customers(unread) if unread else {}
             to_push: list[tuple[SyncState, int, LedgerCustomer]] = []
             already: list[tuple[SyncState, int, LedgerCustomer]] = []
             for state, version in claimed:
                 customer = wanted[state.pk]
-                remote = known[state.pk] or (current.get(customer.code) if customer.code else None)
+                if state.pk in vouched:
+                    # The ledger holds Kring's last view of it: equal, or Kring's to overwrite.
+                    if customer.fingerprint() == state.remote_fingerprint:
+                        seen = dataclasses.replace(customer, modified=state.remote_modified)
+                        already.append((state, version, seen))
+                    else:
+                        to_push.append((state, version, customer))
+                    continue
+                remote = current.get(customer.code) if customer.code else None
                 if remote is not None and remote.fingerprint() == customer.fingerprint():
                     # Recorded as the ledger's record (with its stamp): nothing to write.
                     already.append((state, version, remote))
