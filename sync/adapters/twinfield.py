@@ -414,9 +414,7 @@ class TwinfieldAdapter:
         """Finder pages of codes (1-based `firstRow`), then the page's records in one combined
         read (`_read_many`); the undocumented read-all has no paging."""
         seen: set[str] = set()
-        first_row = 1
-        while True:
-            total, codes = self._search_page(first_row)
+        for codes in self._search_pages():
             fresh = [code for code in dict.fromkeys(codes) if code not in seen]
             seen.update(fresh)  # a customer created mid-listing shifts the pages
             for start in range(0, len(fresh), MAX_BATCH):
@@ -424,9 +422,6 @@ class TwinfieldAdapter:
                 for code in fresh[start : start + MAX_BATCH]:
                     if (customer := records[code]) is not None:  # None: deleted meanwhile
                         yield customer
-            first_row += self.page_size
-            if not codes or first_row > total:
-                return
 
     def get_customers(self, codes: Sequence[str]) -> dict[str, LedgerCustomer | None]:
         """The current records, up to MAX_BATCH codes per request (see `_read_many`)."""
@@ -443,14 +438,7 @@ class TwinfieldAdapter:
 
     def codes_changed_since(self, since: str) -> set[str]:
         """Every code the Finder lists as modified at or after `since`, page by page."""
-        codes: set[str] = set()
-        first_row = 1
-        while True:
-            total, page = self._search_page(first_row, modified_since=_stamp(since))
-            codes.update(page)
-            first_row += self.page_size
-            if not page or first_row > total:
-                return codes
+        return {code for page in self._search_pages(_stamp(since)) for code in page}
 
     def upsert_customers(self, batch: Sequence[LedgerCustomer]) -> list[UpsertResult]:
         if not batch:
@@ -567,6 +555,16 @@ class TwinfieldAdapter:
             code: self._read_reply(code, answer)
             for code, answer in zip(codes, answers, strict=True)
         }
+
+    def _search_pages(self, modified_since: str = "") -> Iterator[list[str]]:
+        """The Finder's pages of codes, 1-based `firstRow`, until past its `TotalRows`."""
+        first_row = 1
+        while True:
+            total, codes = self._search_page(first_row, modified_since=modified_since)
+            yield codes
+            first_row += self.page_size
+            if not codes or first_row > total:
+                return
 
     def _search_page(
         self, first_row: int, *, modified_since: str = "", rows: int | None = None
