@@ -844,40 +844,43 @@ class FakeTwinfield:
         if payload.tag == MULTI_READ and self.multi_read:
             # Several reads in one document: each answered as alone, in order (a query costs one
             # request however many reads it holds; the fair-use limit of 25 children applies).
-            items = list(payload)
-            if len(items) > MAX_BATCH:
-                return self._fail(
-                    payload, f"Er mogen maximaal {MAX_BATCH} verzoeken per bericht worden verwerkt."
-                )
-            reply = ET.Element(MULTI_READ)
-            for item in items:
-                if item.tag != "read":
-                    reply.append(self._fail(item, f"Het element '{item.tag}' is onbekend."))
-                else:
-                    reply.append(self._read(item, company))
-            failed = any(item.get("result") == "0" for item in reply)
-            reply.set("result", "0" if failed else "1")
-            return reply
+            return self._each(
+                payload, "read", lambda item: self._read(item, company), "verzoeken per bericht"
+            )
         if payload.tag == "list":
             return self._list(payload, company)
         if payload.tag == "dimension":
             return self._write(payload, company)
         if payload.tag == "dimensions":
-            items = list(payload)
-            if len(items) > MAX_BATCH:
-                return self._fail(
-                    payload, f"Er mogen maximaal {MAX_BATCH} dimensies per verzoek worden verwerkt."
-                )
-            reply = ET.Element("dimensions")
-            for item in items:
-                if item.tag != "dimension":
-                    reply.append(self._fail(item, f"Het element '{item.tag}' is onbekend."))
-                else:
-                    reply.append(self._write(item, company))
-            failed = any(item.get("result") == "0" for item in reply)
-            reply.set("result", "0" if failed else "1")
-            return reply
+            return self._each(
+                payload,
+                "dimension",
+                lambda item: self._write(item, company),
+                "dimensies per verzoek",
+            )
         return self._fail(payload, f"Onbekend verzoek '{payload.tag}'.")
+
+    def _each(
+        self,
+        payload: ET.Element,
+        child: str,
+        answer: Callable[[ET.Element], ET.Element],
+        what: str,
+    ) -> ET.Element:
+        """A document of several `child` items (at most 25): each answered as alone, in order,
+        under a root like the request's that fails when any item failed."""
+        items = list(payload)
+        if len(items) > MAX_BATCH:
+            return self._fail(payload, f"Er mogen maximaal {MAX_BATCH} {what} worden verwerkt.")
+        reply = ET.Element(payload.tag)
+        for item in items:
+            if item.tag != child:
+                reply.append(self._fail(item, f"Het element '{item.tag}' is onbekend."))
+            else:
+                reply.append(answer(item))
+        failed = any(item.get("result") == "0" for item in reply)
+        reply.set("result", "0" if failed else "1")
+        return reply
 
     def _read(self, payload: ET.Element, company: str) -> ET.Element:
         office = (payload.findtext("office") or company).strip()
