@@ -38,6 +38,7 @@ from sync.adapters import adapter_for
 from sync.adapters.base import LedgerAdapter, LedgerAddress, LedgerBank, LedgerCustomer, chunks
 from sync.mapping import (
     address_from,
+    address_type,
     bank_from,
     customer_from_dict,
     customer_to_dict,
@@ -541,11 +542,13 @@ def _one_default_per_type(customer: LedgerCustomer) -> tuple[LedgerAddress, ...]
     seen: set[str] = set()
     addresses = []
     for address in customer.addresses:
-        kind = address.type if address.type in Address.Type.values else Address.Type.INVOICE
+        kind = address_type(address.type)
         default = address.default and kind not in seen
         if default:
             seen.add(kind)
-        addresses.append(dataclasses.replace(address, default=default))
+        addresses.append(
+            address if default == address.default else dataclasses.replace(address, default=False)
+        )
     return tuple(addresses)
 
 

@@ -61,11 +61,19 @@ def split_street_line(line: str) -> tuple[str, str, str]:
     return match["street"], match["number"], match["addition"]
 
 
+_ADDRESS_TYPES = frozenset(Address.Type.values)  # the enum builds its list anew on every access
+
+
+def address_type(ledger_type: str) -> str:
+    """Kring's type for a ledger address: its own when Kring knows it, else an invoice address."""
+    return ledger_type if ledger_type in _ADDRESS_TYPES else Address.Type.INVOICE
+
+
 def address_from(ledger: LedgerAddress, relation: Relation) -> Address:
     street, number, addition = split_street_line(ledger.line)
     return Address(
         relation=relation,
-        type=ledger.type if ledger.type in Address.Type.values else Address.Type.INVOICE,
+        type=address_type(ledger.type),
         street=street[:120] or "-",
         house_number=number[:10],
         house_number_addition=addition[:10],
