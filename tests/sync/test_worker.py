@@ -49,6 +49,8 @@ def test_an_edit_in_the_browser_view_reaches_the_ledger_through_the_worker(
     )
     assert response.status_code == 302
     wait_for(lambda: local_name(practice, relation.client_code) == "Na B.V.", what="the edit")
+    # The ledger commits the write before the drain records it: wait for the record too.
+    wait_for(lambda: all_synced(practice), what="the edit recorded as pushed")
     assert SyncState.objects.get(relation=relation).status == SyncState.Status.SYNCED
 
 
