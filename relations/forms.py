@@ -7,6 +7,7 @@ import re
 import unicodedata
 from datetime import date
 
+import phonenumbers
 import schwifty
 import schwifty.exceptions
 from django import forms
@@ -14,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxLengthValidator
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum import exceptions as stdnum_errors
@@ -21,6 +23,7 @@ from stdnum.eu import vat
 from stdnum.nl import bsn, postcode
 
 from practice.forms import PlainTextMixin
+from relations.countries import CODES, country_choices
 from relations.models import (
     COMPANY_FIELDS,
     PRIVATE_FIELDS,
@@ -42,6 +45,66 @@ class DateInput(forms.DateInput):
     def __init__(self, **kwargs):
         kwargs.setdefault("format", "%Y-%m-%d")
         super().__init__(**kwargs)
+
+
+class TelInput(forms.TextInput):
+    """A phone keypad on a phone; no autocomplete: the number is the relation's, not the user's."""
+
+    input_type = "tel"
+
+
+# The phone country assumed for a number typed without one: the offices are Dutch.
+PHONE_REGION = "NL"
+
+
+class PhoneField(forms.CharField):
+    """A phone number checked with phonenumbers and kept the way it is written in the Netherlands:
+    a Dutch number in its national form ("020 123 4567", "06 12345678"), a foreign one in its
+    international form ("+49 30 1234567"). The same number typed another way ("+31 20 1234567",
+    "0031 (0)20-123 45 67") is the same value, so it is not a change."""
+
+    widget = TelInput
+    mobile = False
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return value
+        invalid = forms.ValidationError(
+            _("This is not a valid phone number (e.g. 020 123 4567 or +49 30 1234567)."),
+            code="invalid_phone",
+        )
+        try:
+            number = phonenumbers.parse(value, PHONE_REGION)
+        except phonenumbers.NumberParseException as exc:
+            raise invalid from exc
+        if not phonenumbers.is_valid_number(number):
+            raise invalid
+        if (
+            self.mobile
+            and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE
+        ):
+            raise forms.ValidationError(
+                _("This is a landline number; enter it under Phone."), code="landline"
+            )
+        if phonenumbers.region_code_for_number(number) == PHONE_REGION:
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+class MobileField(PhoneField):
+    mobile = True
+
+
+class CountryField(forms.ChoiceField):
+    """An ISO 3166-1 country, offered by its name in the user's language, stored as its code."""
+
+    def __init__(self, *, max_length=None, empty_value="", **kwargs):
+        kwargs.setdefault("choices", country_choices)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return super().to_python(value).strip().upper()
 
 
 def _digits(value: str) -> str:
@@ -117,6 +180,7 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
     class Meta:
         model = Relation
         fields = ("client_code", *COMPANY_FIELDS, *PRIVATE_FIELDS, *COMMON_FIELDS)
+        field_classes = {"phone": PhoneField, "mobile": MobileField}
         widgets = {
             "founded_on": DateInput(),
             "date_of_birth": DateInput(),
@@ -274,6 +338,12 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
             raise forms.ValidationError(_("Enter a date of birth after 1900."))
         return value
 
+    def clean_founded_on(self):
+        value = self.cleaned_data.get("founded_on")
+        if value and value > timezone.localdate():
+            raise forms.ValidationError(_("The founding date cannot be in the future."))
+        return value
+
     def clean_fiscal_year_end_month(self):
         value = self.cleaned_data.get("fiscal_year_end_month")
         if value is not None and not 1 <= value <= 12:
@@ -322,12 +392,17 @@ class AddressForm(PlainTextMixin, forms.ModelForm):
             "country",
             "is_default",
         )
+        field_classes = {"country": CountryField}
 
-    def clean_country(self) -> str:
-        value = (self.cleaned_data.get("country") or "").strip().upper()
-        if not re.fullmatch(r"[A-Z]{2}", value):
-            raise forms.ValidationError(_("Use the two-letter country code, e.g. NL, BE or DE."))
-        return value
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.country
+        if stored and stored not in CODES:
+            # An old or imported code outside ISO 3166-1: shown, so that it is not silently replaced
+            # by the first country of the list, and to be corrected before the address saves.
+            unknown = _("%(code)s: not a known country, choose one") % {"code": stored}
+            self.fields["country"].choices = [("", unknown), *country_choices()]
+            self.initial["country"] = ""
 
     def clean(self):
         cleaned = super().clean()
@@ -340,6 +415,10 @@ class AddressForm(PlainTextMixin, forms.ModelForm):
                     cleaned["postcode"] = postcode.validate(code)
                 except stdnum_errors.ValidationError:
                     self.add_error("postcode", _("A Dutch postcode looks like 1234 AB."))
+        elif code and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]*", code):
+            self.add_error(
+                "postcode", _("A postcode holds letters, digits, spaces and dashes only.")
+            )
         else:
             cleaned["postcode"] = code.upper()
         return cleaned
