@@ -7,8 +7,10 @@ bank account that takes the default only when asked to.
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -267,3 +269,18 @@ def test_agreement_notes_have_the_same_length_limit(staff_client, relation):
     assert response.status_code == 200
     assert "notes" in response.context["form"].errors
     assert not ServiceAgreement.objects.exists()
+
+
+# --- long words ----------------------------------------------------------------------------------
+
+
+def test_long_words_wrap():
+    """Every place user text is shown breaks a word too long for its box (the browser check of the
+    page width is in tests/e2e/test_long_words.py)."""
+    css = re.sub(
+        r"/\*.*?\*/", "", (Path(settings.BASE_DIR) / "static/css/kring.css").read_text(), flags=re.S
+    )
+    rule = re.search(r"([^{}]*)\{[^}]*overflow-wrap:\s*anywhere[^}]*\}", css)
+    assert rule, "no overflow-wrap: anywhere rule"
+    selectors = {s.strip() for s in rule[1].split(",")}
+    assert {"td", "tbody th", "dd", "h1", ".notes", ".timeline li", ".messages"} <= selectors
