@@ -445,6 +445,17 @@ class BankAccountForm(PlainTextMixin, forms.ModelForm):
                 v for v in self.fields[name].validators if not hasattr(v, "limit_value")
             ]
         self.duplicates: list[Relation] = []
+        current = (
+            relation.bank_accounts.filter(is_default=True).exclude(pk=self.instance.pk or 0).first()
+        )
+        if current is not None:
+            # Taking the default from another account is a choice the person makes, never the
+            # form's: not ticked, and the account it would be taken from named beside the box.
+            if not self.instance.pk:
+                self.initial["is_default"] = False
+            self.fields["is_default"].help_text = _(
+                "Ticking this makes it the default instead of %(iban)s."
+            ) % {"iban": current.formatted_iban}
 
     def clean_iban(self) -> str:
         raw = self.cleaned_data.get("iban") or ""

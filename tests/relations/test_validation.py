@@ -14,8 +14,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from relations.models import Address, Relation, ServiceAgreement, TimelineEvent
-from tests.factories import AddressFactory, RelationFactory
+from relations.models import Address, BankAccount, Relation, ServiceAgreement, TimelineEvent
+from tests.factories import AddressFactory, BankAccountFactory, RelationFactory
 from tests.forms import company_edit_post
 
 pytestmark = pytest.mark.django_db
@@ -284,3 +284,30 @@ def test_long_words_wrap():
     assert rule, "no overflow-wrap: anywhere rule"
     selectors = {s.strip() for s in rule[1].split(",")}
     assert {"td", "tbody th", "dd", "h1", ".notes", ".timeline li", ".messages"} <= selectors
+
+
+# --- the default bank account ----------------------------------------------------------------------
+
+
+def bank_url(relation):
+    return reverse("relations-bank-new", args=[relation.public_id])
+
+
+def default_box(page: str) -> str:
+    return re.search(r'<input[^>]*name="is_default"[^>]*>', page)[0]
+
+
+def test_a_new_bank_account_does_not_silently_take_the_default(staff_client, relation):
+    first = staff_client.get(bank_url(relation), **NL).content.decode()
+    assert "checked" in default_box(first)  # the first account is the default anyway
+
+    old = BankAccountFactory(relation=relation, iban="NL02RABO0123456789", is_default=True)
+    second = staff_client.get(bank_url(relation), **NL).content.decode()
+    assert "checked" not in default_box(second)
+    assert "NL02 RABO 0123 4567 89" in second  # says whose default it would take over
+
+    # Saved as the form was offered: the existing default stays.
+    staff_client.post(bank_url(relation), {"iban": "NL91ABNA0417164300", "bic": "", "holder": ""})
+    old.refresh_from_db()
+    assert old.is_default
+    assert not BankAccount.objects.get(iban="NL91ABNA0417164300").is_default
