@@ -65,21 +65,44 @@ class PhoneField(forms.CharField):
 
     widget = TelInput
     mobile = False
+    # The value the relation holds: kept as it is while nobody changes it, even if it does not pass
+    # (saved before this check, or imported), so that it never blocks editing another field.
+    stored = ""
 
-    def to_python(self, value):
-        value = super().to_python(value)
-        if not value:
-            return value
-        invalid = forms.ValidationError(
-            _("This is not a valid phone number (e.g. 020 123 4567 or +49 30 1234567)."),
-            code="invalid_phone",
-        )
+    @staticmethod
+    def parse(value: str) -> phonenumbers.PhoneNumber | None:
         try:
             number = phonenumbers.parse(value, PHONE_REGION)
-        except phonenumbers.NumberParseException as exc:
-            raise invalid from exc
-        if not phonenumbers.is_valid_number(number):
-            raise invalid
+        except phonenumbers.NumberParseException:
+            return None
+        return number if phonenumbers.is_valid_number(number) else None
+
+    def to_python(self, value):
+        """The number in its one written form; what is not a number, as typed (validate says no)."""
+        value = super().to_python(value)
+        number = self.parse(value) if value else None
+        if number is None:
+            return value
+        if phonenumbers.region_code_for_number(number) == PHONE_REGION:
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+    def has_changed(self, initial, data) -> bool:
+        """Compared in the written form on both sides: a stored "020-1234567" is "020 123 4567"."""
+        if self.disabled:
+            return False
+        return self.to_python(initial or "") != self.to_python(data)
+
+    def validate(self, value):
+        super().validate(value)
+        if not value or value == self.stored:
+            return
+        number = self.parse(value)
+        if number is None:
+            raise forms.ValidationError(
+                _("This is not a valid phone number (e.g. 020 123 4567 or +49 30 1234567)."),
+                code="invalid_phone",
+            )
         if (
             self.mobile
             and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE
@@ -87,9 +110,6 @@ class PhoneField(forms.CharField):
             raise forms.ValidationError(
                 _("This is a landline number; enter it under Phone."), code="landline"
             )
-        if phonenumbers.region_code_for_number(number) == PHONE_REGION:
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 class MobileField(PhoneField):
@@ -218,6 +238,8 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
         for name in TYPED_WITH_SEPARATORS:
             if name in self.fields:
                 _allow_separators(self.fields[name])
+        for name in ("phone", "mobile"):
+            self.fields[name].stored = getattr(self.instance, name)  # type: ignore[attr-defined]
         self.duplicates: list = []
 
     def changed_fields(self) -> list[str]:

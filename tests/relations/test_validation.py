@@ -185,7 +185,7 @@ def test_an_invalid_phone_or_mobile_is_refused_in_dutch_next_to_the_field(
 
 
 def test_a_phone_written_differently_but_equal_is_unchanged(staff_client, relation):
-    Relation.objects.filter(pk=relation.pk).update(phone="020 123 4567", mobile="06 12345678")
+    Relation.objects.filter(pk=relation.pk).update(phone="020-1234567", mobile="06 12345678")
     relation.refresh_from_db()
 
     response = staff_client.post(
@@ -195,8 +195,30 @@ def test_a_phone_written_differently_but_equal_is_unchanged(staff_client, relati
 
     assert response.status_code == 302
     relation.refresh_from_db()
-    assert (relation.phone, relation.mobile) == ("020 123 4567", "06 12345678")
+    assert (relation.phone, relation.mobile) == ("020-1234567", "06 12345678")
     assert not relation.timeline.filter(kind="changed").exists()  # nothing was changed
+
+
+def test_a_stored_phone_that_does_not_pass_is_kept_until_someone_changes_it(staff_client, relation):
+    """Numbers saved before the check (or imported) do not block editing another field."""
+    Relation.objects.filter(pk=relation.pk).update(phone="019-1234567", mobile="12")
+    relation.refresh_from_db()
+
+    kept = staff_client.post(
+        edit_url(relation),
+        company_edit_post(
+            relation, phone="019-1234567", mobile="12", website="https://bakkerij.nl"
+        ),
+    )
+    assert kept.status_code == 302
+    relation.refresh_from_db()
+    assert (relation.phone, relation.mobile) == ("019-1234567", "12")
+    assert relation.timeline.get(kind="changed").fields == ["website"]
+
+    changed = staff_client.post(
+        edit_url(relation), company_edit_post(relation, phone="019-7654321", mobile="12"), **NL
+    )
+    assert list(changed.context["form"].errors) == ["phone"]
 
 
 def test_phone_fields_are_telephone_inputs(staff_client, relation):
