@@ -22,7 +22,18 @@ from django.utils import timezone
 
 from connections.models import Connection
 from practice.models import Practice
-from relations.demo import CITIES, FIRST, FORMS, LAST, STREETS, TRADES, _bsn, _iban, _vat
+from relations.demo import (
+    CITIES,
+    FIRST,
+    FORMS,
+    LAST,
+    STREETS,
+    TRADES,
+    _bsn,
+    _iban,
+    _vat,
+    dutch_phone,
+)
 from relations.models import (
     Address,
     BankAccount,
@@ -121,7 +132,7 @@ def _relation(
         updated_by=user,
         created_at=created,
         updated_at=created,
-        phone=f"0{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}",
+        phone=dutch_phone(rng.randint(10, 99), rng.randint(1000000, 9999999)),
     )
     prefix, last = rng.choice(LAST)
     first = rng.choice(FIRST)

@@ -120,6 +120,15 @@ def _valid(rng: random.Random, make, check) -> str:
             return candidate
 
 
+# Dutch area codes of three digits, so that every demo number is a real one written the way the
+# phone field stores it ("020 123 4567").
+AREA_CODES = ("010", "013", "020", "023", "024", "026", "030", "035", "040", "043", "050", "070")
+
+
+def dutch_phone(area: int, number: int) -> str:
+    return f"{AREA_CODES[area % len(AREA_CODES)]} {number // 10_000:03d} {number % 10_000:04d}"
+
+
 def _bsn(rng):
     return _valid(rng, lambda: f"{rng.randint(10000000, 999999999):09d}", bsn.is_valid)
 
@@ -205,7 +214,7 @@ def seed(*, practice, user, stdout) -> None:
             )
             relation.bsn = _bsn(rng)
             relation.email = f"{first.lower()}.{last.lower()}{i}@example.nl"
-        relation.phone = f"0{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}"
+        relation.phone = dutch_phone(rng.randint(10, 99), rng.randint(1000000, 9999999))
         if kind == "client":
             relation.client_code = str(next_code)
             next_code += 1

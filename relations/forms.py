@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+import phonenumbers
 import schwifty
 import schwifty.exceptions
 from django import forms
@@ -15,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxLengthValidator
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum import exceptions as stdnum_errors
@@ -22,6 +24,7 @@ from stdnum.eu import vat
 from stdnum.nl import bsn, postcode
 
 from practice.forms import PlainTextMixin
+from relations.countries import CODES, country_choices
 from relations.models import (
     COMPANY_FIELDS,
     PRIVATE_FIELDS,
@@ -43,6 +46,86 @@ class DateInput(forms.DateInput):
     def __init__(self, **kwargs):
         kwargs.setdefault("format", "%Y-%m-%d")
         super().__init__(**kwargs)
+
+
+class TelInput(forms.TextInput):
+    """A phone keypad on a phone; no autocomplete: the number is the relation's, not the user's."""
+
+    input_type = "tel"
+
+
+# The phone country assumed for a number typed without one: the offices are Dutch.
+PHONE_REGION = "NL"
+
+
+class PhoneField(forms.CharField):
+    """A phone number checked with phonenumbers and kept the way it is written in the Netherlands:
+    a Dutch number in its national form ("020 123 4567", "06 12345678"), a foreign one in its
+    international form ("+49 30 1234567"). The same number typed another way ("+31 20 1234567",
+    "0031 (0)20-123 45 67") is the same value, so it is not a change."""
+
+    widget = TelInput
+    mobile = False
+    # The value the relation holds: kept as it is while nobody changes it, even if it does not pass
+    # (saved before this check, or imported), so that it never blocks editing another field.
+    stored = ""
+
+    @staticmethod
+    def parse(value: str) -> phonenumbers.PhoneNumber | None:
+        try:
+            number = phonenumbers.parse(value, PHONE_REGION)
+        except phonenumbers.NumberParseException:
+            return None
+        return number if phonenumbers.is_valid_number(number) else None
+
+    def to_python(self, value):
+        """The number in its one written form; what is not a number, as typed (validate says no)."""
+        value = super().to_python(value)
+        number = self.parse(value) if value else None
+        if number is None:
+            return value
+        if phonenumbers.region_code_for_number(number) == PHONE_REGION:
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+    def has_changed(self, initial, data) -> bool:
+        """Compared in the written form on both sides: a stored "020-1234567" is "020 123 4567"."""
+        if self.disabled:
+            return False
+        return self.to_python(initial or "") != self.to_python(data)
+
+    def validate(self, value):
+        super().validate(value)
+        if not value or value == self.stored:
+            return
+        number = self.parse(value)
+        if number is None:
+            raise forms.ValidationError(
+                _("This is not a valid phone number (e.g. 020 123 4567 or +49 30 1234567)."),
+                code="invalid_phone",
+            )
+        if (
+            self.mobile
+            and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE
+        ):
+            raise forms.ValidationError(
+                _("This is a landline number; enter it under Phone."), code="landline"
+            )
+
+
+class MobileField(PhoneField):
+    mobile = True
+
+
+class CountryField(forms.ChoiceField):
+    """An ISO 3166-1 country, offered by its name in the user's language, stored as its code."""
+
+    def __init__(self, *, max_length=None, empty_value="", **kwargs):
+        kwargs.setdefault("choices", country_choices)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return super().to_python(value).strip().upper()
 
 
 def _digits(value: str) -> str:
@@ -128,6 +211,7 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
     class Meta:
         model = Relation
         fields = ("client_code", *COMPANY_FIELDS, *PRIVATE_FIELDS, *COMMON_FIELDS)
+        field_classes = {"phone": PhoneField, "mobile": MobileField}
         widgets = {
             "founded_on": DateInput(),
             "date_of_birth": DateInput(),
@@ -165,6 +249,8 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
         for name in TYPED_WITH_SEPARATORS:
             if name in self.fields:
                 _allow_separators(self.fields[name])
+        for name in ("phone", "mobile"):
+            self.fields[name].stored = getattr(self.instance, name)  # type: ignore[attr-defined]
         self.duplicates: list = []
 
     def changed_fields(self) -> list[str]:
@@ -357,6 +443,12 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
             raise forms.ValidationError(_("Enter a date of birth after 1900."))
         return value
 
+    def clean_founded_on(self):
+        value = self.cleaned_data.get("founded_on")
+        if value and value > timezone.localdate():
+            raise forms.ValidationError(_("The founding date cannot be in the future."))
+        return value
+
     def clean_fiscal_year_end_month(self):
         value = self.cleaned_data.get("fiscal_year_end_month")
         if value is not None and not 1 <= value <= 12:
@@ -405,12 +497,17 @@ class AddressForm(PlainTextMixin, forms.ModelForm):
             "country",
             "is_default",
         )
+        field_classes = {"country": CountryField}
 
-    def clean_country(self) -> str:
-        value = (self.cleaned_data.get("country") or "").strip().upper()
-        if not re.fullmatch(r"[A-Z]{2}", value):
-            raise forms.ValidationError(_("Use the two-letter country code, e.g. NL, BE or DE."))
-        return value
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.country
+        if stored and stored not in CODES:
+            # An old or imported code outside ISO 3166-1: shown, so that it is not silently replaced
+            # by the first country of the list, and to be corrected before the address saves.
+            unknown = _("%(code)s: not a known country, choose one") % {"code": stored}
+            self.fields["country"].choices = [("", unknown), *country_choices()]
+            self.initial["country"] = ""
 
     def clean(self):
         cleaned = super().clean()
@@ -423,6 +520,10 @@ class AddressForm(PlainTextMixin, forms.ModelForm):
                     cleaned["postcode"] = postcode.validate(code)
                 except stdnum_errors.ValidationError:
                     self.add_error("postcode", _("A Dutch postcode looks like 1234 AB."))
+        elif code and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]*", code):
+            self.add_error(
+                "postcode", _("A postcode holds letters, digits, spaces and dashes only.")
+            )
         else:
             cleaned["postcode"] = code.upper()
         return cleaned
@@ -449,6 +550,17 @@ class BankAccountForm(PlainTextMixin, forms.ModelForm):
                 v for v in self.fields[name].validators if not hasattr(v, "limit_value")
             ]
         self.duplicates: list[Relation] = []
+        current = (
+            relation.bank_accounts.filter(is_default=True).exclude(pk=self.instance.pk or 0).first()
+        )
+        if current is not None:
+            # Taking the default from another account is a choice the person makes, never the
+            # form's: not ticked, and the account it would be taken from named beside the box.
+            if not self.instance.pk:
+                self.initial["is_default"] = False
+            self.fields["is_default"].help_text = _(
+                "Ticking this makes it the default instead of %(iban)s."
+            ) % {"iban": current.formatted_iban}
 
     def clean_iban(self) -> str:
         raw = self.cleaned_data.get("iban") or ""

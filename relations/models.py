@@ -13,7 +13,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from practice.models import Practice
+from relations.countries import country_name
 from relations.text import fold, mask_bsn
+
+# Notes are a memo on the relation, not its file: 10,000 characters is some four pages of A4, far more
+# than a note needs, and small enough that a page, an export row and the timeline stay quick to show.
+NOTES_MAX_LENGTH = 10_000
 
 # The fields whose change the ledger must hear about (DESIGN §5): bumping `ledger_version` in the same
 # transaction is the outbox that `sync` drains.
@@ -150,7 +155,7 @@ class Relation(models.Model):
     language = models.CharField(
         _("language"), max_length=2, choices=Language.choices, default=Language.NL
     )
-    notes = models.TextField(_("notes"), blank=True, default="")
+    notes = models.TextField(_("notes"), max_length=NOTES_MAX_LENGTH, blank=True, default="")
 
     # Company master data.
     legal_name = models.CharField(_("legal name"), max_length=200, blank=True, default="")
@@ -345,6 +350,8 @@ class Relation(models.Model):
             errors["email"] = gettext("A contact needs an e-mail address.")
         if self.date_of_birth and self.date_of_birth > date.today():
             errors["date_of_birth"] = gettext("The date of birth cannot be in the future.")
+        if self.is_company and self.founded_on and self.founded_on > timezone.localdate():
+            errors["founded_on"] = gettext("The founding date cannot be in the future.")
         if errors:
             raise ValidationError(errors)
 
@@ -396,6 +403,11 @@ class Address(models.Model):
     def street_line(self) -> str:
         number = f"{self.house_number}{('-' + self.house_number_addition) if self.house_number_addition else ''}"
         return f"{self.street} {number}".strip()
+
+    @property
+    def country_name(self) -> str:
+        """In the user's language; a code outside ISO 3166-1 (an old import) as it is stored."""
+        return country_name(self.country)
 
     @property
     def single_line(self) -> str:
@@ -462,7 +474,7 @@ class ServiceAgreement(models.Model):
     service = models.CharField(_("service"), max_length=20, choices=Service.choices)
     start_date = models.DateField(_("start date"), default=timezone.localdate)
     end_date = models.DateField(_("end date"), null=True, blank=True)
-    notes = models.TextField(_("notes"), blank=True, default="")
+    notes = models.TextField(_("notes"), max_length=NOTES_MAX_LENGTH, blank=True, default="")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = ServiceAgreementQuerySet.as_manager()

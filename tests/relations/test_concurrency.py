@@ -109,7 +109,7 @@ def random_changes(rng: random.Random, relation: Relation, step: int, who: str) 
         "last_name": f"Achternaam{n}",
         "initials": f"{chr(65 + n % 26)}.",
         "email": f"{who}{step}@example.nl",
-        "phone": f"020 {n:07d}",
+        "phone": f"020 {200 + n:03d} {n:04d}",
         "website": f"https://{who}{step}.example.nl",
         "notes": f"Notitie {n} van {who}",
         "kvk_number": f"{10_000_000 + n}",
