@@ -162,10 +162,13 @@ def test_no_sideways_scroll_at_390px(live_server, browser: Browser, owner, one_o
             page.goto(f"{base}{reverse('relations-tab', args=[relation.public_id, slug])}")
             expect(page.get_by_role("heading", level=1)).to_have_text(relation.display_name)
             assert_fits(page, shots, f"{relation.kind}-{relation.entity}-{slug}")
-        # The tabs scroll on one line instead of filling the screen.
+        # The tabs scroll on one line instead of filling the screen, the current one in view.
         tabs_box = page.get_by_role("navigation", name="Relation sections").bounding_box()
         assert tabs_box["height"] < 60
         assert tabs_box["width"] <= PHONE["width"]
+        current = page.locator('.tabs [aria-current="page"]').bounding_box()
+        assert current["x"] >= 0
+        assert current["x"] + current["width"] <= PHONE["width"]
     # An inline form swapped into a tab fits too.
     company = one_of_each[0]
     page.goto(f"{base}{reverse('relations-tab', args=[company.public_id, 'addresses'])}")
