@@ -260,7 +260,32 @@ def _row_labels() -> dict[str, Any]:
     }
 
 
-def _list_rows(relations: Iterable[Relation]) -> list[ListRow]:
+def back_query(filters: ListFilters, page: int = 1) -> str:
+    """`?back=…` for a link from the list to a relation: the list's filters and page, so that the
+    relation's breadcrumb leads back to the same list. "" for the plain list."""
+    params = filters.params(page=page if page > 1 else None)
+    return f"?{urlencode({'back': urlencode(params)})}" if params else ""
+
+
+def list_url_from_back(value: str) -> str:
+    """The list URL a relation's `back` parameter points at.
+
+    Never the value itself: it is read as the list's filters (each one validated, anything else
+    dropped) and a fresh URL is built on the list's own path, so no `back` can lead elsewhere.
+    """
+    params = QueryDict(value[:1000])
+    filters = read_filters(params)
+    page = _page_number(params.get("page"))
+    return reverse("relations-list") + filters.query_string(page=page if page > 1 else None)
+
+
+def back_param(list_url: str) -> str:
+    """`?back=…` that leads to `list_url` (one `list_url_from_back` made), "" for the plain list."""
+    query = list_url.partition("?")[2]
+    return f"?{urlencode({'back': query})}" if query else ""
+
+
+def _list_rows(relations: Iterable[Relation], back: str = "") -> list[ListRow]:
     labels = _row_labels()
     kinds, entities, portal = labels["kinds"], labels["entities"], labels["portal"]
     # One reverse() per page instead of one per row (it was a third of a row's cost): a public id
@@ -276,7 +301,7 @@ def _list_rows(relations: Iterable[Relation]) -> list[ListRow]:
         rows.append(
             ListRow(
                 public_id=public_id,
-                url=f"{before}{public_id}{after}",
+                url=f"{before}{public_id}{after}{back}",
                 display_name=relation.display_name,
                 kind=relation.kind,
                 kind_label=kinds.get(relation.kind, relation.kind),
@@ -348,8 +373,11 @@ def relation_list(request: HttpRequest) -> HttpResponse:
     rows = rows[:per_page]
 
     context = {
-        "relations": _list_rows(rows),
+        "relations": _list_rows(rows, back_query(filters, page)),
         "filters": filters,
+        # Nothing at all, not nothing matching: the page says how to add or import relations.
+        "practice_is_empty": count == 0 and not scoped(request, Relation).exists(),
+        "filter_params": urlencode(filters.params()),
         # Built only when the template's fragment cache misses: the filter bar's widgets cost
         # about as much to render as 50 rows, and they depend on the filters and language alone.
         "filter_form": lambda: FilterForm(initial=asdict(filters)),
@@ -433,6 +461,40 @@ def _selected_ids(values: Iterable[str]) -> tuple[list[uuid.UUID], list[str]]:
     return list(ids), invalid
 
 
+def _all_matching(request: HttpRequest) -> list[Relation] | None:
+    """The rows of "select all N matching": what the list's filters select, as the list showed them.
+
+    The filters are read as the list reads them and applied to the practice's rows (with "mine"
+    meaning the person posting). The count the page showed comes back as `expected`; when the set
+    has changed since (a colleague added or archived a row), nothing is done and the person is told,
+    rather than acting on rows they never saw. None when refused (the message is queued).
+    """
+    filters = read_filters(QueryDict(request.POST.get("filters", "")[:1000]))
+    matching = filter_relations(scoped(request, Relation), filters, user=request.user)
+    rows = list(matching.only("pk", "public_id")[: COUNT_CAP + 1])
+    if len(rows) > COUNT_CAP:
+        messages.error(
+            request,
+            _("More than %(cap)s relations match: narrow the filters first. Nothing was changed.")
+            % {"cap": number_format(COUNT_CAP, force_grouping=True)},
+        )
+        return None
+    if request.POST.get("expected") != str(len(rows)):
+        messages.error(
+            request,
+            _(
+                "%(count)s relations match these filters now, not %(expected)s: the list changed "
+                "since you looked. Nothing was changed."
+            )
+            % {"count": len(rows), "expected": request.POST.get("expected", "")[:12]},
+        )
+        return None
+    if not rows:
+        messages.error(request, _("Select at least one relation first. Nothing was changed."))
+        return None
+    return rows
+
+
 @require_POST
 @change_required
 def bulk(request: HttpRequest) -> HttpResponse:
@@ -441,14 +503,19 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if action is None:
         messages.error(request, _("Choose one of the bulk actions."))
         return HttpResponseRedirect(next_url)
-    submitted = request.POST.getlist("ids")
-    if not submitted:
-        messages.error(request, _("Select at least one relation first. Nothing was changed."))
-        return HttpResponseRedirect(next_url)
-
-    ids, invalid = _selected_ids(submitted)
-    # Only the current practice's rows are loaded: another practice's id is "not found", untouched.
-    found = list(scoped(request, Relation).filter(public_id__in=ids).only("pk", "public_id"))
+    if request.POST.get("scope") == "matching":
+        found = _all_matching(request)
+        if found is None:
+            return HttpResponseRedirect(next_url)
+        ids, invalid = [], []
+    else:
+        submitted = request.POST.getlist("ids")
+        if not submitted:
+            messages.error(request, _("Select at least one relation first. Nothing was changed."))
+            return HttpResponseRedirect(next_url)
+        ids, invalid = _selected_ids(submitted)
+        # Only the current practice's rows are loaded: another practice's id is "not found".
+        found = list(scoped(request, Relation).filter(public_id__in=ids).only("pk", "public_id"))
     result = action.service(
         practice=request.membership.practice, user=request.user, relations=found
     )

@@ -21,7 +21,7 @@ from practice.access import change_required, member_required
 from relations import extensions, services
 from relations.forms import NOT_REMEMBERED, Merge, RelationForm
 from relations.models import Address, Relation, ServiceAgreement, TeamAssignment
-from relations.views import parts, team
+from relations.views import listing, parts, team
 from relations.views.common import get_relation, relation_action
 
 TIMELINE_PAGE_SIZE = 25
@@ -60,10 +60,15 @@ def _render_detail(
     if tab not in dict(tabs):
         return redirect(relation)
     can_change = request.membership.can_change
+    # The way back to the list the person came from, with its filters; carried along the tabs.
+    list_url = listing.list_url_from_back(request.GET.get("back", ""))
+    back = listing.back_param(list_url)
     context = {
         "relation": relation,
         "tab": tab,
-        "tabs": [(slug, label, _tab_url(relation, slug)) for slug, label in tabs],
+        "tabs": [(slug, label, _tab_url(relation, slug) + back) for slug, label in tabs],
+        "list_url": list_url,
+        "back_param": back.removeprefix("?"),
         "can_change": can_change and not relation.is_archived,
         "can_archive": can_change,
         "bsn_revealed": bsn_revealed,

@@ -24,8 +24,11 @@ def test_dutch_browser_sees_dutch_and_can_switch_to_english(
     expect(page.get_by_role("heading", level=1)).to_have_text("Inloggen bij Kring")
     login(page, "alice", PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welkom bij {practice.name}")
+    # The language and the user live in the header's menu (a <details>), opened first.
+    page.locator(".topmenu summary").click()
     page.get_by_label("Taal").select_option("en")
     page.get_by_role("button", name="Wijzigen").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome to {practice.name}")
+    page.locator(".topmenu summary").click()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Log in to Kring")

@@ -548,4 +548,6 @@ def test_rows_of_the_archive_and_in_dutch(staff_client, readonly_client, practic
     assert '<span class="badge portal-none">Niet uitgenodigd</span>' in row
     assert '<td><span class="badge archived">Gearchiveerd</span></td></tr>' in row
     [row] = table_rows(readonly_client.get(URL, {"status": "archived"}).content.decode())
-    assert row.startswith(f'<tr><th scope="row"><a href="{archived.get_absolute_url()}">Oud BV</a>')
+    # The link carries the list's filters, for the relation's way back (test_list_flow.py).
+    href = f"{archived.get_absolute_url()}?back=status%3Darchived"
+    assert row.startswith(f'<tr><th scope="row"><a href="{href}">Oud BV</a>')
