@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date
 
 import phonenumbers
@@ -185,16 +184,6 @@ FORM_ONLY = frozenset({"version", "loaded", "confirm_duplicates"})
 NOT_REMEMBERED = FORM_ONLY | {"bsn"}
 
 
-@dataclass
-class Merge:
-    """Who changed what since an edit form was opened (see `RelationForm.merge_with`)."""
-
-    mine: set[str]  # fields this person changed
-    theirs: set[str]  # fields saved meanwhile by someone else
-    conflicts: set[str]  # fields both changed, to different values
-    saved: RelationForm  # an unbound form of what is saved now
-
-
 class RelationForm(PlainTextMixin, forms.ModelForm):
     """The master data of one relation; which fields show depends on its kind and type."""
 
@@ -298,78 +287,6 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
             and not field.disabled
             and (name not in loaded or field.has_changed(loaded[name], self[name].data))
         }
-
-    def normalised(self, values: dict[str, object]) -> dict[str, object]:
-        """`values` (Python values by field) as this form cleans them, so that a phone, IBAN, postcode
-        or btw-id written differently but equal after cleaning compares equal; a value the form
-        refuses is kept as it is."""
-        data: dict[str, object] = {}
-        for name, value in values.items():
-            field = self.fields.get(name)
-            if field is None:
-                continue
-            if isinstance(field, forms.BooleanField):
-                if value:
-                    data[name] = "on"
-            elif isinstance(value, date):
-                data[name] = value.isoformat()
-            else:
-                data[name] = "" if value is None else str(value)
-        scratch = Relation(
-            pk=self.instance.pk,
-            practice_id=self.instance.practice_id,
-            code_frozen=self.instance.code_frozen,
-        )
-        clone = type(self)(
-            data, instance=scratch, kind=self.instance.kind, entity=self.instance.entity
-        )
-        clone.full_clean()
-        return {
-            name: clone.cleaned_data[name]
-            if name in clone.cleaned_data and name not in clone.errors
-            else value
-            for name, value in values.items()
-        }
-
-    def merge_with(self, current: Relation) -> Merge | None:
-        """Three-way comparison of what the form was opened with, what this person submitted and
-        what is saved now (`current`), all as the form cleans them. None when what the form was
-        opened with is not known (no or unreadable `loaded` value). Call after `is_valid()`."""
-        loaded = self.loaded_values()
-        if loaded is None:
-            return None
-        fresh = type(self)(instance=current, kind=current.kind, entity=current.entity)
-        names = [
-            name
-            for name, field in self.fields.items()
-            if name not in NOT_REMEMBERED and not field.disabled
-        ]
-        saved = self.normalised(
-            {name: fresh.get_initial_for_field(fresh.fields[name], name) for name in names}
-        )
-        started = self.normalised({name: loaded[name] for name in names if name in loaded})
-        submitted = self.cleaned_data
-        mine, theirs = set(), set()
-        for name in names:
-            if name not in started:
-                # Not known what it was opened with: changed if it differs from what is saved.
-                if submitted.get(name) != saved[name]:
-                    mine.add(name)
-                continue
-            if submitted.get(name) != started[name]:
-                mine.add(name)
-            if saved[name] != started[name]:
-                theirs.add(name)
-        # Fields never remembered in the page (the BSN): changed when they differ from the saved value.
-        mine.update(
-            name
-            for name in self.changed_fields()
-            if name in NOT_REMEMBERED and not self.fields[name].disabled
-        )
-        both = {name for name in mine & theirs if submitted.get(name) != saved.get(name)}
-        # A field both set to the same value is nobody's change any more.
-        mine -= {name for name in mine & theirs if submitted.get(name) == saved.get(name)}
-        return Merge(mine=mine, theirs=theirs, conflicts=both, saved=fresh)
 
     # The field order of a company and of a private person.
     def field_groups(self) -> list[tuple[str, list]]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from copy import copy
 from uuid import UUID
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -19,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from practice.access import change_required, member_required
 from relations import extensions, services
-from relations.forms import NOT_REMEMBERED, Merge, RelationForm
+from relations.forms import NOT_REMEMBERED, RelationForm
 from relations.models import Address, Relation, ServiceAgreement, TeamAssignment
 from relations.views import listing, parts, team
 from relations.views.common import get_relation, relation_action
@@ -196,45 +194,33 @@ def new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _explain_conflict(form: RelationForm, current: Relation, merge: Merge | None) -> None:
-    """Someone saved in between and changed a field this person changed too. Keep what this person
-    changed; show every other field with the value saved meanwhile, so that saving again does not
-    quietly revert the other person's work; and name only the fields both changed, where this
-    person's value is kept and must be checked against the saved one shown beside it."""
-    fresh = (
-        merge.saved
-        if merge
-        else RelationForm(instance=current, kind=current.kind, entity=current.entity)
-    )
+def _explain_conflict(form: RelationForm, current: Relation) -> None:
+    """Someone saved in between. Keep what this person changed; show every other field with the
+    value saved meanwhile, so that saving again does not quietly revert the other person's work;
+    and name the fields both changed, where this person's value is kept and must be checked."""
+    fresh = RelationForm(instance=current, kind=current.kind, entity=current.entity)
+    loaded = form.loaded_values()
+    mine = form.changed_since_loaded()
     data = form.data.copy()
+    saved_meanwhile = {}
     for name, field in form.fields.items():
         if name in NOT_REMEMBERED or field.disabled:
             continue
-        if merge is not None and name not in merge.mine:
-            value = fresh.get_initial_for_field(fresh.fields[name], name)
-            if isinstance(field, forms.BooleanField):
-                if value:
-                    data[name] = "on"
-                else:
-                    data.pop(name, None)
-            else:
-                data[name] = "" if value is None else value
+        value = fresh.get_initial_for_field(fresh.fields[name], name)
+        if loaded is None or name not in loaded or field.has_changed(loaded[name], value):
+            saved_meanwhile[name] = value
+        if mine is not None and name not in mine:
+            data[name] = "" if value is None else value
     data["version"] = str(current.version)
     data["loaded"] = fresh.remembered_values()
     form.data = data
-    if merge is not None:
-        names = [name for name in form.fields if name in merge.conflicts]
-    else:  # not known what the form was opened with: every difference is the person's to check
-        names = [
-            name
-            for name, field in form.fields.items()
-            if name not in NOT_REMEMBERED
-            and not field.disabled
-            and field.has_changed(
-                fresh.get_initial_for_field(fresh.fields[name], name), form[name].data
-            )
-        ]
-    form.conflicting = [(form[name].label, fresh[name].value()) for name in names]
+    # What the other person saved that now differs from this form: where both changed a field,
+    # this person's value is kept and is the one to check.
+    form.conflicting = [
+        (form[name].label, fresh[name].value())
+        for name, value in saved_meanwhile.items()
+        if form.fields[name].has_changed(value, form[name].data)
+    ]
     who = current.updated_by
     name = (who.get_full_name() or who.get_username()) if who else _("Someone")
     form.add_error(
@@ -247,10 +233,6 @@ def _explain_conflict(form: RelationForm, current: Relation, merge: Merge | None
     )
 
 
-# How often a save that found no conflict is retried when yet another save slipped in between.
-MERGE_ATTEMPTS = 3
-
-
 @sensitive_post_parameters("bsn")
 @require_http_methods(["GET", "POST"])
 @change_required
@@ -259,7 +241,6 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     if relation.is_archived:
         messages.error(request, _("Restore this relation before changing it."))
         return redirect(relation)
-    current = copy(relation)  # what is saved now; the form writes its values into `relation`
     form = RelationForm(
         request.POST if request.method == "POST" else None,
         instance=relation,
@@ -268,40 +249,21 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
     conflict = None
     if request.method == "POST" and form.is_valid() and _duplicate_check(request, form, relation):
-        for _attempt in range(MERGE_ATTEMPTS):
-            merge = form.merge_with(current)
-            started_at = form.cleaned_data["version"] or 0
-            if merge is None:
-                if started_at != current.version:
-                    conflict = current
-                    _explain_conflict(form, current, None)
-                    break
-                changed = set(form.changed_fields())
-            elif merge.conflicts:
-                conflict = current
-                _explain_conflict(form, current, merge)
-                break
-            else:
-                changed = merge.mine
-            # Fields this person did not change keep what is saved now, also in the derived name.
-            for name in form.fields:
-                if name not in changed and hasattr(current, name):
-                    setattr(relation, name, getattr(current, name))
-            try:
-                services.update_relation(
-                    relation=relation, user=request.user, version=current.version, changed=changed
-                )
-            except services.StaleVersion as stale:
-                current = copy(stale.current)  # saved again in between: compare once more
-                continue
-            except ValidationError as exc:
-                form.add_error(None, exc)
-                break
+        try:
+            services.update_relation(
+                relation=relation,
+                user=request.user,
+                version=form.cleaned_data["version"] or 0,
+                changed=form.changed_fields(),
+            )
+        except services.StaleVersion as stale:
+            conflict = stale.current
+            _explain_conflict(form, conflict)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
             messages.success(request, _("%(name)s has been saved.") % {"name": relation})
             return redirect(relation)
-        else:
-            conflict = current
-            _explain_conflict(form, current, form.merge_with(current))
     return render(
         request,
         "relations/form.html",
