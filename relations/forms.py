@@ -475,7 +475,11 @@ class RelationForm(RemembersLoaded, PlainTextMixin, forms.ModelForm):
             )
 
 
-class AddressForm(PlainTextMixin, forms.ModelForm):
+class AddressForm(RemembersLoaded, PlainTextMixin, forms.ModelForm):
+    verbatim_fields = ("loaded",)
+    # What the edit form was opened with: two people editing one address merge as a relation does.
+    loaded = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
+
     class Meta:
         model = Address
         fields = (
@@ -488,6 +492,16 @@ class AddressForm(PlainTextMixin, forms.ModelForm):
             "country",
             "is_default",
         )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded"].initial = self.remembered_values()
+        else:
+            del self.fields["loaded"]
+
+    def twin(self, data, instance) -> AddressForm:
+        return AddressForm(data, instance=instance)
 
     def clean_country(self) -> str:
         value = (self.cleaned_data.get("country") or "").strip().upper()

@@ -322,3 +322,95 @@ def test_a_name_part_changed_by_the_other_person_stays_in_the_display_name(
     company.refresh_from_db()
     assert company.display_name == "Korst Holding B.V."
     assert company.phone == "020 555 5555"
+
+
+# --- the address form: a checkbox, a postcode -----------------------------------------------------
+
+
+def _address_form(client, url) -> dict[str, str]:
+    # The address form's own page (without JavaScript); it posts to its own URL.
+    response = client.get(url)
+    assert response.status_code == 200
+    return _address_form_from(response)
+
+
+def _any_post_form(parser: _FormParser):
+    original = _FormParser.handle_starttag
+
+    def start(tag, attrs):
+        if tag == "form" and dict(attrs).get("method") == "post" and "hx-post" not in dict(attrs):
+            attrs = [(k, v) for k, v in attrs if k != "action"]
+        original(parser, tag, attrs)
+
+    return start
+
+
+@pytest.fixture
+def two_addresses(company):
+    from tests.factories import AddressFactory
+
+    postal = AddressFactory(relation=company, type="postal", street="Postbus", is_default=True)
+    other = AddressFactory(relation=company, type="postal", street="Damrak", is_default=False)
+    return postal, other
+
+
+def test_an_address_checkbox_and_a_text_field_changed_by_two_people_both_survive(
+    staff_client, owner_client, company, two_addresses
+):
+    _postal, other = two_addresses
+    url = reverse("relations-address-edit", args=[company.public_id, other.pk])
+    tab_a, tab_b = _address_form(owner_client, url), _address_form(staff_client, url)
+    assert "loaded" in tab_a
+    assert owner_client.post(url, {**tab_a, "is_default": "on"}).status_code == 302
+    response = staff_client.post(url, {**tab_b, "city": "Haarlem", "postcode": "1015cj"})
+    assert response.status_code == 302, "a postcode written differently is not a change"
+    other.refresh_from_db()
+    assert (other.is_default, other.city, other.postcode) == (True, "Haarlem", "1015 CJ")
+    event = company.timeline.filter(kind="address_changed").order_by("pk").last()
+    assert event.fields == ["city"]
+
+
+def test_a_checkbox_ticked_by_both_is_not_a_conflict(
+    staff_client, owner_client, company, two_addresses
+):
+    """A checkbox has two values: if both changed it, both chose the same one."""
+    _postal, other = two_addresses
+    url = reverse("relations-address-edit", args=[company.public_id, other.pk])
+    tab_a, tab_b = _address_form(owner_client, url), _address_form(staff_client, url)
+    owner_client.post(url, {**tab_a, "is_default": "on", "street": "Rokin"})
+    response = staff_client.post(url, {**tab_b, "is_default": "on", "city": "Haarlem"})
+    assert response.status_code == 302
+    other.refresh_from_db()
+    assert (other.is_default, other.street, other.city) == (True, "Rokin", "Haarlem")
+
+
+def test_an_address_field_both_changed_is_the_only_conflict(
+    staff_client, owner_client, company, two_addresses
+):
+    _postal, other = two_addresses
+    url = reverse("relations-address-edit", args=[company.public_id, other.pk])
+    tab_a, tab_b = _address_form(owner_client, url), _address_form(staff_client, url)
+    owner_client.post(url, {**tab_a, "postcode": "1012 AB", "street": "Rokin", "is_default": "on"})
+    response = staff_client.post(url, {**tab_b, "postcode": "2011ab", "city": "Haarlem"})
+    assert response.status_code == 200
+    assert "changed this address meanwhile" in response.content.decode()
+    form = response.context["form"]
+    assert [str(label) for label, _v in form.conflicting] == [str(form["postcode"].label)]
+    shown = _address_form_from(response)
+    assert (shown["postcode"], shown["city"]) == ("2011ab", "Haarlem")  # Bob's
+    assert (shown["street"], shown.get("is_default")) == ("Rokin", "on")  # Alice's
+    assert staff_client.post(url, shown).status_code == 302
+    other.refresh_from_db()
+    assert (other.postcode, other.city, other.street, other.is_default) == (
+        "2011 AB",
+        "Haarlem",
+        "Rokin",
+        True,
+    )
+
+
+def _address_form_from(response) -> dict[str, str]:
+    parser = _FormParser()
+    parser.handle_starttag = _any_post_form(parser)
+    parser.feed(response.content.decode())
+    return parser.data
