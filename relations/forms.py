@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import date
 
 import phonenumbers
@@ -16,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum import exceptions as stdnum_errors
@@ -179,12 +182,218 @@ def _allow_separators(field: forms.Field) -> None:
 
 # The edit form's own bookkeeping, not data of the relation.
 FORM_ONLY = frozenset({"version", "loaded", "confirm_duplicates"})
-# Not part of the values an edit form remembers having loaded: the bookkeeping, and the BSN, which is
-# never written into a page it was not asked for.
-NOT_REMEMBERED = FORM_ONLY | {"bsn"}
+# Remembered in the page only as a keyed digest: the BSN is never written into a page it was not
+# asked for, yet a change to it must be told apart from a change by someone else.
+DIGESTED = frozenset({"bsn"})
+# Compared without the separators people type: "020 222 2222" is "0202222222" is "020-222 22 22".
+PHONE_FIELDS = frozenset({"phone", "mobile"})
+COMPACT_FIELDS = frozenset({"iban", "bic", "postcode", "vat_number"})
 
 
-class RelationForm(PlainTextMixin, forms.ModelForm):
+def _digest(name: str, value: object) -> str:
+    return salted_hmac(f"kring.loaded.{name}", str(value or "")).hexdigest()
+
+
+def _phone_key(value: str) -> str:
+    value = re.sub(r"[\s().\-/]", "", value)
+    if value.startswith("00"):
+        value = "+" + value[2:]
+    if value.startswith("+31"):
+        value = "0" + value[3:]
+    return value
+
+
+def comparable(name: str, value: object) -> object:
+    """A cleaned value as two people's edits are compared: written differently is not different."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFKC", value).replace("\r\n", "\n").strip()
+        if name in PHONE_FIELDS:
+            return _phone_key(value)
+        if name in COMPACT_FIELDS:
+            return re.sub(r"[\s.\-]", "", value).upper()
+    return value
+
+
+def _as_data(value: object) -> object:
+    """A remembered (initial) value as a browser would send it back."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return value  # CheckboxInput reads True and False as they are
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass
+class Merge:
+    """Who changed what since the form was opened, each compared after the form's cleaning.
+
+    `mine`: the fields this person changed; `theirs`: the fields saved by someone else meanwhile;
+    `conflicts`: the fields both changed, to values that differ. Only those need a decision: the
+    rest is this person's changes laid over the current record."""
+
+    mine: set[str] = field(default_factory=set)
+    theirs: set[str] = field(default_factory=set)
+    conflicts: set[str] = field(default_factory=set)
+
+
+class RemembersLoaded:
+    """An edit form that carries, in a hidden `loaded` field, the values it was opened with.
+
+    So that a save can tell the fields this person changed from the fields someone else saved
+    meanwhile: disjoint changes are merged, and a field both changed is the only conflict. Works
+    without JavaScript: the snapshot is a plain hidden input. A form subclass says how to make a
+    sibling of itself for another instance (`twin`)."""
+
+    instance: object
+    fields: dict[str, forms.Field]
+    data: object
+    cleaned_data: dict
+
+    def twin(self, data, instance):  # pragma: no cover - each form defines it
+        raise NotImplementedError
+
+    def data_fields(self) -> list[str]:
+        return [name for name, f in self.fields.items() if name not in FORM_ONLY and not f.disabled]
+
+    def _initial_values(self) -> dict[str, object]:
+        return {n: self.get_initial_for_field(self.fields[n], n) for n in self.data_fields()}
+
+    def remembered_values(self) -> str:
+        """The form's initial values (from its instance), as the hidden `loaded` field carries them."""
+        values = {
+            name: _digest(name, comparable(name, value)) if name in DIGESTED else value
+            for name, value in self._initial_values().items()
+        }
+        return json.dumps(values, cls=DjangoJSONEncoder)
+
+    def loaded_raw(self) -> dict[str, object] | None:
+        """What the hidden `loaded` field says the form was opened with; None when not readable."""
+        try:
+            raw = json.loads(self.data.get(self.add_prefix("loaded")) or "")
+        except (TypeError, ValueError, AttributeError):
+            return None
+        return raw if isinstance(raw, dict) else None
+
+    def loaded_values(self) -> dict[str, object] | None:
+        """The values the form was opened with, as Python values by field (digested fields left
+        out); None when that is not known."""
+        raw = self.loaded_raw()
+        if raw is None:
+            return None
+        values = {}
+        for name in self.data_fields():
+            if name in DIGESTED or name not in raw:
+                continue
+            try:
+                values[name] = self.fields[name].to_python(raw[name])
+            except ValidationError:
+                continue
+        return values
+
+    def _cleaned_comparable(self, raw: dict[str, object], instance) -> dict[str, object]:
+        """`raw` (initial values) cleaned as this form cleans what a person types, then made
+        comparable. A value today's rules refuse (older data) is compared as it is."""
+        names = [n for n in self.data_fields() if n in raw]
+        sibling = self.twin({n: _as_data(raw[n]) for n in names}, copy.copy(instance))
+        sibling.full_clean()
+        values = {}
+        for name in names:
+            if name in sibling.cleaned_data:
+                value = sibling.cleaned_data[name]
+            else:
+                try:
+                    value = self.fields[name].to_python(_as_data(raw[name]))
+                except ValidationError:
+                    value = raw[name]
+            values[name] = comparable(name, value)
+        return values
+
+    def _keys(self, raw: dict[str, object], instance) -> dict[str, object]:
+        """Comparable values by field, the digested ones as digests."""
+        plain = {n: v for n, v in raw.items() if n not in DIGESTED}
+        keys = self._cleaned_comparable(plain, instance)
+        for name in DIGESTED & set(self.data_fields()):
+            if name in raw:
+                keys[name] = raw[name]
+        return keys
+
+    def merge_with(self, current, *, base_is_current: bool = False) -> Merge:
+        """Compare this (valid) form with the record as it is now (`current`), both against the
+        values the form was opened with. Unknown what it was opened with (`loaded` missing or
+        unreadable): the current record is taken as the base when `base_is_current`, else every
+        difference is a conflict."""
+        names = self.data_fields()
+        submitted = {n: comparable(n, self.cleaned_data.get(n)) for n in names}
+        for name in DIGESTED & set(names):
+            submitted[name] = _digest(name, submitted[name])
+        now_raw = self.twin(None, current)._initial_values()
+        now = self._keys(
+            {n: _digest(n, comparable(n, v)) if n in DIGESTED else v for n, v in now_raw.items()},
+            current,
+        )
+        loaded = None if base_is_current else self.loaded_raw()
+        if loaded is None:
+            differ = {n for n in names if submitted[n] != now.get(n)}
+            if base_is_current:
+                return Merge(mine=differ)
+            return Merge(mine=differ, theirs=differ, conflicts=differ)
+        base = self._keys(loaded, current)
+        mine = {n for n in names if n not in base or submitted[n] != base[n]}
+        theirs = {n for n in names if n not in base or now.get(n) != base[n]}
+        conflicts = {n for n in mine & theirs if submitted[n] != now.get(n)}
+        # Both changed it to the same value: nothing left to write, and no conflict.
+        mine = {n for n in mine if submitted[n] != now.get(n)}
+        return Merge(mine=mine, theirs=theirs, conflicts=conflicts)
+
+    def show_conflict(self, current, merge: Merge) -> None:
+        """Re-render after a conflict: this person's values for the fields they changed, the
+        current (other person's) values for every other field, and the current record as what the
+        form was opened with, so that the next save goes through. `conflicting` lists what the
+        other person saved for each field both changed."""
+        fresh = self.twin(None, current)
+        data = self.data.copy()
+        for name in self.data_fields():
+            if name in merge.mine:
+                continue
+            value = _as_data(fresh.get_initial_for_field(fresh.fields[name], name))
+            if isinstance(self.fields[name], forms.BooleanField):
+                if value:
+                    data[self.add_prefix(name)] = "on"
+                else:
+                    data.pop(self.add_prefix(name), None)
+            else:
+                data[self.add_prefix(name)] = value
+        if "version" in self.fields:
+            data[self.add_prefix("version")] = str(current.version)
+        data[self.add_prefix("loaded")] = fresh.remembered_values()
+        self.data = data
+        self.conflicting = [
+            (self[name].label, _shown(fresh, name))
+            for name in self.data_fields()
+            if name in merge.conflicts
+        ]
+
+
+def _shown(form: forms.BaseForm, name: str) -> object:
+    """A field's value as a person reads it: a choice by its label, a checkbox as yes or no."""
+    f = form.fields[name]
+    value = form.get_initial_for_field(f, name)
+    if name in DIGESTED:
+        return _("(changed)")
+    if isinstance(f, forms.BooleanField):
+        return _("yes") if value else _("no")
+    choices = getattr(f, "choices", None) or getattr(f.widget, "choices", None)
+    if choices:
+        labels = {str(k): v for k, v in choices}
+        return labels.get("" if value is None else str(value), value)
+    return value
+
+
+class RelationForm(RemembersLoaded, PlainTextMixin, forms.ModelForm):
     """The master data of one relation; which fields show depends on its kind and type."""
 
     verbatim_fields = ("loaded",)  # JSON the form wrote itself; read defensively, never validated
@@ -242,51 +451,8 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
             self.fields[name].stored = getattr(self.instance, name)  # type: ignore[attr-defined]
         self.duplicates: list = []
 
-    def changed_fields(self) -> list[str]:
-        """The relation's fields this form changed (its own bookkeeping left out)."""
-        return [name for name in self.changed_data if name not in FORM_ONLY]
-
-    def remembered_values(self) -> str:
-        """The form's initial values (from its instance), as the hidden `loaded` field carries them."""
-        values = {
-            name: self.get_initial_for_field(field, name)
-            for name, field in self.fields.items()
-            if name not in NOT_REMEMBERED
-        }
-        return json.dumps(values, cls=DjangoJSONEncoder)
-
-    def loaded_values(self) -> dict[str, object] | None:
-        """The values the form was opened with (as Python values, by field); None when that is not
-        known: no or unreadable `loaded` value."""
-        try:
-            raw = json.loads(self.data.get(self.add_prefix("loaded")) or "")
-        except (TypeError, ValueError):
-            return None
-        if not isinstance(raw, dict):
-            return None
-        values = {}
-        for name, field in self.fields.items():
-            if name in NOT_REMEMBERED or name not in raw:
-                continue
-            try:
-                values[name] = field.to_python(raw[name])
-            except ValidationError:
-                continue  # unknown, so treated as changed
-        return values
-
-    def changed_since_loaded(self) -> set[str] | None:
-        """The fields the person changed compared with the values the form was opened with; None
-        when that is not known."""
-        loaded = self.loaded_values()
-        if loaded is None:
-            return None
-        return {
-            name
-            for name, field in self.fields.items()
-            if name not in NOT_REMEMBERED
-            and not field.disabled
-            and (name not in loaded or field.has_changed(loaded[name], self[name].data))
-        }
+    def twin(self, data, instance) -> RelationForm:
+        return RelationForm(data, instance=instance, kind=instance.kind, entity=instance.entity)
 
     # The field order of a company and of a private person.
     def field_groups(self) -> list[tuple[str, list]]:
@@ -401,7 +567,11 @@ class RelationForm(PlainTextMixin, forms.ModelForm):
             )
 
 
-class AddressForm(PlainTextMixin, forms.ModelForm):
+class AddressForm(RemembersLoaded, PlainTextMixin, forms.ModelForm):
+    verbatim_fields = ("loaded",)
+    # What the edit form was opened with: two people editing one address merge as a relation does.
+    loaded = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
+
     class Meta:
         model = Address
         fields = (
@@ -425,6 +595,13 @@ class AddressForm(PlainTextMixin, forms.ModelForm):
             unknown = _("%(code)s: not a known country, choose one") % {"code": stored}
             self.fields["country"].choices = [("", unknown), *country_choices()]
             self.initial["country"] = ""
+        if self.instance.pk:
+            self.fields["loaded"].initial = self.remembered_values()
+        else:
+            del self.fields["loaded"]
+
+    def twin(self, data, instance) -> AddressForm:
+        return AddressForm(data, instance=instance)
 
     def clean(self):
         cleaned = super().clean()

@@ -7,6 +7,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from practice.access import change_required, member_required
 from relations import extensions, services
-from relations.forms import NOT_REMEMBERED, RelationForm
+from relations.forms import Merge, RelationForm
 from relations.models import Address, Relation, ServiceAgreement, TeamAssignment
 from relations.views import listing, parts, team
 from relations.views.common import get_relation, relation_action
@@ -194,43 +195,50 @@ def new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _explain_conflict(form: RelationForm, current: Relation) -> None:
-    """Someone saved in between. Keep what this person changed; show every other field with the
-    value saved meanwhile, so that saving again does not quietly revert the other person's work;
-    and name the fields both changed, where this person's value is kept and must be checked."""
-    fresh = RelationForm(instance=current, kind=current.kind, entity=current.entity)
-    loaded = form.loaded_values()
-    mine = form.changed_since_loaded()
-    data = form.data.copy()
-    saved_meanwhile = {}
-    for name, field in form.fields.items():
-        if name in NOT_REMEMBERED or field.disabled:
-            continue
-        value = fresh.get_initial_for_field(fresh.fields[name], name)
-        if loaded is None or name not in loaded or field.has_changed(loaded[name], value):
-            saved_meanwhile[name] = value
-        if mine is not None and name not in mine:
-            data[name] = "" if value is None else value
-    data["version"] = str(current.version)
-    data["loaded"] = fresh.remembered_values()
-    form.data = data
-    # What the other person saved that now differs from this form: where both changed a field,
-    # this person's value is kept and is the one to check.
-    form.conflicting = [
-        (form[name].label, fresh[name].value())
-        for name, value in saved_meanwhile.items()
-        if form.fields[name].has_changed(value, form[name].data)
-    ]
+def _explain_conflict(form: RelationForm, current: Relation, merge: Merge) -> None:
+    """Both changed the same field. Nothing is saved: the form shows this person's values for the
+    fields they changed and the other person's saved values for every other field, names only the
+    fields both changed (with what the other person saved), and carries the current version, so
+    that saving again keeps both people's work."""
+    form.show_conflict(current, merge)
     who = current.updated_by
     name = (who.get_full_name() or who.get_username()) if who else _("Someone")
+    labels = ", ".join(str(label) for label, _value in form.conflicting)
     form.add_error(
         None,
         _(
-            "%(who)s changed this relation meanwhile. Your changes are kept below and were not "
-            "saved; check them against the current values and save again."
+            "%(who)s changed this relation meanwhile, and changed the same fields as you: "
+            "%(fields)s. Nothing was saved yet. Your values are in the form, what %(who)s saved "
+            "is shown below; every other field already holds the current value. Check them and "
+            "save again."
         )
-        % {"who": name},
+        % {"who": name, "fields": labels},
     )
+
+
+def _save_edit(form: RelationForm, relation: Relation, user) -> tuple[Relation, Merge]:
+    """Save what this person changed over the record as it is now; `merge.conflicts` non-empty
+    when both changed the same field (then nothing is saved)."""
+    version = form.cleaned_data.get("version") or 0
+    while True:
+        with transaction.atomic():
+            current = (
+                Relation.objects.select_for_update(of=("self",))
+                .select_related("updated_by")
+                .get(pk=relation.pk)
+            )
+            merge = form.merge_with(current, base_is_current=current.version == version)
+            if merge.conflicts or not merge.mine:
+                return current, merge
+            for name in merge.mine:
+                setattr(current, name, form.cleaned_data[name])
+            try:
+                services.update_relation(
+                    relation=current, user=user, version=current.version, changed=merge.mine
+                )
+            except services.StaleVersion:
+                continue  # saved by someone else between the read and the write: merge again
+            return current, merge
 
 
 @sensitive_post_parameters("bsn")
@@ -250,20 +258,16 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     conflict = None
     if request.method == "POST" and form.is_valid() and _duplicate_check(request, form, relation):
         try:
-            services.update_relation(
-                relation=relation,
-                user=request.user,
-                version=form.cleaned_data["version"] or 0,
-                changed=form.changed_fields(),
-            )
-        except services.StaleVersion as stale:
-            conflict = stale.current
-            _explain_conflict(form, conflict)
+            current, merge = _save_edit(form, relation, request.user)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, _("%(name)s has been saved.") % {"name": relation})
-            return redirect(relation)
+            if merge.conflicts:
+                conflict = current
+                _explain_conflict(form, current, merge)
+            else:
+                messages.success(request, _("%(name)s has been saved.") % {"name": current})
+                return redirect(current)
     return render(
         request,
         "relations/form.html",

@@ -14,6 +14,7 @@ from uuid import UUID
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -144,11 +145,31 @@ def address_form(request: HttpRequest, public_id: UUID, pk: int | None = None) -
         title = _("Add address")
     form = AddressForm(request.POST if request.method == "POST" else None, instance=address)
     if form.is_bound and form.is_valid():
-        services.save_address(
-            relation=relation, user=request.user, address=form.instance, changed=form.changed_data
-        )
-        return _done(
-            request, relation, "addresses", _("Address saved.") if pk else _("Address added.")
+        if not pk:
+            services.save_address(relation=relation, user=request.user, address=form.instance)
+            return _done(request, relation, "addresses", _("Address added."))
+        with transaction.atomic():
+            current = relation.addresses.select_for_update().get(pk=pk)
+            merge = form.merge_with(current, base_is_current=form.loaded_raw() is None)
+            if not merge.conflicts:
+                # What this person changed, laid over the address as it is now.
+                for name in merge.mine:
+                    setattr(current, name, form.cleaned_data[name])
+                if merge.mine:
+                    services.save_address(
+                        relation=relation, user=request.user, address=current, changed=merge.mine
+                    )
+                return _done(request, relation, "addresses", _("Address saved."))
+        form.show_conflict(current, merge)
+        form.add_error(
+            None,
+            _(
+                "Someone changed this address meanwhile, and changed the same fields as you: "
+                "%(fields)s. Nothing was saved yet. Your values are in the form, what was saved "
+                "is shown below; every other field already holds the current value. Check them "
+                "and save again."
+            )
+            % {"fields": ", ".join(str(label) for label, _value in form.conflicting)},
         )
     return _render_form(request, relation, "addresses", form, action=action, title=title)
 
