@@ -21,7 +21,7 @@ install: $(VENV)/.installed
 # The zero-setup demo: SQLite, tasks run eagerly in-process, the embedded local ledger.
 run: install
 	DEBUG=true $(MANAGE) migrate --no-input
-	DEBUG=true $(MANAGE) seed_demo
+	DEBUG=true PORT=$(PORT) $(MANAGE) seed_demo
 	DEBUG=true $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 # Lint, format check, migrations check and the suite; DATABASE_URL picks the database (SQLite if unset).

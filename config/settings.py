@@ -133,6 +133,8 @@ AXES_CLIENT_STR_CALLABLE = "practice.audit.axes_client_str"
 # form masks these fields (the password always).
 AXES_DISABLE_ACCESS_LOG = True
 AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address", "bsn"]
+# A refused form post gets Kring's own page (layout, language, what to do), not Django's bare one.
+CSRF_FAILURE_VIEW = "practice.views.csrf_failure"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -150,6 +152,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", _("Dutch")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates day-month-year with a 24-hour clock, as in the Netherlands (config/formats/en).
+FORMAT_MODULE_PATH = ["config.formats"]
 LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "Europe/Amsterdam"

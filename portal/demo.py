@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 from portal.models import Invitation
 from portal.services import invite
 from relations.models import Relation
 
-DEMO_BASE_URL = "http://127.0.0.1:8000"
+
+def demo_base_url() -> str:
+    """Where `make run` serves the demo: its PORT (8000 unless set) must be in the seeded link."""
+    return f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
 
 
 def seed(*, practice, user, stdout) -> None:
@@ -22,7 +27,7 @@ def seed(*, practice, user, stdout) -> None:
     )
     if contact is None:
         return
-    invite(relation=contact, user=user, base_url=DEMO_BASE_URL)
+    invite(relation=contact, user=user, base_url=demo_base_url())
     stdout.write(
         f"portal: invited contact #{contact.pk} (the mail is printed by the console backend)"
     )

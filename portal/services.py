@@ -191,7 +191,27 @@ def _send_invitation(invitation_id: int, link: str) -> None:
             "practice": invitation.practice
         }
         body = render_to_string("portal/email/invitation.txt", context)
-    EmailMessage(" ".join(subject.split()), body, to=[invitation.email]).send()
+    PlainTextMail(" ".join(subject.split()), body, to=[invitation.email]).send()
+
+
+class PlainTextMail(EmailMessage):
+    """A text mail sent as 8bit UTF-8, readable as it is (in the console backend of the demo too).
+
+    Python picks quoted-printable for a line over 78 characters, such as the invitation link, and
+    then breaks it with "=" at the end of a line: copied from the console, the link no longer works.
+    8bit allows lines up to 998 characters, which every mail server of the last decades accepts.
+    """
+
+    def message(self, **kwargs):
+        msg = super().message(**kwargs)
+        if not msg.is_multipart():
+            msg.set_content(
+                self.body,
+                subtype=self.content_subtype,
+                charset=self.encoding or "utf-8",
+                cte="8bit",
+            )
+        return msg
 
 
 # --- accepting (the contact) ---------------------------------------------------------------------
@@ -276,5 +296,16 @@ def active_account(user: AbstractBaseUser) -> PortalAccount | None:
         PortalAccount.objects.active()
         .select_related("relation", "relation__practice")
         .filter(user=user)
+        .first()
+    )
+
+
+def withdrawn_account(user: AbstractBaseUser) -> PortalAccount | None:
+    """The user's portal account if the office withdrew its access (revoked, or the contact archived)."""
+    if not user.is_authenticated:
+        return None
+    return (
+        PortalAccount.objects.filter(user=user, revoked_at__isnull=False)
+        .select_related("relation__practice")
         .first()
     )

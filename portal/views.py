@@ -224,7 +224,16 @@ def _connected_clients(relation: Relation) -> list[tuple[Any, Relation]]:
 def home(request: HttpRequest) -> HttpResponse:
     account = services.active_account(request.user)
     if account is None:
-        raise Http404("No active portal account.")
+        withdrawn = services.withdrawn_account(request.user)
+        if withdrawn is None:
+            raise Http404("No active portal account.")
+        # Their own account, so nothing to hide: say what happened instead of a bare 404.
+        return render(
+            request,
+            "portal/withdrawn.html",
+            {"practice": withdrawn.relation.practice},
+            status=403,
+        )
     relation = account.relation
     return render(
         request,

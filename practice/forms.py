@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
@@ -61,10 +61,54 @@ class PlainTextValidator:
         return isinstance(other, PlainTextValidator) and other.multiline == self.multiline
 
 
-class PlainTextMixin:
+class FriendlyErrorsMixin:
+    """Each complaint once, and the first field that has one focused (`autofocus`: no script needed).
+
+    A ModelForm checks the model too (`Model.clean`), which repeats what the form already said about
+    a field ("a company needs a name" twice; "required" and "a contact needs an e-mail address"): a
+    field the form found wrong keeps the form's error only. The error summary at the top of a form
+    (templates/_error_summary.html) links to each field.
+    """
+
+    fields: dict[str, forms.Field]
+    _errors: Any
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        if hasattr(errors, "error_dict"):
+            kept = {
+                name: messages
+                for name, messages in errors.error_dict.items()
+                if name == NON_FIELD_ERRORS or name not in self._errors
+            }
+            if not kept:
+                return
+            errors = ValidationError(kept)
+        super()._update_errors(errors)  # type: ignore[misc]
+
+    def full_clean(self) -> None:
+        super().full_clean()  # type: ignore[misc]
+        if not self._errors:
+            return
+        first = next(
+            (
+                name
+                for name, field in self.fields.items()
+                if name in self._errors and not field.widget.is_hidden and not field.disabled
+            ),
+            None,
+        )
+        if first is None:
+            return
+        for field in self.fields.values():
+            field.widget.attrs.pop("autofocus", None)
+        self.fields[first].widget.attrs["autofocus"] = True
+
+
+class PlainTextMixin(FriendlyErrorsMixin):
     """Adds PlainTextValidator to every text field of the form (a Textarea may hold line breaks).
 
-    `verbatim_fields` names the fields taken exactly as typed, such as passwords.
+    `verbatim_fields` names the fields taken exactly as typed, such as passwords. Every form of Kring
+    has it, and with it FriendlyErrorsMixin.
     """
 
     verbatim_fields: tuple[str, ...] = ()

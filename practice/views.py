@@ -35,3 +35,8 @@ def switch(request: HttpRequest) -> HttpResponse:
     ):
         next_url = reverse("home")
     return HttpResponseRedirect(next_url)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """settings.CSRF_FAILURE_VIEW: Kring's page, in the user's language, saying what to do."""
+    return render(request, "403_csrf.html", status=403)

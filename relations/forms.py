@@ -19,6 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.dates import MONTHS as MONTH_NAMES
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from stdnum import exceptions as stdnum_errors
@@ -39,7 +40,8 @@ from relations.models import (
 
 COMMON_FIELDS = ("email", "phone", "mobile", "website", "language", "notes")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$")
-MONTHS = [(None, "—")] + [(m, date(2000, m, 1).strftime("%m")) for m in range(1, 13)]
+# By name in the user's language ("december"), not by number.
+MONTHS = [(None, "—")] + [(m, MONTH_NAMES[m]) for m in range(1, 13)]
 
 
 class DateInput(forms.DateInput):

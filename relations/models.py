@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import MONTHS
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -315,7 +316,34 @@ class Relation(models.Model):
     def masked_bsn(self) -> str:
         return mask_bsn(self.bsn)
 
+    @property
+    def letter_salutation(self) -> str:
+        """How a letter or an e-mail to the relation opens, in the active language.
+
+        The salutation is not part of the name (the name is "Jan de Vries", or "J.P. de Vries" with
+        only initials): it only says how to address the person, "Geachte heer De Vries". Without a
+        first name or initials before it, a Dutch prefix takes a capital ("heer De Vries").
+        """
+        if self.is_company or not self.last_name:
+            return gettext("Dear Sir or Madam")
+        if self.salutation in (self.Salutation.MR, self.Salutation.MRS):
+            surname = " ".join(p for p in (self.name_prefix, self.last_name) if p)
+            surname = surname[:1].upper() + surname[1:]
+            if self.salutation == self.Salutation.MR:
+                return gettext("Dear Mr %(name)s") % {"name": surname}
+            return gettext("Dear Mrs %(name)s") % {"name": surname}
+        return gettext("Dear %(name)s") % {"name": self.compose_display_name()}
+
+    @property
+    def fiscal_year_end_month_name(self) -> str:
+        """The month by its name in the active language ("december"), not its number."""
+        return str(MONTHS.get(self.fiscal_year_end_month, "")) if self.fiscal_year_end_month else ""
+
     def compose_display_name(self) -> str:
+        """The name as shown everywhere: first name, else initials, then prefix and last name.
+
+        Never both initials and first name, and never the salutation (see letter_salutation).
+        """
         if self.is_company:
             return (self.trade_name or self.legal_name).strip()
         first = self.first_name or self.initials

@@ -27,6 +27,12 @@ class LedgerConnectionForm(PlainTextMixin, forms.ModelForm):
     class Meta:
         model = LedgerConnection
         fields = ("adapter", "office_code", "client_id", "login_url", "enabled")
+        # The model's help text is for developers (a test points it at a fake); an office sees this.
+        help_texts = {
+            "login_url": _(
+                "Twinfield's login address. Change it only if Twinfield gives you another."
+            )
+        }
 
     def clean(self):
         cleaned = super().clean()

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from practice.access import change_required, member_required
 from relations import extensions, services
 from relations.forms import Merge, RelationForm
-from relations.models import Address, Relation, ServiceAgreement, TeamAssignment
+from relations.models import Address, BankAccount, Relation, ServiceAgreement, TeamAssignment
 from relations.views import listing, parts, team
 from relations.views.common import get_relation, relation_action
 
@@ -104,13 +104,20 @@ def _render_detail(
 
 
 def _field_names(event) -> list[str]:
-    """What an event lists after its title: changed fields by their label, or a team role."""
+    """What an event lists after its title: changed fields by their label in the user's language
+    (an address's, bank account's or agreement's own fields for their events), or a team role."""
     if event.kind.startswith("team_"):
         roles = dict(TeamAssignment.Role.choices)
         return [str(roles.get(role, role)) for role in event.fields]
-    labels = {f.name: f.verbose_name for f in Relation._meta.fields}
-    labels.update({f.name: f.verbose_name for f in ServiceAgreement._meta.fields})
-    return [str(labels.get(name, name)) for name in event.fields]
+    model = next(
+        (model for prefix, model in EVENT_MODELS if event.kind.startswith(prefix)), Relation
+    )
+    labels = {f.name: f.verbose_name for f in model._meta.fields}
+    return [str(labels.get(name, name.replace("_", " "))) for name in event.fields]
+
+
+# Whose fields an event's `fields` are, by the event kind's prefix; the relation's otherwise.
+EVENT_MODELS = (("address_", Address), ("bank_", BankAccount), ("agreement_", ServiceAgreement))
 
 
 @require_GET

@@ -114,7 +114,7 @@ def test_an_ended_connection_of_the_same_type_is_explained(connect, staff, compa
         connect(jan, company)
 
     [message] = caught.value.messages
-    assert "had this connection until 03/01/2024" in message
+    assert "had this connection until 01/03/2024" in message  # day/month/year in English too
     assert Connection.objects.count() == 1
 
 

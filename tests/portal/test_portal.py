@@ -121,7 +121,8 @@ def test_staff_and_strangers_do_not_reach_the_portal(staff_client, client):
 def test_archiving_the_contact_ends_portal_access(portal_client, contact, practice, staff):
     relation_services.archive(practice=practice, user=staff, relations=[contact])
     assert PortalAccount.objects.get().revoked_at is not None
-    assert portal_client.get(reverse("portal-home")).status_code == 404
+    # 403 with a page saying access was withdrawn (was a bare 404; the page is the point).
+    assert portal_client.get(reverse("portal-home")).status_code == 403
     contact.refresh_from_db()
     assert contact.portal_state == "revoked"
     assert contact.timeline.filter(kind="invitation_revoked", actor=staff).exists()
@@ -130,7 +131,8 @@ def test_archiving_the_contact_ends_portal_access(portal_client, contact, practi
 def test_restoring_does_not_bring_access_back(portal_client, contact, practice, staff):
     relation_services.archive(practice=practice, user=staff, relations=[contact])
     relation_services.restore(practice=practice, user=staff, relations=[contact])
-    assert portal_client.get(reverse("portal-home")).status_code == 404
+    # 403 with a page saying access was withdrawn (was a bare 404; the page is the point).
+    assert portal_client.get(reverse("portal-home")).status_code == 403
     contact.refresh_from_db()
     assert contact.portal_state == "revoked"
 
@@ -140,7 +142,8 @@ def test_revoked_access_is_checked_on_the_next_request(portal_client, contact, o
 
     assert portal_client.get(reverse("portal-home")).status_code == 200
     services.revoke(relation=contact, user=owner)
-    assert portal_client.get(reverse("portal-home")).status_code == 404
+    # 403 with a page saying access was withdrawn (was a bare 404; the page is the point).
+    assert portal_client.get(reverse("portal-home")).status_code == 403
 
 
 # --- signing in again ---------------------------------------------------------------------------
