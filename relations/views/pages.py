@@ -352,7 +352,7 @@ def _ledger_line(relation: Relation, name: str) -> str:
         return _("This is a contact: it is not in the ledger, so nothing is sent there.")
     if name:
         return _("The ledger gets the name “%(name)s”.") % {"name": name}
-    return _("The ledger gets the name made of the fields below.")
+    return _("The ledger gets the name made of the names filled in.")
 
 
 def _conversion_done(request: HttpRequest, relation: Relation, message: str) -> HttpResponse:
