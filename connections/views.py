@@ -18,13 +18,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from connections import services
 from connections.forms import ConnectionForm, EndConnectionForm
 from connections.models import Connection
 from practice.access import get_scoped_or_404, member_required
+from practice.confirm import Confirmation, ask, is_confirmed
 from relations.models import Relation
 from relations.views.common import get_relation
 
@@ -43,6 +44,8 @@ def tab_context(request: HttpRequest, relation: Relation) -> dict[str, Any]:
             "label": connection.label_for(relation),
             "other": connection.other(relation),
         }
+        if connection.is_active:
+            row["question"] = end_question(connection, relation)
         (current if connection.is_active else ended).append(row)
     current.sort(key=lambda row: (row["other"].display_name.casefold(), row["connection"].pk))
     ended.sort(key=lambda row: (row["connection"].end_date, row["connection"].pk), reverse=True)
@@ -207,7 +210,12 @@ def picker(request: HttpRequest, public_id: UUID) -> HttpResponse:
     return render(request, "connections/tab.html#picker", context)
 
 
-@require_POST
+def end_question(connection: Connection, relation: Relation) -> str:
+    """The question the confirm page and the row's dialog (`data-confirm`) both ask."""
+    return _("End the connection %(text)s?") % {"text": connection.describe_for(relation)}
+
+
+@require_http_methods(["GET", "POST"])
 @member_required
 def end(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
@@ -216,6 +224,33 @@ def end(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
     )
     if refused := _refuse_if_archived(request, relation):
         return refused
+    if not is_confirmed(request):
+        # The date chosen in the row is carried over; without one, today.
+        bound = request.method == "POST" and bool(request.POST.get("end_date"))
+        confirm_form = (
+            EndConnectionForm(request.POST)
+            if bound
+            else EndConnectionForm(initial={"end_date": timezone.localdate()})
+        )
+        if bound:
+            confirm_form.is_valid()  # its errors are shown beside the field
+        return ask(
+            request,
+            Confirmation(
+                title=_("End connection"),
+                question=end_question(connection, relation),
+                button=_("End"),
+                cancel_url=_tab_url(relation),
+                relation=relation,
+                details=[
+                    _(
+                        "From the end date on the connection is listed under Ended; it is kept, "
+                        "and the timeline of both relations records it."
+                    )
+                ],
+                form=confirm_form,
+            ),
+        )
     form = EndConnectionForm(request.POST)
     try:
         if not form.is_valid():

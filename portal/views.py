@@ -27,8 +27,9 @@ from portal import services
 from portal.forms import AcceptInvitationForm, PortalLoginForm
 from portal.models import Invitation, PortalAccount
 from practice.access import change_required
+from practice.confirm import Confirmation, ask, is_confirmed
 from relations.models import Relation
-from relations.views.common import relation_action
+from relations.views.common import get_relation, relation_action
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -81,9 +82,40 @@ def resend(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@require_POST
+def revoke_question(relation: Relation) -> str:
+    """The question the confirm page and the header button's dialog (`data-confirm`) both ask."""
+    if relation.portal_state == "accepted":
+        return _("Revoke the portal access of %(name)s?") % {"name": relation}
+    return _("Withdraw the portal invitation of %(name)s?") % {"name": relation}
+
+
+@require_http_methods(["GET", "POST"])
 @change_required
 def revoke(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    if not is_confirmed(request):
+        relation = get_relation(request, public_id, change=True)
+        accepted = relation.portal_state == "accepted"
+        return ask(
+            request,
+            Confirmation(
+                title=_("Revoke portal access") if accepted else _("Withdraw portal invitation"),
+                question=revoke_question(relation),
+                button=_("Revoke access") if accepted else _("Withdraw invitation"),
+                cancel_url=relation.get_absolute_url(),
+                relation=relation,
+                details=[
+                    _(
+                        "%(name)s can no longer sign in to the portal, and the link in the "
+                        "invitation stops working. You can invite %(name)s again later."
+                    )
+                    % {"name": relation}
+                ],
+                refusal=""
+                if relation.portal_state in ("pending", "accepted")
+                else _("%(name)s has no open invitation or portal access to revoke.")
+                % {"name": relation},
+            ),
+        )
     return _staff_action(
         request,
         public_id,
@@ -101,6 +133,7 @@ def header_action_context(request: HttpRequest, relation: Relation) -> dict[str,
         "invite_url": reverse("portal-invite", args=args),
         "resend_url": reverse("portal-resend", args=args),
         "revoke_url": reverse("portal-revoke", args=args),
+        "revoke_question": revoke_question(relation),
     }
 
 

@@ -742,3 +742,36 @@ class TeamMemberForm(PlainTextMixin, forms.Form):
         )
         self.fields["member"].queryset = users
         self.fields["member"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+
+
+def _relation_field(name: str, **kwargs) -> forms.Field:
+    """The model field's form field (its label and length), as the edit form has it."""
+    field = Relation._meta.get_field(name).formfield(**kwargs)
+    assert field is not None
+    return field
+
+
+class ConvertToPrivateForm(PlainTextMixin, forms.Form):
+    """Company → private person: the person's names, asked for on the confirmation step."""
+
+    first_name = _relation_field("first_name")
+    name_prefix = _relation_field("name_prefix")
+    last_name = _relation_field("last_name", required=True)
+
+    def clean_last_name(self) -> str:
+        value = self.cleaned_data["last_name"].strip()
+        if not value:
+            raise ValidationError(_("A private person needs a last name."))
+        return value
+
+
+class ConvertToCompanyForm(PlainTextMixin, forms.Form):
+    """Private person → company: the company's legal name, asked for on the confirmation step."""
+
+    legal_name = _relation_field("legal_name", required=True)
+
+    def clean_legal_name(self) -> str:
+        value = self.cleaned_data["legal_name"].strip()
+        if not value:
+            raise ValidationError(_("A company needs a legal name."))
+        return value

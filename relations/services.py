@@ -17,6 +17,7 @@ from practice.models import Membership, Practice
 from relations.models import (
     COMPANY_FIELDS,
     LEDGER_FIELDS,
+    PRIVATE_FIELDS,
     Address,
     BankAccount,
     PortalState,
@@ -273,56 +274,83 @@ def convert_to_client(
     return result
 
 
-@transaction.atomic
-def convert_to_private(*, relation: Relation, user: AbstractBaseUser) -> Relation:
-    """Company → private person, refused while a service agreement is active.
+def kept_fields(relation: Relation, names: Iterable[str]) -> list[str]:
+    """The fields of `names` that hold a value: kept on the row, hidden, and named on the timeline."""
+    return [name for name in names if getattr(relation, name) not in ("", None)]
 
-    The company fields stay on the row (hidden while private, back when converted again) and the event
-    names them, so nothing is silently lost.
+
+@transaction.atomic
+def convert_to_private(
+    *,
+    relation: Relation,
+    user: AbstractBaseUser,
+    last_name: str,
+    first_name: str = "",
+    name_prefix: str = "",
+) -> Relation:
+    """Company → private person with the names the person gave, refused while an agreement runs.
+
+    The legal name never becomes the last name (issue 11): the names come from the confirmation
+    step. The company fields stay on the row (hidden while private, back when converted again) and
+    the event names them, so nothing is silently lost.
     """
     relation = Relation.objects.select_for_update().get(pk=relation.pk)
     if not relation.is_company:
         raise ValidationError(_("This relation is already a private person."))
-    active = list(relation.agreements.active())
-    if active:
-        names = ", ".join(str(a) for a in active)
-        raise ValidationError(
-            _(
-                "A company with an active service agreement cannot become a private person. "
-                "End these agreements first: %(agreements)s."
-            )
-            % {"agreements": names}
-        )
-    if not relation.last_name:
-        # A legal name may be longer than a last name can be; it stays on the row in full.
-        limit = Relation._meta.get_field("last_name").max_length
-        relation.last_name = (relation.legal_name or relation.trade_name)[:limit].strip()
+    refusal = private_refusal(relation)
+    if refusal:
+        raise ValidationError(refusal)
+    if not last_name.strip():
+        raise ValidationError({"last_name": _("A private person needs a last name.")})
+    relation.first_name = first_name.strip()
+    relation.name_prefix = name_prefix.strip()
+    relation.last_name = last_name.strip()
     relation.entity = Relation.Entity.PRIVATE
     relation.refresh_derived()
-    kept = [name for name in COMPANY_FIELDS if getattr(relation, name) not in ("", None)]
     _bump(
         relation,
         user,
         entity=relation.entity,
+        first_name=relation.first_name,
+        name_prefix=relation.name_prefix,
         last_name=relation.last_name,
         display_name=relation.display_name,
         search_text=relation.search_text,
         ledger_version=F("ledger_version") + (1 if relation.is_client else 0),
     )
-    TimelineEvent.record(relation, Event.CONVERTED_TO_PRIVATE, actor=user, fields=kept)
+    TimelineEvent.record(
+        relation,
+        Event.CONVERTED_TO_PRIVATE,
+        actor=user,
+        fields=kept_fields(relation, COMPANY_FIELDS),
+    )
     relation.refresh_from_db()
     notify_ledger(relation)
     return relation
 
 
+def private_refusal(relation: Relation) -> str:
+    """Why this company cannot become a private person now ("" when it can)."""
+    active = list(relation.agreements.active())
+    if not active:
+        return ""
+    return _(
+        "A company with an active service agreement cannot become a private person. "
+        "End these agreements first: %(agreements)s."
+    ) % {"agreements": ", ".join(str(a) for a in active)}
+
+
 @transaction.atomic
-def convert_to_company(*, relation: Relation, user: AbstractBaseUser) -> Relation:
+def convert_to_company(*, relation: Relation, user: AbstractBaseUser, legal_name: str) -> Relation:
+    """Private person → company under the legal name the person gave; the person's fields stay on
+    the row (hidden while a company) and the event names them."""
     relation = Relation.objects.select_for_update().get(pk=relation.pk)
     if relation.is_company:
         raise ValidationError(_("This relation is already a company."))
+    if not legal_name.strip():
+        raise ValidationError({"legal_name": _("A company needs a legal name.")})
     relation.entity = Relation.Entity.COMPANY
-    if not (relation.legal_name or relation.trade_name):
-        relation.legal_name = relation.display_name
+    relation.legal_name = legal_name.strip()
     relation.refresh_derived()
     _bump(
         relation,
@@ -333,7 +361,12 @@ def convert_to_company(*, relation: Relation, user: AbstractBaseUser) -> Relatio
         search_text=relation.search_text,
         ledger_version=F("ledger_version") + (1 if relation.is_client else 0),
     )
-    TimelineEvent.record(relation, Event.CONVERTED_TO_COMPANY, actor=user)
+    TimelineEvent.record(
+        relation,
+        Event.CONVERTED_TO_COMPANY,
+        actor=user,
+        fields=kept_fields(relation, PRIVATE_FIELDS),
+    )
     relation.refresh_from_db()
     notify_ledger(relation)
     return relation

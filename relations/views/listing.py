@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from practice.access import change_required, member_required, scoped
+from practice.confirm import Confirmation, ask, is_confirmed
 from relations import services
 from relations.models import Address, PortalState, Relation, TeamAssignment
 
@@ -392,6 +393,8 @@ def relation_list(request: HttpRequest) -> HttpResponse:
         "export_url": reverse("relations-export") + filters.query_string(),
         "can_change": request.membership.can_change,
         "archived_view": filters.status == "archived",
+        # What the bulk buttons that ask first ask (data-confirm, static/js/confirm.js).
+        "bulk_questions": {key: a.question for key, a in BULK_ACTIONS.items() if a.question},
     }
     htmx = getattr(request, "htmx", None)
     if htmx and not htmx.boosted and not htmx.history_restore_request:
@@ -410,12 +413,24 @@ def relation_list(request: HttpRequest) -> HttpResponse:
 # --- bulk actions --------------------------------------------------------------------------------
 
 
+def _convert_preview(relation: Relation) -> str:
+    """What converting to client will do to this row: services.convert_to_client's own rules."""
+    if relation.is_archived:
+        return _("Skipped: %(reason)s") % {"reason": _("archived; restore it first")}
+    if relation.is_client:
+        return _("Skipped: %(reason)s") % {"reason": _("already a client")}
+    return _("Becomes a client, with the next free client code")
+
+
 @dataclass(frozen=True)
 class BulkAction:
     service: Callable[..., services.BulkResult]
     label: str
     outcome: str
     summary: str  # "%(done)s … %(skipped)s …"
+    # An action that asks first (practice.confirm): the question, and each row's outcome to be.
+    question: str = ""
+    preview: Callable[[Relation], str] | None = None
 
 
 BULK_ACTIONS = {
@@ -424,6 +439,11 @@ BULK_ACTIONS = {
         gettext_lazy("Convert to client"),
         gettext_lazy("Converted to client"),
         gettext_lazy("%(done)s converted to client, %(skipped)s skipped."),
+        question=gettext_lazy(
+            "Convert the selected relations to client? Each gets a client code and goes to the "
+            "ledger; a client cannot become a contact again."
+        ),
+        preview=_convert_preview,
     ),
     "archive": BulkAction(
         services.archive,
@@ -508,12 +528,17 @@ def bulk(request: HttpRequest) -> HttpResponse:
         if found is None:
             return HttpResponseRedirect(next_url)
         ids, invalid = [], []
+        if action.preview is not None and not is_confirmed(request):
+            # The confirm page names the rows it found and carries them on as a plain selection.
+            return _ask_bulk(request, action, [r.public_id for r in found], [], next_url)
     else:
         submitted = request.POST.getlist("ids")
         if not submitted:
             messages.error(request, _("Select at least one relation first. Nothing was changed."))
             return HttpResponseRedirect(next_url)
         ids, invalid = _selected_ids(submitted)
+        if action.preview is not None and not is_confirmed(request):
+            return _ask_bulk(request, action, ids, invalid, next_url)
         # Only the current practice's rows are loaded: another practice's id is "not found".
         found = list(scoped(request, Relation).filter(public_id__in=ids).only("pk", "public_id"))
     result = action.service(
@@ -541,6 +566,50 @@ def bulk(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, summary)
     return HttpResponseRedirect(next_url)
+
+
+def _ask_bulk(
+    request: HttpRequest,
+    action: BulkAction,
+    ids: list[uuid.UUID],
+    invalid: list[str],
+    next_url: str,
+) -> HttpResponse:
+    """The bulk action's confirm page: each selected row with what will happen to it."""
+    assert action.preview is not None
+    found = {
+        relation.public_id: relation
+        for relation in scoped(request, Relation)
+        .filter(public_id__in=ids)
+        .only("public_id", "display_name", "kind", "archived_at")
+    }
+    not_found = _("Skipped: %(reason)s") % {"reason": _("not found")}
+    rows = [
+        (found[i].display_name, action.preview(found[i])) if i in found else (str(i), not_found)
+        for i in ids
+    ] + [(value[:64], not_found) for value in invalid]
+    shown = rows[:BULK_REPORT_LIMIT]
+    details = []
+    if len(rows) > len(shown):
+        details.append(
+            _("%(count)s more selected relations are not listed here.")
+            % {"count": len(rows) - len(shown)}
+        )
+    hidden = [("action", request.POST["action"]), ("next", next_url)]
+    hidden += [("ids", str(i)) for i in ids]
+    return ask(
+        request,
+        Confirmation(
+            title=str(action.label),
+            question=str(action.question),
+            button=str(action.label),
+            cancel_url=next_url,
+            details=details,
+            rows=shown,
+            hidden=hidden,
+            danger=False,
+        ),
+    )
 
 
 # --- CSV export ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from django.contrib import messages
@@ -11,15 +12,31 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from practice.access import change_required, member_required
+from practice.confirm import Confirmation, ask, is_confirmed
 from relations import extensions, services
-from relations.forms import Merge, RelationForm
-from relations.models import Address, BankAccount, Relation, ServiceAgreement, TeamAssignment
+from relations.forms import (
+    ConvertToCompanyForm,
+    ConvertToPrivateForm,
+    Merge,
+    RelationForm,
+)
+from relations.models import (
+    COMPANY_FIELDS,
+    PRIVATE_FIELDS,
+    Address,
+    BankAccount,
+    Relation,
+    ServiceAgreement,
+    TeamAssignment,
+)
 from relations.views import listing, parts, team
 from relations.views.common import get_relation, relation_action
 
@@ -308,27 +325,177 @@ def convert_to_client(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@require_POST
+def _field_values(relation: Relation, names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(label, shown value) of each of `names` that holds a value on the row."""
+    rows = []
+    for name in services.kept_fields(relation, names):
+        field = Relation._meta.get_field(name)
+        display = getattr(relation, f"get_{name}_display", None)
+        value = display() if display else getattr(relation, name)
+        if name == "bsn":
+            value = relation.masked_bsn
+        elif isinstance(value, date):
+            value = formats.date_format(value, "SHORT_DATE_FORMAT")
+        rows.append((capfirst(str(field.verbose_name)), str(value)))
+    return rows
+
+
+def _proposed_names(relation: Relation) -> dict[str, str]:
+    """The person's names to offer: the row's own (it was a person before), else the company's
+    one current director who is a private person (a sole trader's owner). Never the legal name."""
+    if relation.last_name:
+        return {
+            "first_name": relation.first_name,
+            "name_prefix": relation.name_prefix,
+            "last_name": relation.last_name,
+        }
+    from connections.models import Connection  # the app above relations; only read here
+
+    directors = []
+    for connection in Connection.objects.involving(relation).active().select_related("a", "b"):
+        is_subject = (relation.pk == connection.a_id) == connection.a_is_subject
+        other = connection.other(relation)
+        if connection.type == "director" and not is_subject and not other.is_company:
+            directors.append(other)
+    if len(directors) == 1:
+        return {name: getattr(directors[0], name) for name in ("first_name", "name_prefix")} | {
+            "last_name": directors[0].last_name
+        }
+    return {}
+
+
+def _ledger_line(relation: Relation, name: str) -> str:
+    if not relation.is_client:
+        return _("This is a contact: it is not in the ledger, so nothing is sent there.")
+    if name:
+        return _("The ledger gets the name “%(name)s”.") % {"name": name}
+    return _("The ledger gets the name made of the names filled in.")
+
+
+def _conversion_done(request: HttpRequest, relation: Relation, message: str) -> HttpResponse:
+    relation.refresh_from_db()
+    messages.success(request, message % {"name": relation})
+    return redirect(relation)
+
+
+def _service_errors(form, exc: ValidationError) -> bool:
+    """A field's refusal goes beside the field (True); any other is a message for the page."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return True
+    return False
+
+
+@require_http_methods(["GET", "POST"])
 @change_required
 def convert_to_private(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    return relation_action(
+    """Company → private person, after a confirmation step that asks for the person's names."""
+    relation = get_relation(request, public_id, change=True)
+    if not relation.is_company:
+        messages.error(request, _("This relation is already a private person."))
+        return redirect(relation)
+    refusal = services.private_refusal(relation)
+    confirmed = is_confirmed(request)
+    form = ConvertToPrivateForm(
+        request.POST if confirmed else None, initial=_proposed_names(relation)
+    )
+    if confirmed and refusal:
+        messages.error(request, refusal)
+        return redirect(relation)
+    if confirmed and form.is_valid():
+        try:
+            services.convert_to_private(relation=relation, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            if not _service_errors(form, exc):
+                for message in exc.messages:
+                    messages.error(request, message)
+                return redirect(relation)
+        else:
+            return _conversion_done(
+                request,
+                relation,
+                _(
+                    "%(name)s is now a private person. The company details are kept in case it "
+                    "changes back."
+                ),
+            )
+    names = {n: form[n].value() or "" for n in ("first_name", "name_prefix", "last_name")}
+    preview = Relation(entity=Relation.Entity.PRIVATE, initials=relation.initials, **names)
+    return ask(
         request,
-        public_id,
-        lambda r: services.convert_to_private(relation=r, user=request.user),
-        _(
-            "%(name)s is now a private person. The company details are kept in case it changes back."
+        Confirmation(
+            title=_("Convert to private person"),
+            question=_("Convert %(name)s to a private person?") % {"name": relation},
+            button=_("Convert to private person"),
+            cancel_url=relation.get_absolute_url(),
+            relation=relation,
+            details=[
+                _(
+                    "Fill in the person's names. The company details below stay stored, hidden "
+                    "while this is a private person, and come back if it becomes a company again; "
+                    "the timeline records which were kept."
+                ),
+                _ledger_line(relation, preview.compose_display_name()),
+            ],
+            listed=_field_values(relation, COMPANY_FIELDS),
+            listed_title=_("Kept, hidden while a private person"),
+            form=form,
+            refusal=refusal,
+            danger=False,
         ),
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @change_required
 def convert_to_company(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    return relation_action(
+    """Private person → company, after a confirmation step that asks for the legal name."""
+    relation = get_relation(request, public_id, change=True)
+    if relation.is_company:
+        messages.error(request, _("This relation is already a company."))
+        return redirect(relation)
+    confirmed = is_confirmed(request)
+    proposal = relation.legal_name or relation.trade_name or relation.display_name
+    form = ConvertToCompanyForm(
+        request.POST if confirmed else None, initial={"legal_name": proposal}
+    )
+    if confirmed and form.is_valid():
+        try:
+            services.convert_to_company(relation=relation, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            if not _service_errors(form, exc):
+                for message in exc.messages:
+                    messages.error(request, message)
+                return redirect(relation)
+        else:
+            return _conversion_done(request, relation, _("%(name)s is now a company."))
+    preview = Relation(
+        entity=Relation.Entity.COMPANY,
+        trade_name=relation.trade_name,
+        legal_name=form["legal_name"].value() or "",
+    )
+    return ask(
         request,
-        public_id,
-        lambda r: services.convert_to_company(relation=r, user=request.user),
-        _("%(name)s is now a company."),
+        Confirmation(
+            title=_("Convert to company"),
+            question=_("Convert %(name)s to a company?") % {"name": relation},
+            button=_("Convert to company"),
+            cancel_url=relation.get_absolute_url(),
+            relation=relation,
+            details=[
+                _(
+                    "Fill in the company's legal name. The personal details below stay stored, "
+                    "hidden while this is a company, and come back if it becomes a private person "
+                    "again; the timeline records which were kept."
+                ),
+                _ledger_line(relation, preview.compose_display_name()),
+            ],
+            listed=_field_values(relation, PRIVATE_FIELDS),
+            listed_title=_("Kept, hidden while a company"),
+            form=form,
+            danger=False,
+        ),
     )
 
 

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from practice.access import member_required
+from practice.confirm import Confirmation, ask, is_confirmed
 from relations import services
 from relations.forms import AddressForm, BankAccountForm, ServiceAgreementForm
 from relations.models import Address, BankAccount, Relation, ServiceAgreement
@@ -130,6 +131,15 @@ def _done(request: HttpRequest, relation: Relation, tab: str, message: str) -> H
 # --- addresses -----------------------------------------------------------------------------------
 
 
+def remove_address_question(address: Address) -> str:
+    """The question the confirm page and the row's dialog (`data-confirm`) both ask."""
+    return _("Remove the address %(address)s?") % {"address": address.single_line}
+
+
+def remove_bank_question(account: BankAccount) -> str:
+    return _("Remove the bank account %(iban)s?") % {"iban": account.formatted_iban}
+
+
 @require_http_methods(["GET", "POST"])
 @member_required
 def address_form(request: HttpRequest, public_id: UUID, pk: int | None = None) -> HttpResponse:
@@ -174,13 +184,30 @@ def address_form(request: HttpRequest, public_id: UUID, pk: int | None = None) -
     return _render_form(request, relation, "addresses", form, action=action, title=title)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_required
 def address_remove(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     address = get_object_or_404(relation.addresses, pk=pk)
     if refused := _refuse_if_archived(request, relation, "addresses"):
         return refused
+    if not is_confirmed(request):
+        details = [_("The address is deleted; the timeline records that it was removed.")]
+        if address.is_default and relation.addresses.filter(type=address.type).count() > 1:
+            details.append(_("Another address of this type becomes the default."))
+        if relation.is_client:
+            details.append(_("The ledger is updated."))
+        return ask(
+            request,
+            Confirmation(
+                title=_("Remove address"),
+                question=remove_address_question(address),
+                button=_("Remove"),
+                cancel_url=_tab_url(relation, "addresses"),
+                relation=relation,
+                details=details,
+            ),
+        )
     services.remove_address(relation=relation, user=request.user, address=address)
     return _done(request, relation, "addresses", _("Address removed."))
 
@@ -219,13 +246,30 @@ def bank_form(request: HttpRequest, public_id: UUID, pk: int | None = None) -> H
     return _render_form(request, relation, "banks", form, action=action, title=title)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_required
 def bank_remove(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     account = get_object_or_404(relation.bank_accounts, pk=pk)
     if refused := _refuse_if_archived(request, relation, "banks"):
         return refused
+    if not is_confirmed(request):
+        details = [_("The bank account is deleted; the timeline records that it was removed.")]
+        if account.is_default and relation.bank_accounts.count() > 1:
+            details.append(_("Another bank account becomes the default."))
+        if relation.is_client:
+            details.append(_("The ledger is updated."))
+        return ask(
+            request,
+            Confirmation(
+                title=_("Remove bank account"),
+                question=remove_bank_question(account),
+                button=_("Remove"),
+                cancel_url=_tab_url(relation, "banks"),
+                relation=relation,
+                details=details,
+            ),
+        )
     services.remove_bank_account(relation=relation, user=request.user, account=account)
     return _done(request, relation, "banks", _("Bank account removed."))
 

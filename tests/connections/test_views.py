@@ -21,6 +21,7 @@ from tests.factories import RelationFactory
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+CONFIRMED = {"confirmed": "1"}  # the answer on the confirm page (practice/confirm.py)
 Event = TimelineEvent.Kind
 
 
@@ -341,7 +342,7 @@ def test_htmx_invalid_post_returns_the_form_fragment(staff_client, jan):
 def test_it_ends_a_connection_from_either_side(staff_client, connect, staff, company, jan):
     connection = connect(jan, company)
 
-    response = staff_client.post(end_url(company, connection))
+    response = staff_client.post(end_url(company, connection), CONFIRMED)
 
     assert response.status_code == 302
     assert response["Location"] == tab_url(company)
@@ -357,7 +358,7 @@ def test_it_ends_a_connection_from_either_side(staff_client, connect, staff, com
 def test_it_ends_on_the_date_given(staff_client, connect, company, jan):
     connection = connect(jan, company, start_date=date(2020, 1, 1))
 
-    staff_client.post(end_url(jan, connection), {"end_date": "2023-06-30"})
+    staff_client.post(end_url(jan, connection), {"end_date": "2023-06-30", **CONFIRMED})
 
     connection.refresh_from_db()
     assert connection.end_date == date(2023, 6, 30)
@@ -366,7 +367,7 @@ def test_it_ends_on_the_date_given(staff_client, connect, company, jan):
 def test_an_end_before_the_start_is_refused_with_a_message(staff_client, connect, company, jan):
     connection = connect(jan, company, start_date=date(2020, 1, 1))
 
-    response = staff_client.post(end_url(jan, connection), {"end_date": "2019-01-01"})
+    response = staff_client.post(end_url(jan, connection), {"end_date": "2019-01-01", **CONFIRMED})
 
     assert response.status_code == 302
     assert "cannot be before the start date" in messages_of(response)[0]
@@ -377,7 +378,7 @@ def test_an_end_before_the_start_is_refused_with_a_message(staff_client, connect
 def test_htmx_end_returns_the_list(staff_client, connect, company, jan):
     connection = connect(jan, company)
 
-    response = staff_client.post(end_url(jan, connection), **HTMX)
+    response = staff_client.post(end_url(jan, connection), CONFIRMED, **HTMX)
 
     page = response.content.decode()
     assert "<html" not in page
@@ -444,7 +445,9 @@ def test_wrong_method_is_405(staff_client, connect, company, jan):
 
     assert staff_client.put(add_url(jan)).status_code == 405
     assert staff_client.post(picker_url(jan)).status_code == 405
-    assert staff_client.get(end_url(jan, connection)).status_code == 405
+    assert staff_client.put(end_url(jan, connection)).status_code == 405
+    # GET is the confirm page (practice/confirm.py) and changes nothing.
+    assert staff_client.get(end_url(jan, connection)).status_code == 200
 
 
 def test_csrf_is_enforced(staff, connect, company, jan):
@@ -463,7 +466,7 @@ def test_archived_relation_refuses_changes(staff_client, connect, staff, company
     jan.save()
 
     added = staff_client.post(add_url(jan), {**director(company), "role": "shareholder:subject"})
-    ended = staff_client.post(end_url(jan, connection), **HTMX)
+    ended = staff_client.post(end_url(jan, connection), CONFIRMED, **HTMX)
 
     assert added["Location"] == tab_url(jan)
     assert ended["HX-Redirect"] == tab_url(jan)
@@ -476,7 +479,7 @@ def test_an_ended_connection_stays_listed_and_nothing_is_deleted(
     staff_client, connect, company, jan
 ):
     connection = connect(jan, company)
-    staff_client.post(end_url(jan, connection))
+    staff_client.post(end_url(jan, connection), CONFIRMED)
 
     response = staff_client.get(tab_url(company))
 
@@ -497,7 +500,7 @@ def test_picker_keeps_the_chosen_relation_while_searching_again(staff_client, pr
 def test_an_unreadable_end_date_is_refused_with_a_message(staff_client, connect, company, jan):
     connection = connect(jan, company)
 
-    response = staff_client.post(end_url(jan, connection), {"end_date": "gisteren"})
+    response = staff_client.post(end_url(jan, connection), {"end_date": "gisteren", **CONFIRMED})
 
     assert response["Location"] == tab_url(jan)
     assert messages_of(response) == ["Enter a valid date."]

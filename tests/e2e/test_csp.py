@@ -185,6 +185,20 @@ def test_main_pages_load_without_csp_violations(
     page.get_by_role("link", name="Add address").click()
     expect(page.get_by_label("Street")).to_be_visible()
 
+    # A confirm page (practice/confirm.py) and the dialog static/js/confirm.js opens on a tab.
+    convert = reverse("relations-convert-to-private", args=[company.public_id])
+    visit(page, f"{base}{convert}", "Convert to private person")
+    visit(
+        page,
+        f"{base}{reverse('relations-tab', args=[company.public_id, 'connections'])}",
+        company.legal_name,
+    )
+    visit(
+        page,
+        f"{base}{reverse('relations-tab', args=[company.public_id, 'addresses'])}",
+        company.legal_name,
+    )
+
     new = f"{base}{reverse('relations-new')}"
     visit(page, new, "New relation")
     for kind, entity in [(k, e) for k in Relation.Kind.values for e in Relation.Entity.values]:

@@ -77,6 +77,8 @@ def test_create_convert_refuse_archive_restore(live_server, page, login, staff, 
     expect(page.get_by_text("1 relation", exact=True)).to_be_visible()
     page.get_by_label("Select Jan de Vries").check()
     page.get_by_role("button", name="Convert to client").click()
+    # It asks first (issue 11): the dialog's own button converts.
+    page.get_by_role("dialog").get_by_role("button", name="Convert to client").click()
     expect(page.get_by_role("heading", name=re.compile("Result"))).to_be_visible()
     expect(page.get_by_text("1 converted to client", exact=False)).to_be_visible()
     jan = Relation.objects.get(last_name="Vries")
@@ -84,12 +86,14 @@ def test_create_convert_refuse_archive_restore(live_server, page, login, staff, 
     assert jan.client_code
 
     # The company has an active agreement: it cannot become a private person.
+    # Its confirmation step says so before asking for any names (issue 11).
     page.goto(company_url)
-    page.get_by_role("button", name="Convert to private person").click()
+    page.get_by_role("link", name="Convert to private person").click()
     expect(
         page.get_by_text(re.compile("cannot become a private person.*Bookkeeping"))
     ).to_be_visible()
     assert Relation.objects.get(kvk_number="12345678").entity == "company"
+    page.get_by_role("link", name="Back").click()
 
     # Archive it, find it under Archived, restore it.
     page.get_by_role("button", name="Archive").click()

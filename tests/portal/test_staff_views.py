@@ -40,7 +40,7 @@ def test_staff_resends_and_revokes(staff_client, contact, send_invitation):
     response = staff_client.post(url("portal-resend", contact), follow=True)
     assert "the previous link no longer works" in response.content.decode()
     assert Invitation.objects.filter(superseded_at__isnull=False).count() == 1
-    response = staff_client.post(url("portal-revoke", contact), follow=True)
+    response = staff_client.post(url("portal-revoke", contact), {"confirmed": "1"}, follow=True)
     assert "no longer has access to the portal" in response.content.decode()
     assert not Invitation.objects.open().exists()
     assert Relation.objects.get(pk=contact.pk).portal_state == "revoked"
@@ -117,9 +117,17 @@ def test_readonly_gets_403(readonly_client, contact, name):
     assert not Invitation.objects.exists()
 
 
-@pytest.mark.parametrize("name", ACTIONS)
+@pytest.mark.parametrize("name", ["portal-invite", "portal-resend"])
 def test_get_is_405(staff_client, contact, name):
     assert staff_client.get(url(name, contact)).status_code == 405
+
+
+def test_get_on_revoke_is_its_confirm_page(staff_client, contact):
+    """Revoking asks first (practice/confirm.py); a contact without access is told so there."""
+    response = staff_client.get(url("portal-revoke", contact))
+    assert response.status_code == 200
+    assert "has no open invitation or portal access to revoke" in response.content.decode()
+    assert 'name="confirmed"' not in response.content.decode()
 
 
 def test_readonly_cannot_revoke_access(readonly_client, contact, portal_user):

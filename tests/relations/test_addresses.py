@@ -14,6 +14,8 @@ from tests.factories import AddressFactory, RelationFactory
 
 pytestmark = pytest.mark.django_db
 
+CONFIRMED = {"confirmed": "1"}  # the answer on the confirm page (practice/confirm.py)
+
 HTMX = {"HTTP_HX_REQUEST": "true"}
 VALID = {
     "type": "visiting",
@@ -223,7 +225,7 @@ def test_it_removes_an_address_and_promotes_the_next_default(staff_client, staff
     default = AddressFactory(relation=relation, type="visiting", is_default=True)
     other = AddressFactory(relation=relation, type="visiting", is_default=False)
 
-    response = staff_client.post(remove_url(relation, default))
+    response = staff_client.post(remove_url(relation, default), CONFIRMED)
 
     assert response.status_code == 302
     assert response["Location"] == tab_url(relation)
@@ -238,7 +240,7 @@ def test_it_removes_an_address_and_promotes_the_next_default(staff_client, staff
 def test_htmx_remove_returns_the_list_fragment(staff_client, relation):
     address = AddressFactory(relation=relation, street="Damrak")
 
-    response = staff_client.post(remove_url(relation, address), **HTMX)
+    response = staff_client.post(remove_url(relation, address), CONFIRMED, **HTMX)
 
     page = response.content.decode()
     assert response.status_code == 200
@@ -312,7 +314,9 @@ def test_wrong_method_is_405(staff_client, relation):
 
     assert staff_client.put(new_url(relation)).status_code == 405
     assert staff_client.delete(edit_url(relation, address)).status_code == 405
-    assert staff_client.get(remove_url(relation, address)).status_code == 405
+    assert staff_client.put(remove_url(relation, address)).status_code == 405
+    # GET is the confirm page (practice/confirm.py) and changes nothing.
+    assert staff_client.get(remove_url(relation, address)).status_code == 200
     assert relation.addresses.count() == 1
 
 

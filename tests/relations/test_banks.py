@@ -14,6 +14,8 @@ from tests.factories import BankAccountFactory, RelationFactory
 
 pytestmark = pytest.mark.django_db
 
+CONFIRMED = {"confirmed": "1"}  # the answer on the confirm page (practice/confirm.py)
+
 HTMX = {"HTTP_HX_REQUEST": "true"}
 VALID = {
     "iban": "nl91 abna 0417 1643 00",
@@ -249,7 +251,7 @@ def test_it_removes_an_account_and_promotes_the_next(staff_client, staff, relati
     default = BankAccountFactory(relation=relation, is_default=True)
     other = BankAccountFactory(relation=relation, iban=OTHER_IBAN, is_default=False)
 
-    response = staff_client.post(remove_url(relation, default))
+    response = staff_client.post(remove_url(relation, default), CONFIRMED)
 
     assert response.status_code == 302
     assert response["Location"] == tab_url(relation)
@@ -264,7 +266,7 @@ def test_it_removes_an_account_and_promotes_the_next(staff_client, staff, relati
 def test_htmx_remove_returns_the_list_fragment(staff_client, relation):
     account = BankAccountFactory(relation=relation)
 
-    response = staff_client.post(remove_url(relation, account), **HTMX)
+    response = staff_client.post(remove_url(relation, account), CONFIRMED, **HTMX)
 
     page = response.content.decode()
     assert "<html" not in page
@@ -332,7 +334,9 @@ def test_wrong_method_is_405(staff_client, relation):
 
     assert staff_client.put(new_url(relation)).status_code == 405
     assert staff_client.patch(edit_url(relation, account)).status_code == 405
-    assert staff_client.get(remove_url(relation, account)).status_code == 405
+    assert staff_client.put(remove_url(relation, account)).status_code == 405
+    # GET is the confirm page (practice/confirm.py) and changes nothing.
+    assert staff_client.get(remove_url(relation, account)).status_code == 200
 
 
 def test_archived_relation_refuses_changes(staff_client, practice):

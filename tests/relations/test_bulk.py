@@ -22,7 +22,12 @@ def english(settings):
 
 
 def post(client, action, relations=(), *, ids=(), next_url=LIST, **extra):
-    data = {"action": action, "ids": [str(r.public_id) for r in relations] + list(ids)}
+    # Confirmed, as on the confirm page: what asking first does is in test_confirmations.py.
+    data = {
+        "action": action,
+        "ids": [str(r.public_id) for r in relations] + list(ids),
+        "confirmed": "1",
+    }
     if next_url is not None:
         data["next"] = next_url
     return client.post(URL, data, **extra)

@@ -67,11 +67,15 @@ def test_company_with_only_ended_agreements_becomes_private_keeping_company_data
         start_date=timezone.localdate() - timedelta(days=30),
         end_date=timezone.localdate(),
     )
-    post(staff_client, "relations-convert-to-private", company)
+    # The person's names come from the confirmation step (tests/relations/test_conversions.py).
+    staff_client.post(
+        reverse("relations-convert-to-private", args=[company.public_id]),
+        {"confirmed": "1", "first_name": "Piet", "last_name": "Jansen"},
+    )
     company.refresh_from_db()
     assert company.entity == "private"
     assert company.kvk_number == "12345678"  # kept, not silently lost
-    assert company.last_name == "Jansen Advies"
+    assert company.last_name == "Jansen"
     event = company.timeline.get(kind="converted_to_private")
     assert "kvk_number" in event.fields
     assert "legal_name" in event.fields
@@ -100,7 +104,11 @@ def test_agreement_activity_by_date(practice):
 
 def test_private_becomes_company(staff_client, practice):
     person = RelationFactory(practice=practice, private=True, first_name="Piet", last_name="Bakker")
-    post(staff_client, "relations-convert-to-company", person)
+    # The legal name comes from the confirmation step, which proposes the person's name.
+    staff_client.post(
+        reverse("relations-convert-to-company", args=[person.public_id]),
+        {"confirmed": "1", "legal_name": "Piet Bakker"},
+    )
     person.refresh_from_db()
     assert person.entity == "company"
     assert person.legal_name == "Piet Bakker"
@@ -134,14 +142,25 @@ def test_archived_relation_cannot_be_edited(staff_client, staff, practice):
         "relations-archive",
         "relations-restore",
         "relations-convert-to-client",
-        "relations-convert-to-private",
-        "relations-convert-to-company",
     ],
 )
 def test_actions_refuse_read_only_and_get(readonly_client, staff_client, practice, name):
     relation = RelationFactory(practice=practice, contact=True)
     assert readonly_client.post(reverse(name, args=[relation.public_id])).status_code == 403
     assert staff_client.get(reverse(name, args=[relation.public_id])).status_code == 405
+    relation.refresh_from_db()
+    assert relation.version == 1
+
+
+@pytest.mark.parametrize("name", ["relations-convert-to-private", "relations-convert-to-company"])
+def test_conversions_refuse_read_only_and_only_ask_on_get(
+    readonly_client, staff_client, practice, name
+):
+    """The conversions' GET is their confirmation step (tests/relations/test_conversions.py)."""
+    relation = RelationFactory(practice=practice, contact=True)
+    assert readonly_client.post(reverse(name, args=[relation.public_id])).status_code == 403
+    assert readonly_client.get(reverse(name, args=[relation.public_id])).status_code == 403
+    staff_client.get(reverse(name, args=[relation.public_id]))
     relation.refresh_from_db()
     assert relation.version == 1
 

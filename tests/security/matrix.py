@@ -139,6 +139,9 @@ def _agreement_form(side: Side) -> dict[str, Any]:
     return {"service": "payroll", "start_date": _today(-30), "notes": "overgenomen"}
 
 
+# The answer on a confirm page (practice/confirm.py): without it such a POST only asks.
+CONFIRMED = {"confirmed": "1"}
+
 STAFF: dict[str, Staff] = {
     "home": Staff(("GET",), MEMBER),
     "practice-switch": Staff(
@@ -170,17 +173,28 @@ STAFF: dict[str, Staff] = {
     "relations-tab": Staff(("GET",), MEMBER),
     "relations-edit": Staff(("GET", "POST"), CHANGE, data=_relation_form),
     "relations-convert-to-client": Staff(("POST",), CHANGE, relation="contact"),
-    "relations-convert-to-private": Staff(("POST",), CHANGE, relation="company_contact"),
-    "relations-convert-to-company": Staff(("POST",), CHANGE, relation="contact"),
+    # The conversions and the removals ask first (practice/confirm.py): GET is the confirm page.
+    "relations-convert-to-private": Staff(
+        ("GET", "POST"),
+        CHANGE,
+        relation="company_contact",
+        data=lambda side: {"confirmed": "1", "first_name": "Over", "last_name": "Genomen"},
+    ),
+    "relations-convert-to-company": Staff(
+        ("GET", "POST"),
+        CHANGE,
+        relation="contact",
+        data=lambda side: {"confirmed": "1", "legal_name": "Overgenomen B.V."},
+    ),
     "relations-archive": Staff(("POST",), CHANGE),
     "relations-restore": Staff(("POST",), CHANGE, relation="archived"),
     "relations-reveal-bsn": Staff(("POST",), CHANGE, relation="contact"),
     "relations-address-new": Staff(("GET", "POST"), CHANGE, data=_address_form),
     "relations-address-edit": Staff(("GET", "POST"), CHANGE, data=_address_form),
-    "relations-address-remove": Staff(("POST",), CHANGE),
+    "relations-address-remove": Staff(("GET", "POST"), CHANGE, data=lambda side: CONFIRMED),
     "relations-bank-new": Staff(("GET", "POST"), CHANGE, data=_bank_form),
     "relations-bank-edit": Staff(("GET", "POST"), CHANGE, data=_bank_form),
-    "relations-bank-remove": Staff(("POST",), CHANGE),
+    "relations-bank-remove": Staff(("GET", "POST"), CHANGE, data=lambda side: CONFIRMED),
     "relations-agreement-new": Staff(("GET", "POST"), CHANGE, data=_agreement_form),
     "relations-agreement-edit": Staff(("GET", "POST"), CHANGE, data=_agreement_form),
     "relations-agreement-end": Staff(("POST",), CHANGE),
@@ -200,10 +214,14 @@ STAFF: dict[str, Staff] = {
         },
     ),
     "connections-picker": Staff(("GET",), CHANGE),
-    "connections-end": Staff(("POST",), CHANGE, data=lambda side: {"end_date": _today()}),
+    "connections-end": Staff(
+        ("GET", "POST"), CHANGE, data=lambda side: {"end_date": _today(), **CONFIRMED}
+    ),
     "portal-invite": Staff(("POST",), CHANGE, relation="contact"),
     "portal-resend": Staff(("POST",), CHANGE, relation="invited"),
-    "portal-revoke": Staff(("POST",), CHANGE, relation="invited"),
+    "portal-revoke": Staff(
+        ("GET", "POST"), CHANGE, relation="invited", data=lambda side: CONFIRMED
+    ),
     "sync-retry": Staff(("POST",), CHANGE, relation="failed"),
     "sync-keep-kring": Staff(("POST",), CHANGE, relation="conflict"),
     "sync-take-ledger": Staff(("POST",), CHANGE, relation="conflict"),

@@ -337,6 +337,29 @@ def test_duplicate_warnings_never_name_another_practices_canary(world, canaries)
 BULK_ACTIONS = ("convert_to_client", "archive", "restore")
 
 
+def test_the_bulk_confirm_page_names_no_row_of_another_practice(world, canaries):
+    """The convert confirmation lists each selected row: another practice's as its id, not found."""
+    b = world.b
+    foreign = [canaries.canary, canaries.canary_contact, b.contact, b.client]
+    before = footprint(b.practice)
+    page = staff_client(world.a.staff).post(
+        reverse("relations-bulk"),
+        {
+            "action": "convert_to_client",
+            "ids": [str(r.public_id) for r in [*foreign, world.a.contact]],
+        },
+    )
+    assert page.status_code == 200
+    assert footprint(b.practice) == before
+    # The ids that were sent come back as sent (as in the report); nothing else of B's rows does.
+    shown = page.text
+    for relation in foreign:
+        shown = shown.replace(str(relation.public_id), "")
+    assert_no_canary(shown, canaries)
+    assert world.a.contact.display_name in page.text
+    assert page.text.count("Skipped: not found") == len(foreign)
+
+
 @pytest.mark.parametrize("action", BULK_ACTIONS)
 def test_bulk_actions_never_touch_another_practices_rows(world, canaries, action):
     b = world.b
@@ -348,7 +371,11 @@ def test_bulk_actions_never_touch_another_practices_rows(world, canaries, action
     client = staff_client(world.a.staff)
     client.post(
         reverse("relations-bulk"),
-        {"action": action, "ids": [str(r.public_id) for r in [*foreign, own]]},
+        {
+            "action": action,
+            "ids": [str(r.public_id) for r in [*foreign, own]],
+            "confirmed": "1",  # the actions that ask first (convert) act only when confirmed
+        },
     )
     assert footprint(b.practice) == before
     report = client.session["bulk_result"]

@@ -145,6 +145,26 @@ def test_flash_messages_escape_names(staff_client, world, payload):
     assert "has been archived" in archived.content.decode()
 
 
+def test_the_confirm_pages_and_dialog_questions_escape_names(staff_client, world, payload):
+    """practice/confirm.py's pages and the `data-confirm` questions the dialog reads as text."""
+    company, contact = world["company"], world["contact"]
+    connection = Connection.objects.get()
+    address = company.addresses.get()
+    urls = [
+        reverse("relations-convert-to-private", args=[company.public_id]),
+        reverse("relations-convert-to-company", args=[contact.public_id]),
+        reverse("relations-address-remove", args=[company.public_id, address.pk]),
+        reverse("connections-end", args=[company.public_id, connection.pk]),
+    ]
+    for url in urls:
+        assert_escaped(page(staff_client.get(url)), payload, count=2)
+    bulk = {"action": "convert_to_client", "ids": [str(contact.public_id)]}
+    assert_escaped(page(staff_client.post(reverse("relations-bulk"), bulk)), payload)
+    # The questions in the attributes: escaped there as everywhere.
+    assert_escaped(page(staff_client.get(tab(company, "connections"))), payload, count=3)
+    assert_escaped(page(staff_client.get(tab(company, "addresses"))), payload[:80])
+
+
 def test_the_bulk_report_escapes_names(staff_client, world, payload):
     post = {"action": "archive", "ids": [str(world["company"].public_id)]}
     report = staff_client.post(reverse("relations-bulk"), post, follow=True)

@@ -523,7 +523,11 @@ def test_ending_a_connection_survives_any_date(
     url = reverse("connections-end", args=[client_company.public_id, connection.pk])
     with rolled_back():
         before = snapshot()
-        response = send(staff_client, url, {"end_date": end_date}, htmx=htmx)
+        # Unconfirmed, the date is shown back on the confirm page and nothing changes.
+        asked = send(staff_client, url, {"end_date": end_date}, htmx=htmx)
+        assert asked.status_code == 200
+        assert snapshot() == before
+        response = send(staff_client, url, {"end_date": end_date, "confirmed": "1"}, htmx=htmx)
         assert response.status_code in (200, 302)
         connection.refresh_from_db()
         if connection.end_date is None:
@@ -581,11 +585,68 @@ def test_list_and_export_survive_any_filter(staff_client, client_company, params
     )
 )
 @example(data={"action": "archive", "ids": ["\x00"], "next": "\x00"})
+@example(data={"action": "convert_to_client", "ids": ["\x00"], "next": "//evil.example"})
 def test_bulk_actions_survive_any_input(staff_client, client_company, data):
     with rolled_back():
         response = send(staff_client, reverse("relations-bulk"), data)
-        assert response.status_code == 302
-        assert url_has_allowed_host_and_scheme(response["Location"], {"testserver"})
+        if response.status_code == 200:  # an action that asks first: its confirm page
+            assert data.get("action") == "convert_to_client"
+            assert response.context["confirmation"].cancel_url.startswith("/")
+            assert not response.context["confirmation"].cancel_url.startswith("//")
+        else:
+            assert response.status_code == 302
+            assert url_has_allowed_host_and_scheme(response["Location"], {"testserver"})
+
+
+@FUZZ
+@given(
+    data=form_data(
+        {
+            "first_name": free_text("Jan", max_length=100),
+            "name_prefix": free_text("de", max_length=20),
+            "last_name": free_text("Vries", max_length=100),
+        },
+        confirmed=st.sampled_from(["1", "", "0"]),
+    )
+)
+def test_converting_to_a_private_person_survives_any_names(staff_client, client_company, data):
+    """Issue 11's confirmation step: any names give a field error or a whole conversion."""
+    url = reverse("relations-convert-to-private", args=[client_company.public_id])
+    with rolled_back():
+        before = snapshot()
+        response = send(staff_client, url, data)
+        client_company.refresh_from_db()
+        if response.status_code == 302:
+            assert data["confirmed"] == "1"
+            assert client_company.entity == "private"
+            assert client_company.last_name == data["last_name"].strip()
+        else:
+            assert response.status_code == 200
+            assert client_company.entity == "company"
+            assert snapshot() == before
+
+
+@FUZZ
+@given(
+    data=form_data(
+        {"legal_name": free_text("Bakker Bouw B.V.", max_length=200)},
+        confirmed=st.sampled_from(["1", ""]),
+    )
+)
+def test_converting_to_a_company_survives_any_legal_name(staff_client, practice, data):
+    person = RelationFactory(practice=practice, private=True, first_name="Piet", last_name="Bakker")
+    url = reverse("relations-convert-to-company", args=[person.public_id])
+    with rolled_back():
+        before = snapshot()
+        response = send(staff_client, url, data)
+        person.refresh_from_db()
+        if response.status_code == 302:
+            assert person.entity == "company"
+            assert person.legal_name == data["legal_name"].strip()
+        else:
+            assert response.status_code == 200
+            assert person.entity == "private"
+            assert snapshot() == before
 
 
 # --- portal: inviting, accepting, signing in -----------------------------------------------------------
@@ -859,9 +920,15 @@ def test_opening_the_ledger_settings_writes_nothing(owner_client, practice):
 
 
 def test_a_company_with_a_long_legal_name_becomes_a_private_person(staff_client, practice):
-    """The legal name (200) became the last name (100): a DataError on PostgreSQL."""
+    """The legal name (200) once became the last name (100): a DataError on PostgreSQL. Now the
+    names are asked for (issue 11); one past the column's length is a field error, not a 500."""
     company = RelationFactory(practice=practice, contact=True, legal_name="B" * 200)
-    response = staff_client.post(reverse("relations-convert-to-private", args=[company.public_id]))
+    url = reverse("relations-convert-to-private", args=[company.public_id])
+    assert staff_client.get(url).status_code == 200
+    too_long = staff_client.post(url, {"confirmed": "1", "last_name": "B" * 101})
+    assert too_long.status_code == 200
+    assert too_long.context["form"].errors["last_name"]
+    response = staff_client.post(url, {"confirmed": "1", "last_name": "B" * 100})
     assert response.status_code == 302
     company.refresh_from_db()
     assert (company.entity, company.last_name) == ("private", "B" * 100)

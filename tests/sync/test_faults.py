@@ -123,7 +123,7 @@ def test_with_the_broker_down_staff_keep_working_and_every_edit_reaches_the_ledg
                                                                          "ledger"])))  # fmt: skip
     converted = staff_client.post(
         reverse("relations-bulk"),
-        {"action": "convert_to_client", "ids": [str(contact.public_id)]},
+        {"action": "convert_to_client", "ids": [str(contact.public_id)], "confirmed": "1"},
     )
     assert converted.status_code == 302
     responses.append(staff_client.get(reverse("relations-list")))
