@@ -170,7 +170,7 @@ def test_each_error_is_shown_once_with_a_summary(dutch):
     errors = contact.context["form"].errors
     assert len(errors["email"]) == 1
     assert len(errors["last_name"]) == 1
-    page = contact.content.decode()
+    page = _without_templates(contact.content.decode())
     # The first invalid field in the form's order gets the focus, without any script.
     assert page.count("autofocus") == 1
     focused = re.search(r"<(?:input|select|textarea)[^>]*autofocus[^>]*>", page)
@@ -178,11 +178,16 @@ def test_each_error_is_shown_once_with_a_summary(dutch):
     assert 'name="last_name"' in focused.group(0)
 
 
+def _without_templates(page: str) -> str:
+    """The page as shown: the confirm dialog's <template> (focused only when it opens) left out."""
+    return re.sub(r"<template\b.*?</template>", "", page, flags=re.S)
+
+
 def test_a_part_form_error_is_shown_once_with_a_summary(practice, dutch):
     relation = RelationFactory(practice=practice)
     AddressFactory(relation=relation)
     response = dutch.post(reverse("relations-address-new", args=[relation.public_id]), {})
-    page = response.content.decode()
+    page = _without_templates(response.content.decode())
     assert 'class="error-summary"' in page
     assert page.count("autofocus") == 1
 
