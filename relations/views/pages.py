@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -84,7 +85,7 @@ def _render_detail(
         context["default_address"] = next(
             (defaults[t] for t in Address.Type.values if t in defaults), None
         )
-        context["active_agreements"] = relation.agreements.active() if relation.is_client else []
+        context["running_agreements"] = relation.agreements.running() if relation.is_client else []
     elif tab == "timeline":
         events = relation.timeline.select_related("actor", "other_relation", "agreement", "member")
         page = Paginator(events, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -316,16 +317,62 @@ def convert_to_company(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@require_POST
+def _agreement_names(agreements) -> str:
+    return ", ".join(str(a) for a in agreements)
+
+
+def archive_outcome(result: services.BulkResult, relation: Relation) -> list[str]:
+    """What archiving did to a relation's agreements, in sentences (empty when it had none)."""
+    said = []
+    if ended := result.ended.get(relation.pk):
+        said.append(_("Ended: %(agreements)s.") % {"agreements": _agreement_names(ended)})
+    if cancelled := result.cancelled.get(relation.pk):
+        said.append(
+            _("Cancelled (not started yet): %(agreements)s.")
+            % {"agreements": _agreement_names(cancelled)}
+        )
+    return said
+
+
+@require_http_methods(["GET", "POST"])
 @change_required
 def archive(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    practice = request.membership.practice
-    return relation_action(
-        request,
-        public_id,
-        lambda r: _single(services.archive(practice=practice, user=request.user, relations=[r])),
-        _("%(name)s has been archived."),
+    """GET: the confirm page, listing the running agreements archiving ends and the planned ones it
+    cancels; POST (from that page): archive, ending them. A POST that did not come through the page
+    while agreements are running is refused and sent to the page: no running agreement ends unseen."""
+    relation = get_relation(request, public_id, change=True)
+    if relation.is_archived:
+        messages.error(request, _("This relation is archived. Restore it before changing it."))
+        return redirect(relation)
+    if request.method == "GET":
+        running, planned = services.agreements_archiving_stops([relation])
+        return render(
+            request,
+            "relations/archive_confirm.html",
+            {
+                "relation": relation,
+                "running": running.get(relation.pk, []),
+                "planned": planned.get(relation.pk, []),
+                "today": timezone.localdate(),
+            },
+        )
+    result = services.archive(
+        practice=request.membership.practice,
+        user=request.user,
+        relations=[relation],
+        end_running=request.POST.get("end_agreements") == "1",
     )
+    if result.skipped:
+        for _relation, reason in result.skipped:
+            messages.error(request, f"{relation}: {reason}")
+        return redirect("relations-archive", public_id=relation.public_id)
+    relation.refresh_from_db()
+    said = [
+        _("%(name)s has been archived.") % {"name": relation},
+        *archive_outcome(result, relation),
+    ]
+    messages.success(request, " ".join(said))
+    return redirect(relation)
 
 
 @require_POST

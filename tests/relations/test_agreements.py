@@ -189,8 +189,8 @@ def test_it_ends_an_agreement_today(staff_client, staff, relation):
     assert response["Location"] == tab_url(relation)
     agreement.refresh_from_db()
     assert agreement.end_date == timezone.localdate()
-    assert not agreement.is_active
-    assert not relation.agreements.active().exists()
+    assert not agreement.is_running
+    assert not relation.agreements.running().exists()
     event = relation.timeline.get()
     assert (event.kind, event.actor, event.agreement) == (
         TimelineEvent.Kind.AGREEMENT_ENDED,
@@ -207,7 +207,7 @@ def test_htmx_end_moves_the_agreement_to_ended(staff_client, relation):
 
     page = response.content.decode()
     assert "<html" not in page
-    assert page.index("No current agreements.") < page.index("Bookkeeping")
+    assert page.index("No running agreements.") < page.index("Bookkeeping")
     assert end_url(relation, agreement) not in page
 
 
@@ -289,7 +289,8 @@ def test_wrong_method_is_405(staff_client, relation):
 
     assert staff_client.delete(new_url(relation)).status_code == 405
     assert staff_client.put(edit_url(relation, agreement)).status_code == 405
-    assert staff_client.get(end_url(relation, agreement)).status_code == 405
+    # GET is the confirm page (tests/relations/test_agreement_rules.py); other methods are refused.
+    assert staff_client.put(end_url(relation, agreement)).status_code == 405
 
 
 def test_archived_relation_refuses_changes(staff_client, practice):
@@ -321,7 +322,7 @@ def _render(user, relation):
     return context, render_to_string("relations/tabs/agreements.html", context, request=http)
 
 
-def test_tab_separates_current_and_ended_agreements(staff, relation):
+def test_tab_separates_running_planned_and_ended_agreements(staff, relation):
     active = ServiceAgreementFactory(relation=relation, service="payroll", start_date=days(-5))
     upcoming = ServiceAgreementFactory(relation=relation, service="vat", start_date=days(5))
     ending = ServiceAgreementFactory(
@@ -333,10 +334,11 @@ def test_tab_separates_current_and_ended_agreements(staff, relation):
 
     context, page = _render(staff, relation)
 
-    assert set(context["current_agreements"]) == {active, upcoming, ending}
+    assert set(context["running_agreements"]) == {active, ending}
+    assert context["planned_agreements"] == [upcoming]
     assert context["ended_agreements"] == [ended]
-    assert page.index("Payroll") < page.index("Ended") < page.index("Income tax")
-    assert "Not started yet" in page
+    assert page.index("Payroll") < page.index("Not started yet") < page.index("VAT returns")
+    assert page.index("VAT returns") < page.index("Ended") < page.index("Income tax")
     assert end_url(relation, active) in page
     assert end_url(relation, ended) not in page
 

@@ -88,9 +88,9 @@ def test_agreement_activity_by_date(practice):
     ended = ServiceAgreementFactory(
         relation=relation, start_date=today - timedelta(days=9), end_date=today
     )
-    active = set(ServiceAgreement.objects.active())
+    active = set(ServiceAgreement.objects.running())
     assert active == {running, ending_tomorrow}
-    assert [a.is_active for a in (future, running, ending_tomorrow, ended)] == [
+    assert [a.is_running for a in (future, running, ending_tomorrow, ended)] == [
         False,
         True,
         True,
@@ -131,7 +131,7 @@ def test_archived_relation_cannot_be_edited(staff_client, staff, practice):
 @pytest.mark.parametrize(
     "name",
     [
-        "relations-archive",
+        # relations-archive answers GET with its confirm page: tests/relations/test_agreement_rules.py
         "relations-restore",
         "relations-convert-to-client",
         "relations-convert-to-private",

@@ -153,7 +153,12 @@ STAFF: dict[str, Staff] = {
     "relations-bulk": Staff(
         ("POST",),
         CHANGE,
-        data=lambda side: {"action": "archive", "ids": [str(side.client.public_id)]},
+        # `confirmed`: posted from the archive's confirm page (without it, the page is shown).
+        data=lambda side: {
+            "action": "archive",
+            "ids": [str(side.client.public_id)],
+            "confirmed": "1",
+        },
     ),
     "relations-new": Staff(
         ("GET", "POST"),
@@ -172,7 +177,8 @@ STAFF: dict[str, Staff] = {
     "relations-convert-to-client": Staff(("POST",), CHANGE, relation="contact"),
     "relations-convert-to-private": Staff(("POST",), CHANGE, relation="company_contact"),
     "relations-convert-to-company": Staff(("POST",), CHANGE, relation="contact"),
-    "relations-archive": Staff(("POST",), CHANGE),
+    # GET: the confirm page; POST from it ends the client's running agreements too.
+    "relations-archive": Staff(("GET", "POST"), CHANGE, data=lambda side: {"end_agreements": "1"}),
     "relations-restore": Staff(("POST",), CHANGE, relation="archived"),
     "relations-reveal-bsn": Staff(("POST",), CHANGE, relation="contact"),
     "relations-address-new": Staff(("GET", "POST"), CHANGE, data=_address_form),
@@ -183,7 +189,7 @@ STAFF: dict[str, Staff] = {
     "relations-bank-remove": Staff(("POST",), CHANGE),
     "relations-agreement-new": Staff(("GET", "POST"), CHANGE, data=_agreement_form),
     "relations-agreement-edit": Staff(("GET", "POST"), CHANGE, data=_agreement_form),
-    "relations-agreement-end": Staff(("POST",), CHANGE),
+    "relations-agreement-end": Staff(("GET", "POST"), CHANGE),  # GET: the confirm page
     "relations-team-add": Staff(
         ("GET", "POST"),
         CHANGE,
