@@ -577,15 +577,41 @@ def test_list_and_export_survive_any_filter(staff_client, client_company, params
                 st.lists(st.just(str(uuid.UUID(int=1))), max_size=1), st.lists(text(), max_size=3)
             ),
             "next": strict("/relations/?kind=client", "https://evil.example/", "//evil.example"),
+            # Archive shows its confirm page unless posted from it.
+            "confirmed": choice("1"),
         }
     )
 )
 @example(data={"action": "archive", "ids": ["\x00"], "next": "\x00"})
+@example(data={"action": "archive", "ids": ["\x00"], "next": "//evil.example"})
 def test_bulk_actions_survive_any_input(staff_client, client_company, data):
     with rolled_back():
+        before = snapshot()
         response = send(staff_client, reverse("relations-bulk"), data)
+        if response.status_code == 200:
+            # The archive's confirm page: nothing changed yet, and its way back stays on the site.
+            assert data.get("action") == "archive"
+            assert data.get("confirmed") != "1"
+            assert snapshot() == before
+            assert url_has_allowed_host_and_scheme(response.context["next_url"], {"testserver"})
+        else:
+            assert response.status_code == 302
+            assert url_has_allowed_host_and_scheme(response["Location"], {"testserver"})
+
+
+@FUZZ
+@given(data=form_data({"end_agreements": choice("1")}))
+def test_archive_confirmation_survives_any_input(staff_client, client_company, data):
+    """The archive's POST: archived (its agreements ended) with the flag, else refused; never a 500."""
+    with rolled_back():
+        ServiceAgreementFactory(relation=client_company)
+        response = send(
+            staff_client, reverse("relations-archive", args=[client_company.public_id]), data
+        )
         assert response.status_code == 302
-        assert url_has_allowed_host_and_scheme(response["Location"], {"testserver"})
+        client_company.refresh_from_db()
+        assert (client_company.archived_at is not None) == (data.get("end_agreements") == "1")
+        assert not client_company.agreements.running().exists() or not client_company.archived_at
 
 
 # --- portal: inviting, accepting, signing in -----------------------------------------------------------
