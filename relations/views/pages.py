@@ -72,6 +72,11 @@ def _render_detail(
             if can_change and action.applies(relation)
         ],
     }
+    # What archiving would stop (ServiceAgreement.status's rule): the overview's running agreements
+    # and the Archive dialog's question, from one query.
+    running, planned = ({}, {})
+    if relation.is_client and (tab == "overview" or context["can_change"]):
+        running, planned = services.agreements_archiving_stops([relation])
     if tab in extensions.tabs:
         extra = extensions.tabs[tab]
         context.update(extra.context(request, relation), extension_template=extra.template)
@@ -85,13 +90,17 @@ def _render_detail(
         context["default_address"] = next(
             (defaults[t] for t in Address.Type.values if t in defaults), None
         )
-        context["running_agreements"] = relation.agreements.running() if relation.is_client else []
+        context["running_agreements"] = running.get(relation.pk, [])
     elif tab == "timeline":
         events = relation.timeline.select_related("actor", "other_relation", "agreement", "member")
         page = Paginator(events, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
         context["events"] = page
         for event in page:
             event.field_names = _field_names(event)
+    if context["can_change"]:
+        context["archive_question"] = archive_question(
+            relation, running.get(relation.pk, []), planned.get(relation.pk, [])
+        )
     response = render(request, "relations/detail.html", context)
     if bsn_revealed:
         response["Cache-Control"] = "no-store"
@@ -334,17 +343,30 @@ def archive_outcome(result: services.BulkResult, relation: Relation) -> list[str
     return said
 
 
+def archive_question(relation: Relation, ended: list, cancelled: list) -> str:
+    """The header's Archive dialog question (data-confirm): what archiving stops, by name."""
+    said = [_("Archive %(name)s?") % {"name": relation.display_name}]
+    if ended:
+        said.append(_("Ends today: %(agreements)s.") % {"agreements": _agreement_names(ended)})
+    if cancelled:
+        said.append(
+            _("Cancelled (not started yet): %(agreements)s.")
+            % {"agreements": _agreement_names(cancelled)}
+        )
+    return " ".join(said)
+
+
 @require_http_methods(["GET", "POST"])
 @change_required
 def archive(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    """GET: the confirm page, listing the running agreements archiving ends and the planned ones it
-    cancels; POST (from that page): archive, ending them. A POST that did not come through the page
-    while agreements are running is refused and sent to the page: no running agreement ends unseen."""
+    """A GET, or a POST without confirmed=1, shows the confirm page: the running agreements archiving
+    ends and the planned ones it cancels; nothing changes. The confirmed POST (from that page, or from
+    the header's dialog, which names them too) archives and ends them, in one transaction."""
     relation = get_relation(request, public_id, change=True)
     if relation.is_archived:
         messages.error(request, _("This relation is archived. Restore it before changing it."))
         return redirect(relation)
-    if request.method == "GET":
+    if not (request.method == "POST" and request.POST.get("confirmed") == "1"):
         running, planned = services.agreements_archiving_stops([relation])
         return render(
             request,
@@ -360,7 +382,7 @@ def archive(request: HttpRequest, public_id: UUID) -> HttpResponse:
         practice=request.membership.practice,
         user=request.user,
         relations=[relation],
-        end_running=request.POST.get("end_agreements") == "1",
+        end_running=True,
     )
     if result.skipped:
         for _relation, reason in result.skipped:

@@ -249,13 +249,16 @@ def agreement_form(request: HttpRequest, public_id: UUID, pk: int | None = None)
 @require_http_methods(["GET", "POST"])
 @member_required
 def agreement_end(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
-    """GET: the confirm page (what ending does: end today, or cancel one not started); POST: do it."""
+    """A GET, or a POST without confirmed=1, shows the confirm page (what ending does: end today, or
+    cancel one not started yet) and changes nothing; the confirmed POST does it. With JavaScript the
+    tab's button asks in a dialog and posts confirmed=1 itself (static/js/confirm.js)."""
     relation = get_relation(request, public_id, change=True)
     agreement = get_object_or_404(relation.agreements, pk=pk)
     if refused := _refuse_if_archived(request, relation, "agreements"):
         return refused
     status = agreement.status()
-    if request.method == "GET" and status in (Status.ENDED, Status.CANCELLED):
+    confirmed = request.method == "POST" and request.POST.get("confirmed") == "1"
+    if not confirmed and status in (Status.ENDED, Status.CANCELLED):
         messages.error(
             request,
             _("This agreement was cancelled already.")
@@ -263,7 +266,10 @@ def agreement_end(request: HttpRequest, public_id: UUID, pk: int) -> HttpRespons
             else _("This agreement has ended already."),
         )
         return _back_to_tab(request, relation, "agreements")
-    if request.method == "GET":
+    if not confirmed:
+        if request.htmx and request.method == "POST":
+            # An inline button posted without the dialog: the confirm page, as a page.
+            return HttpResponseClientRedirect(request.get_full_path())
         return render(
             request,
             "relations/agreement_end_confirm.html",

@@ -51,7 +51,7 @@ def test_confirm_pages_in_the_browser_without_javascript(live_server, page, logi
     # End a running agreement: the tab's link leads to a page that says what happens.
     page.goto(f"{live_server.url}{client.get_absolute_url()}")
     page.get_by_role("link", name="Overeenkomsten").click()
-    page.get_by_role("link", name="Vandaag beëindigen Salarisadministratie").click()
+    page.get_by_role("button", name="Vandaag beëindigen Salarisadministratie").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Overeenkomst beëindigen")
     shot(page, "1-end-confirm")
     page.get_by_role("button", name="Vandaag beëindigen").click()
@@ -60,7 +60,7 @@ def test_confirm_pages_in_the_browser_without_javascript(live_server, page, logi
     assert payroll.end_date == today
 
     # Cancel one that has not started: kept, and shown under Beëindigd as Geannuleerd.
-    page.get_by_role("link", name="Overeenkomst annuleren Btw-aangiften").click()
+    page.get_by_role("button", name="Overeenkomst annuleren Btw-aangiften").click()
     shot(page, "2-cancel-confirm")
     page.get_by_role("button", name="Overeenkomst annuleren").click()
     expect(page.get_by_text("Overeenkomst geannuleerd.")).to_be_visible()
@@ -70,7 +70,7 @@ def test_confirm_pages_in_the_browser_without_javascript(live_server, page, logi
     assert vat.status() == ServiceAgreement.Status.CANCELLED
 
     # Archive: the page lists the running agreement it ends.
-    page.get_by_role("link", name="Archiveren").click()
+    page.get_by_role("button", name="Archiveren").click()
     expect(page.get_by_role("listitem").filter(has_text="Boekhouding")).to_be_visible()
     shot(page, "4-archive-confirm")
     page.get_by_role("button", name="Archiveren en deze overeenkomsten stoppen").click()

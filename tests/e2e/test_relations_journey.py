@@ -93,7 +93,7 @@ def test_create_convert_refuse_archive_restore(live_server, page, login, staff, 
 
     # Archive it: the confirm page lists the running agreement it ends; find it under Archived,
     # restore it.
-    page.get_by_role("link", name="Archive").click()
+    page.get_by_role("button", name="Archive").click()
     expect(
         page.get_by_role("heading", name="This running agreement will end today")
     ).to_be_visible()

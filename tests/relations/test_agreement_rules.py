@@ -24,6 +24,7 @@ from tests.factories import RelationFactory, ServiceAgreementFactory
 pytestmark = pytest.mark.django_db
 
 Event = TimelineEvent.Kind
+CONFIRMED = {"confirmed": "1"}  # what the confirm page's form, or the dialog, adds
 
 
 @pytest.fixture(autouse=True)
@@ -112,7 +113,7 @@ def test_ending_a_future_agreement_cancels_it(staff_client, staff, practice):
     relation = RelationFactory(practice=practice)
     future = ServiceAgreementFactory(relation=relation, service="vat", start_date=days(10))
 
-    response = staff_client.post(end_url(future))
+    response = staff_client.post(end_url(future), CONFIRMED)
 
     assert response.status_code == 302
     assert texts(response) == ["Agreement cancelled. It never started."]
@@ -129,7 +130,7 @@ def test_ending_a_future_agreement_cancels_it(staff_client, staff, practice):
     page = tab(staff_client, relation)
     assert page.index("<h3>Ended</h3>") < page.index("VAT returns") < page.index("Cancelled")
     assert end_url(future) not in page
-    assert staff_client.post(end_url(future)).status_code == 302
+    assert staff_client.post(end_url(future), CONFIRMED).status_code == 302
     assert relation.timeline.count() == 1
 
 
@@ -139,7 +140,7 @@ def test_a_cancelled_agreement_reads_geannuleerd_in_dutch(staff_client, practice
     dutch = {"accept-language": "nl"}
 
     confirm = staff_client.get(end_url(future), headers=dutch).content.decode()
-    staff_client.post(end_url(future), headers=dutch)
+    staff_client.post(end_url(future), CONFIRMED, headers=dutch)
     page = staff_client.get(tab_url(relation), headers=dutch).content.decode()
 
     assert "Overeenkomst annuleren" in confirm
@@ -249,10 +250,10 @@ def test_archiving_lists_and_ends_running_agreements_on_confirmation(staff_clien
     assert client_.archived_at is None
     assert not TimelineEvent.objects.exists()
 
-    # A bare POST that did not come through the confirmation ends nothing and archives nothing.
-    bare = staff_client.post(archive_url(client_), follow=True)
-    assert bare.redirect_chain == [(archive_url(client_), 302)]
-    assert "1 agreement running (Payroll); archiving ends it only when confirmed" in bare.text
+    # A POST without the confirmation (the header's button, no JavaScript) is the same page.
+    bare = staff_client.post(archive_url(client_))
+    assert bare.status_code == 200
+    assert "This running agreement will end today" in bare.text
     client_.refresh_from_db()
     assert client_.archived_at is None
     assert payroll.__class__.objects.get(pk=payroll.pk).end_date is None
@@ -378,14 +379,25 @@ def test_confirm_pages_work_without_javascript(staff_client, practice):
     running = ServiceAgreementFactory(relation=relation, service="payroll", start_date=days(-3))
     future = ServiceAgreementFactory(relation=relation, service="vat", start_date=days(3))
 
-    # The triggers are plain links to the confirm pages, marked for a dialog to enhance later.
-    links = {a.get("href"): a for a in parse(staff_client.get(tab_url(relation))).links}
-    assert "data-confirm" in links[end_url(running)]
-    assert "data-confirm" in links[end_url(future)]
-    header = {a.get("href"): a for a in parse(staff_client.get(relation.get_absolute_url())).links}
-    assert "data-confirm" in header[archive_url(relation)]
+    # The triggers are plain POST forms marked data-confirm (the dialog's question, for
+    # static/js/confirm.js); posted as they are, without JavaScript, they land on the confirm page.
+    tab_forms = {f["attrs"]["action"]: f for f in parse(staff_client.get(tab_url(relation))).forms}
+    assert (
+        tab_forms[end_url(running)]["attrs"]["data-confirm"] == "End the agreement Payroll today?"
+    )
+    assert "has not started" in tab_forms[end_url(future)]["attrs"]["data-confirm"]
+    header = parse(staff_client.get(relation.get_absolute_url())).forms
+    archive_form = next(f for f in header if f["attrs"]["action"] == archive_url(relation))
+    assert archive_form["attrs"]["data-confirm"] == (
+        "Archive Zonder Script B.V.? Ends today: Payroll. Cancelled (not started yet): VAT returns."
+    )
+    for form in (tab_forms[end_url(running)], archive_form):
+        assert "confirmed" not in dict(form["fields"])
+        assert submit(staff_client, form).status_code == 200  # the confirm page, nothing done
+    running.refresh_from_db()
+    assert running.end_date is None
     list_page = staff_client.get("/relations/").content.decode()
-    assert 'value="archive" data-confirm' in list_page
+    assert 'value="archive" data-confirm="Archive the selected relations?' in list_page
 
     # Each confirm page is a whole page, says what will happen, offers a way back, and its form
     # posts by itself: no script on the page decides anything.
@@ -419,9 +431,10 @@ def test_confirm_pages_refuse_read_only_members_and_outsiders(
 
     assert readonly_client.get(end_url(agreement)).status_code == 403
     assert readonly_client.get(archive_url(relation)).status_code == 403
-    assert readonly_client.post(archive_url(relation), {"end_agreements": "1"}).status_code == 403
-    assert readonly_client.post(end_url(agreement)).status_code == 403
-    assert outsider_client.post(archive_url(relation), {"end_agreements": "1"}).status_code == 404
+    assert readonly_client.post(archive_url(relation), CONFIRMED).status_code == 403
+    assert readonly_client.post(end_url(agreement), CONFIRMED).status_code == 403
+    assert outsider_client.post(archive_url(relation), CONFIRMED).status_code == 404
+    assert outsider_client.post(end_url(agreement), CONFIRMED).status_code == 404
     relation.refresh_from_db()
     agreement.refresh_from_db()
     assert (relation.archived_at, agreement.end_date) == (None, None)
@@ -439,3 +452,17 @@ def test_ending_on_an_archived_client_is_refused_on_the_confirm_page_too(staff_c
     assert response["Location"] == tab_url(archived)
     agreement.refresh_from_db()
     assert agreement.end_date is None
+
+
+def test_an_inline_end_without_the_dialog_goes_to_the_confirm_page(staff_client, practice):
+    """The tab's htmx button posted without confirmed=1 (no dialog ran): the confirm page, as a page."""
+    agreement = ServiceAgreementFactory(
+        relation=RelationFactory(practice=practice), start_date=days(-3)
+    )
+
+    response = staff_client.post(end_url(agreement), headers={"HX-Request": "true"})
+
+    assert response["HX-Redirect"] == end_url(agreement)
+    agreement.refresh_from_db()
+    assert agreement.end_date is None
+    assert not TimelineEvent.objects.exists()

@@ -109,7 +109,8 @@ def test_private_becomes_company(staff_client, practice):
 
 def test_archive_and_restore(staff_client, staff, practice):
     relation = RelationFactory(practice=practice)
-    post(staff_client, "relations-archive", relation)
+    # Confirmed, as its confirm page (or the dialog) posts it.
+    staff_client.post(reverse("relations-archive", args=[relation.public_id]), {"confirmed": "1"})
     relation.refresh_from_db()
     assert relation.archived_at is not None
     assert relation.archived_by == staff

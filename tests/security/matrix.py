@@ -177,8 +177,8 @@ STAFF: dict[str, Staff] = {
     "relations-convert-to-client": Staff(("POST",), CHANGE, relation="contact"),
     "relations-convert-to-private": Staff(("POST",), CHANGE, relation="company_contact"),
     "relations-convert-to-company": Staff(("POST",), CHANGE, relation="contact"),
-    # GET: the confirm page; POST from it ends the client's running agreements too.
-    "relations-archive": Staff(("GET", "POST"), CHANGE, data=lambda side: {"end_agreements": "1"}),
+    # GET: the confirm page; the confirmed POST ends the client's running agreements too.
+    "relations-archive": Staff(("GET", "POST"), CHANGE, data=lambda side: {"confirmed": "1"}),
     "relations-restore": Staff(("POST",), CHANGE, relation="archived"),
     "relations-reveal-bsn": Staff(("POST",), CHANGE, relation="contact"),
     "relations-address-new": Staff(("GET", "POST"), CHANGE, data=_address_form),
@@ -189,7 +189,8 @@ STAFF: dict[str, Staff] = {
     "relations-bank-remove": Staff(("POST",), CHANGE),
     "relations-agreement-new": Staff(("GET", "POST"), CHANGE, data=_agreement_form),
     "relations-agreement-edit": Staff(("GET", "POST"), CHANGE, data=_agreement_form),
-    "relations-agreement-end": Staff(("GET", "POST"), CHANGE),  # GET: the confirm page
+    # GET: the confirm page
+    "relations-agreement-end": Staff(("GET", "POST"), CHANGE, data=lambda side: {"confirmed": "1"}),
     "relations-team-add": Staff(
         ("GET", "POST"),
         CHANGE,

@@ -145,7 +145,7 @@ def test_the_picker_escapes_its_matches(staff_client, world, payload, practice):
 def test_flash_messages_escape_names(staff_client, world, payload):
     company = world["company"]
     archived = staff_client.post(
-        reverse("relations-archive", args=[company.public_id]), follow=True
+        reverse("relations-archive", args=[company.public_id]), {"confirmed": "1"}, follow=True
     )
     assert_escaped(page(archived), payload, count=2)
     assert "has been archived" in archived.content.decode()
