@@ -137,7 +137,7 @@ class BankAccountAdmin(DetailAdmin):
 
 @admin.register(ServiceAgreement)
 class ServiceAgreementAdmin(NoDeleteAdmin):
-    list_display = ["relation", "service", "start_date", "end_date"]
+    list_display = ["relation", "service", "start_date", "end_date", "cancelled_at"]
     list_filter = ["service"]
     search_fields = ["relation__display_name", "relation__client_code"]
     list_select_related = ["relation"]

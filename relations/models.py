@@ -478,13 +478,33 @@ class BankAccount(models.Model):
 
 
 class ServiceAgreementQuerySet(models.QuerySet["ServiceAgreement"]):
-    def active(self, on: date | None = None) -> ServiceAgreementQuerySet:
-        """Started and not ended: the end date is the day the service stops (ending today ends it)."""
+    """The one rule for "running", in SQL; `ServiceAgreement.status` is the same rule for one row.
+
+    Running: started (the start date is on or before the day) and not ended (no end date, or one after
+    the day: the end date is the day the service stops, so ending today ends it) and not cancelled.
+    The overview, the Agreements tab, the company → private guard and archiving all ask this.
+    """
+
+    def running(self, on: date | None = None) -> ServiceAgreementQuerySet:
         on = on or timezone.localdate()
-        return self.filter(start_date__lte=on).filter(Q(end_date__isnull=True) | Q(end_date__gt=on))
+        return self.filter(cancelled_at__isnull=True, start_date__lte=on).filter(
+            Q(end_date__isnull=True) | Q(end_date__gt=on)
+        )
+
+    def planned(self, on: date | None = None) -> ServiceAgreementQuerySet:
+        """Not started yet and not cancelled: what ending would cancel, and archiving cancels."""
+        on = on or timezone.localdate()
+        return self.filter(cancelled_at__isnull=True, start_date__gt=on)
 
 
 class ServiceAgreement(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running", _("In progress")
+        PLANNED = "planned", _("Not started yet")
+        ENDED = "ended", _("Ended")
+        # Withdrawn before it started: never running, kept, and shown with the ended ones.
+        CANCELLED = "cancelled", _("Cancelled")
+
     class Service(models.TextChoices):
         BOOKKEEPING = "bookkeeping", _("Bookkeeping")
         VAT = "vat", _("VAT returns")
@@ -504,6 +524,13 @@ class ServiceAgreement(models.Model):
     end_date = models.DateField(_("end date"), null=True, blank=True)
     notes = models.TextField(_("notes"), max_length=NOTES_MAX_LENGTH, blank=True, default="")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    cancelled_at = models.DateTimeField(
+        _("cancelled at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Set when the agreement was withdrawn before it started; it never ran."),
+    )
 
     objects = ServiceAgreementQuerySet.as_manager()
 
@@ -521,10 +548,20 @@ class ServiceAgreement(models.Model):
     def __str__(self) -> str:
         return self.get_service_display()
 
+    def status(self, on: date | None = None) -> ServiceAgreement.Status:
+        """Where the agreement stands on a day (today): `ServiceAgreementQuerySet.running`'s rule."""
+        on = on or timezone.localdate()
+        if self.cancelled_at is not None:
+            return self.Status.CANCELLED
+        if self.start_date > on:
+            return self.Status.PLANNED
+        if self.end_date is not None and self.end_date <= on:
+            return self.Status.ENDED
+        return self.Status.RUNNING
+
     @property
-    def is_active(self) -> bool:
-        today = timezone.localdate()
-        return self.start_date <= today and (self.end_date is None or self.end_date > today)
+    def is_running(self) -> bool:
+        return self.status() == self.Status.RUNNING
 
 
 class TeamAssignmentQuerySet(models.QuerySet["TeamAssignment"]):
@@ -595,6 +632,7 @@ class TimelineEvent(models.Model):
         AGREEMENT_ADDED = "agreement_added", _("Agreement added")
         AGREEMENT_CHANGED = "agreement_changed", _("Agreement changed")
         AGREEMENT_ENDED = "agreement_ended", _("Agreement ended")
+        AGREEMENT_CANCELLED = "agreement_cancelled", _("Agreement cancelled")
         BSN_REVEALED = "bsn_revealed", _("BSN revealed")
         CONNECTION_ADDED = "connection_added", _("Connection added")
         CONNECTION_ENDED = "connection_ended", _("Connection ended")

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from practice.models import Membership, Practice
 from relations.models import (
@@ -195,6 +196,9 @@ def update_relation(
 class BulkResult:
     done: list[Relation] = field(default_factory=list)
     skipped: list[tuple[Relation, str]] = field(default_factory=list)
+    # Archiving: per relation id, the agreements it ended and the not yet started ones it cancelled.
+    ended: dict[int, list[ServiceAgreement]] = field(default_factory=dict)
+    cancelled: dict[int, list[ServiceAgreement]] = field(default_factory=dict)
 
 
 def _bump(relation: Relation, user: AbstractBaseUser, **values) -> None:
@@ -331,7 +335,7 @@ def convert_to_private(
 
 def private_refusal(relation: Relation) -> str:
     """Why this company cannot become a private person now ("" when it can)."""
-    active = list(relation.agreements.active())
+    active = list(relation.agreements.running())
     if not active:
         return ""
     return _(
@@ -372,27 +376,107 @@ def convert_to_company(*, relation: Relation, user: AbstractBaseUser, legal_name
     return relation
 
 
+def agreements_archiving_stops(
+    relations: Iterable[Relation], on=None, *, lock: bool = False
+) -> tuple[dict[int, list[ServiceAgreement]], dict[int, list[ServiceAgreement]]]:
+    """Per relation id: the running agreements archiving ends, and the planned ones it cancels.
+
+    One query for any number of relations; what the confirm pages list and `archive` does.
+    """
+    on = on or timezone.localdate()
+    running: dict[int, list[ServiceAgreement]] = {}
+    planned: dict[int, list[ServiceAgreement]] = {}
+    agreements = ServiceAgreement.objects.filter(
+        relation__in=[r.pk for r in relations], cancelled_at__isnull=True
+    ).order_by("relation_id", "start_date", "pk")
+    if lock:
+        agreements = agreements.select_for_update()
+    for agreement in agreements:
+        status = agreement.status(on)
+        if status == ServiceAgreement.Status.RUNNING:
+            running.setdefault(agreement.relation_id, []).append(agreement)
+        elif status == ServiceAgreement.Status.PLANNED:
+            planned.setdefault(agreement.relation_id, []).append(agreement)
+    return running, planned
+
+
 @transaction.atomic
 def archive(
-    *, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]
+    *,
+    practice: Practice,
+    user: AbstractBaseUser,
+    relations: Iterable[Relation],
+    end_running: bool = False,
 ) -> BulkResult:
     """Hide relations from the active list and pickers. Nothing is deleted, here or in the ledger.
 
-    One UPDATE and one INSERT for the whole selection, whatever its size (a bulk action on 1,000 rows
-    must not be 4,000 queries).
+    An archived client has no running agreement: with `end_running` (the person confirmed it, having
+    been shown them) its running agreements end today, else the row is refused. Agreements that have
+    not started yet never hold it up: they are cancelled with it, so none starts on an archived client.
+    `result.ended` / `result.cancelled` say per relation which. Set-based: a few statements for the
+    whole selection, whatever its size (a bulk action on 1,000 rows must not be 4,000 queries).
     """
     rows = Relation.objects.select_for_update().filter(
         practice=practice, pk__in=[r.pk for r in relations]
     )
     result = BulkResult()
     now = timezone.now()
+    today = timezone.localdate()
+    candidates = []
     for relation in rows.order_by("pk"):
         if relation.is_archived:
             result.skipped.append((relation, _("already archived")))
         else:
+            candidates.append(relation)
+    # Locked after the relations, the order end_agreement takes them in.
+    running, planned = agreements_archiving_stops(candidates, today, lock=True)
+    for relation in candidates:
+        if running.get(relation.pk) and not end_running:
+            names = running[relation.pk]
+            result.skipped.append(
+                (
+                    relation,
+                    ngettext(
+                        "%(count)d agreement running (%(agreements)s); archiving ends it only "
+                        "when confirmed",
+                        "%(count)d agreements running (%(agreements)s); archiving ends them only "
+                        "when confirmed",
+                        len(names),
+                    )
+                    % {"count": len(names), "agreements": ", ".join(str(a) for a in names)},
+                )
+            )
+        else:
             result.done.append(relation)
+            result.ended[relation.pk] = running.get(relation.pk, [])
+            result.cancelled[relation.pk] = planned.get(relation.pk, [])
+    ended = [a for r in result.done for a in result.ended[r.pk]]
+    cancelled = [a for r in result.done for a in result.cancelled[r.pk]]
+    ServiceAgreement.objects.filter(pk__in=[a.pk for a in ended]).update(end_date=today)
+    ServiceAgreement.objects.filter(pk__in=[a.pk for a in cancelled]).update(cancelled_at=now)
+    for agreement in ended:
+        agreement.end_date = today
+    for agreement in cancelled:
+        agreement.cancelled_at = now
     _bump_all(result.done, user, now, archived_at=now, archived_by=user)
     _record_all(result.done, Event.ARCHIVED, user, now)
+    TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                practice_id=agreement.practice_id,
+                relation_id=agreement.relation_id,
+                actor=user,
+                kind=kind,
+                agreement=agreement,
+                created_at=now,
+            )
+            for kind, agreements in (
+                (Event.AGREEMENT_ENDED, ended),
+                (Event.AGREEMENT_CANCELLED, cancelled),
+            )
+            for agreement in agreements
+        ]
+    )
     for relation in result.done:
         relation.archived_at, relation.archived_by = now, user
         # Only a relation that was ever invited can have portal access to end: the portal keeps
@@ -641,14 +725,30 @@ def change_agreement(
 def end_agreement(
     *, agreement: ServiceAgreement, user: AbstractBaseUser, on=None
 ) -> ServiceAgreement:
+    """End a running agreement on `on` (today); one that has not started yet is cancelled instead.
+
+    A cancelled agreement keeps its dates as agreed and never runs (`ServiceAgreement.status`). The
+    relation is locked first, in the order archiving takes them, and an archived one refuses.
+    """
     on = on or timezone.localdate()
-    if agreement.end_date is not None and agreement.end_date <= on:
+    relation = Relation.objects.select_for_update().get(pk=agreement.relation_id)
+    if relation.is_archived:
+        raise ValidationError(_("This relation is archived. Restore it before changing it."))
+    agreement = ServiceAgreement.objects.select_for_update().get(pk=agreement.pk)
+    status = agreement.status(on)
+    if status == ServiceAgreement.Status.CANCELLED:
+        raise ValidationError(_("This agreement was cancelled already."))
+    if status == ServiceAgreement.Status.ENDED:
         raise ValidationError(_("This agreement has ended already."))
-    if on < agreement.start_date:
-        on = agreement.start_date
-    agreement.end_date = on
-    agreement.save(update_fields=["end_date"])
-    TimelineEvent.record(agreement.relation, Event.AGREEMENT_ENDED, actor=user, agreement=agreement)
+    if status == ServiceAgreement.Status.PLANNED:
+        agreement.cancelled_at = timezone.now()
+        agreement.save(update_fields=["cancelled_at"])
+        kind = Event.AGREEMENT_CANCELLED
+    else:
+        agreement.end_date = on
+        agreement.save(update_fields=["end_date"])
+        kind = Event.AGREEMENT_ENDED
+    TimelineEvent.record(relation, kind, actor=user, agreement=agreement)
     return agreement
 
 

@@ -31,7 +31,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.formats import number_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from practice.access import change_required, member_required, scoped
@@ -519,7 +519,8 @@ def _all_matching(request: HttpRequest) -> list[Relation] | None:
 @change_required
 def bulk(request: HttpRequest) -> HttpResponse:
     next_url = _safe_next(request)
-    action = BULK_ACTIONS.get(request.POST.get("action", ""))
+    action_name = request.POST.get("action", "")
+    action = BULK_ACTIONS.get(action_name)
     if action is None:
         messages.error(request, _("Choose one of the bulk actions."))
         return HttpResponseRedirect(next_url)
@@ -527,27 +528,31 @@ def bulk(request: HttpRequest) -> HttpResponse:
         found = _all_matching(request)
         if found is None:
             return HttpResponseRedirect(next_url)
-        ids, invalid = [], []
-        if action.preview is not None and not is_confirmed(request):
-            # The confirm page names the rows it found and carries them on as a plain selection.
-            return _ask_bulk(request, action, [r.public_id for r in found], [], next_url)
+        ids, invalid = [r.public_id for r in found], []
+        submitted = [str(i) for i in ids]
     else:
         submitted = request.POST.getlist("ids")
         if not submitted:
             messages.error(request, _("Select at least one relation first. Nothing was changed."))
             return HttpResponseRedirect(next_url)
         ids, invalid = _selected_ids(submitted)
-        if action.preview is not None and not is_confirmed(request):
-            return _ask_bulk(request, action, ids, invalid, next_url)
         # Only the current practice's rows are loaded: another practice's id is "not found".
         found = list(scoped(request, Relation).filter(public_id__in=ids).only("pk", "public_id"))
-    result = action.service(
-        practice=request.membership.practice, user=request.user, relations=found
-    )
     found_ids = {relation.public_id for relation in found}
     not_found = [str(i) for i in ids if i not in found_ids] + invalid
+    options = {}
+    if action_name == "archive":
+        if request.POST.get("confirmed") != "1":
+            return _confirm_archive(request, next_url, submitted, found, not_found)
+        # The confirm page listed the agreements that end: confirming it ends them.
+        options["end_running"] = True
+    elif action.preview is not None and not is_confirmed(request):
+        return _ask_bulk(request, action, ids, invalid, next_url)
+    result = action.service(
+        practice=request.membership.practice, user=request.user, relations=found, **options
+    )
 
-    done = [[r.display_name, r.client_code] for r in result.done]
+    done = [[r.display_name, r.client_code, _outcome(action, result, r)] for r in result.done]
     skipped = [[r.display_name, str(reason)] for r, reason in result.skipped]
     skipped += [[value[:64], _("not found")] for value in not_found]
     shown_done = done[:BULK_REPORT_LIMIT]
@@ -609,6 +614,67 @@ def _ask_bulk(
             hidden=hidden,
             danger=False,
         ),
+    )
+
+
+def _outcome(action: BulkAction, result: services.BulkResult, relation: Relation) -> str:
+    """One row of the report: the action's outcome, and for archiving what it did to agreements."""
+    said = [str(action.outcome)]
+    if ended := result.ended.get(relation.pk):
+        said.append(
+            ngettext(
+                "%(count)d agreement ended (%(agreements)s)",
+                "%(count)d agreements ended (%(agreements)s)",
+                len(ended),
+            )
+            % {"count": len(ended), "agreements": ", ".join(str(a) for a in ended)}
+        )
+    if cancelled := result.cancelled.get(relation.pk):
+        said.append(
+            ngettext(
+                "%(count)d agreement not started yet cancelled (%(agreements)s)",
+                "%(count)d agreements not started yet cancelled (%(agreements)s)",
+                len(cancelled),
+            )
+            % {"count": len(cancelled), "agreements": ", ".join(str(a) for a in cancelled)}
+        )
+    return "; ".join(said)
+
+
+def _confirm_archive(
+    request: HttpRequest,
+    next_url: str,
+    submitted: list[str],
+    found: list[Relation],
+    not_found: list[str],
+) -> HttpResponse:
+    """The bulk archive's confirm page, row by row: archived, with which agreements ended or
+    cancelled, or skipped and why. Nothing changes until its form is posted (with `confirmed`)."""
+    relations = list(
+        Relation.objects.filter(pk__in=[r.pk for r in found]).order_by("display_name", "pk")
+    )
+    running, planned = services.agreements_archiving_stops(relations)
+    rows = [
+        {
+            "relation": relation,
+            "running": running.get(relation.pk, []),
+            "planned": planned.get(relation.pk, []),
+        }
+        for relation in relations
+    ]
+    shown = rows[:BULK_REPORT_LIMIT]
+    return render(
+        request,
+        "relations/bulk_archive_confirm.html",
+        {
+            "rows": shown,
+            "not_found": [value[:64] for value in not_found][: BULK_REPORT_LIMIT - len(shown)],
+            "not_shown": max(0, len(rows) + len(not_found) - BULK_REPORT_LIMIT),
+            "ids": submitted,
+            "next_url": next_url,
+            "archived_count": sum(1 for row in rows if not row["relation"].is_archived),
+            "today": timezone.localdate(),
+        },
     )
 
 

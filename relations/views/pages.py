@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -94,6 +94,11 @@ def _render_detail(
             if can_change and action.applies(relation)
         ],
     }
+    # What archiving would stop (ServiceAgreement.status's rule): the overview's running agreements
+    # and the Archive dialog's question, from one query.
+    running, planned = ({}, {})
+    if relation.is_client and (tab == "overview" or context["can_change"]):
+        running, planned = services.agreements_archiving_stops([relation])
     if tab in extensions.tabs:
         extra = extensions.tabs[tab]
         context.update(extra.context(request, relation), extension_template=extra.template)
@@ -107,13 +112,17 @@ def _render_detail(
         context["default_address"] = next(
             (defaults[t] for t in Address.Type.values if t in defaults), None
         )
-        context["active_agreements"] = relation.agreements.active() if relation.is_client else []
+        context["running_agreements"] = running.get(relation.pk, [])
     elif tab == "timeline":
         events = relation.timeline.select_related("actor", "other_relation", "agreement", "member")
         page = Paginator(events, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
         context["events"] = page
         for event in page:
             event.field_names = _field_names(event)
+    if context["can_change"]:
+        context["archive_question"] = archive_question(
+            relation, running.get(relation.pk, []), planned.get(relation.pk, [])
+        )
     response = render(request, "relations/detail.html", context)
     if bsn_revealed:
         response["Cache-Control"] = "no-store"
@@ -499,16 +508,75 @@ def convert_to_company(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-@require_POST
+def _agreement_names(agreements) -> str:
+    return ", ".join(str(a) for a in agreements)
+
+
+def archive_outcome(result: services.BulkResult, relation: Relation) -> list[str]:
+    """What archiving did to a relation's agreements, in sentences (empty when it had none)."""
+    said = []
+    if ended := result.ended.get(relation.pk):
+        said.append(_("Ended: %(agreements)s.") % {"agreements": _agreement_names(ended)})
+    if cancelled := result.cancelled.get(relation.pk):
+        said.append(
+            _("Cancelled (not started yet): %(agreements)s.")
+            % {"agreements": _agreement_names(cancelled)}
+        )
+    return said
+
+
+def archive_question(relation: Relation, ended: list, cancelled: list) -> str:
+    """The header's Archive dialog question (data-confirm): what archiving stops, by name."""
+    said = [_("Archive %(name)s?") % {"name": relation.display_name}]
+    if ended:
+        said.append(_("Ends today: %(agreements)s.") % {"agreements": _agreement_names(ended)})
+    if cancelled:
+        said.append(
+            _("Cancelled (not started yet): %(agreements)s.")
+            % {"agreements": _agreement_names(cancelled)}
+        )
+    return " ".join(said)
+
+
+@require_http_methods(["GET", "POST"])
 @change_required
 def archive(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    practice = request.membership.practice
-    return relation_action(
-        request,
-        public_id,
-        lambda r: _single(services.archive(practice=practice, user=request.user, relations=[r])),
-        _("%(name)s has been archived."),
+    """A GET, or a POST without confirmed=1, shows the confirm page: the running agreements archiving
+    ends and the planned ones it cancels; nothing changes. The confirmed POST (from that page, or from
+    the header's dialog, which names them too) archives and ends them, in one transaction."""
+    relation = get_relation(request, public_id, change=True)
+    if relation.is_archived:
+        messages.error(request, _("This relation is archived. Restore it before changing it."))
+        return redirect(relation)
+    if not (request.method == "POST" and request.POST.get("confirmed") == "1"):
+        running, planned = services.agreements_archiving_stops([relation])
+        return render(
+            request,
+            "relations/archive_confirm.html",
+            {
+                "relation": relation,
+                "running": running.get(relation.pk, []),
+                "planned": planned.get(relation.pk, []),
+                "today": timezone.localdate(),
+            },
+        )
+    result = services.archive(
+        practice=request.membership.practice,
+        user=request.user,
+        relations=[relation],
+        end_running=True,
     )
+    if result.skipped:
+        for _relation, reason in result.skipped:
+            messages.error(request, f"{relation}: {reason}")
+        return redirect("relations-archive", public_id=relation.public_id)
+    relation.refresh_from_db()
+    said = [
+        _("%(name)s has been archived.") % {"name": relation},
+        *archive_outcome(result, relation),
+    ]
+    messages.success(request, " ".join(said))
+    return redirect(relation)
 
 
 @require_POST

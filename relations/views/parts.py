@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from practice.access import member_required
@@ -31,6 +31,7 @@ from relations.models import Address, BankAccount, Relation, ServiceAgreement
 from relations.views.common import get_relation
 
 TABS = ("addresses", "banks", "agreements")
+Status = ServiceAgreement.Status
 
 
 def tab_context(request: HttpRequest, relation: Relation, tab: str) -> dict[str, Any]:
@@ -44,18 +45,15 @@ def tab_context(request: HttpRequest, relation: Relation, tab: str) -> dict[str,
     elif tab == "banks":
         context["bank_accounts"] = list(relation.bank_accounts.all())
     elif tab == "agreements":
-        current: list[ServiceAgreement] = []
-        ended: list[ServiceAgreement] = []
+        # One rule, ServiceAgreement.status: running, not started yet, and ended or cancelled.
+        by_status: dict[str, list[ServiceAgreement]] = {value: [] for value in Status.values}
         if relation.is_client:
             today = timezone.localdate()
             for agreement in relation.agreements.all():
-                # Not ended includes the not yet started: both can still be edited and ended.
-                if agreement.end_date is not None and agreement.end_date <= today:
-                    ended.append(agreement)
-                else:
-                    current.append(agreement)
-        context["current_agreements"] = current
-        context["ended_agreements"] = ended
+                by_status[agreement.status(today)].append(agreement)
+        context["running_agreements"] = by_status[Status.RUNNING]
+        context["planned_agreements"] = by_status[Status.PLANNED]
+        context["ended_agreements"] = by_status[Status.ENDED] + by_status[Status.CANCELLED]
     else:
         raise ValueError(f"No such tab: {tab}")
     return context
@@ -313,16 +311,48 @@ def agreement_form(request: HttpRequest, public_id: UUID, pk: int | None = None)
     return _render_form(request, relation, "agreements", form, action=action, title=title)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_required
 def agreement_end(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
+    """A GET, or a POST without confirmed=1, shows the confirm page (what ending does: end today, or
+    cancel one not started yet) and changes nothing; the confirmed POST does it. With JavaScript the
+    tab's button asks in a dialog and posts confirmed=1 itself (static/js/confirm.js)."""
     relation = get_relation(request, public_id, change=True)
     agreement = get_object_or_404(relation.agreements, pk=pk)
     if refused := _refuse_if_archived(request, relation, "agreements"):
         return refused
+    status = agreement.status()
+    confirmed = request.method == "POST" and request.POST.get("confirmed") == "1"
+    if not confirmed and status in (Status.ENDED, Status.CANCELLED):
+        messages.error(
+            request,
+            _("This agreement was cancelled already.")
+            if status == Status.CANCELLED
+            else _("This agreement has ended already."),
+        )
+        return _back_to_tab(request, relation, "agreements")
+    if not confirmed:
+        if request.htmx and request.method == "POST":
+            # An inline button posted without the dialog: the confirm page, as a page.
+            return HttpResponseClientRedirect(request.get_full_path())
+        return render(
+            request,
+            "relations/agreement_end_confirm.html",
+            {
+                "relation": relation,
+                "agreement": agreement,
+                "status": status,
+                "Status": Status,
+                "today": timezone.localdate(),
+                "action": reverse("relations-agreement-end", args=[relation.public_id, pk]),
+                "cancel_url": _tab_url(relation, "agreements"),
+            },
+        )
     try:
-        services.end_agreement(agreement=agreement, user=request.user)
+        agreement = services.end_agreement(agreement=agreement, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return _back_to_tab(request, relation, "agreements")
+    if agreement.cancelled_at is not None:
+        return _done(request, relation, "agreements", _("Agreement cancelled. It never started."))
     return _done(request, relation, "agreements", _("Agreement ended."))

@@ -17,6 +17,7 @@ from tests.factories import RelationFactory, ServiceAgreementFactory
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+CONFIRMED = {"confirmed": "1"}  # posted from the confirm page, or added by the dialog
 VALID = {"service": "vat", "start_date": "2026-01-01", "end_date": "", "notes": "Per kwartaal"}
 
 
@@ -183,14 +184,14 @@ def test_edit_form_fragment_and_full_page(staff_client, relation):
 def test_it_ends_an_agreement_today(staff_client, staff, relation):
     agreement = ServiceAgreementFactory(relation=relation, start_date=days(-100))
 
-    response = staff_client.post(end_url(relation, agreement))
+    response = staff_client.post(end_url(relation, agreement), CONFIRMED)
 
     assert response.status_code == 302
     assert response["Location"] == tab_url(relation)
     agreement.refresh_from_db()
     assert agreement.end_date == timezone.localdate()
-    assert not agreement.is_active
-    assert not relation.agreements.active().exists()
+    assert not agreement.is_running
+    assert not relation.agreements.running().exists()
     event = relation.timeline.get()
     assert (event.kind, event.actor, event.agreement) == (
         TimelineEvent.Kind.AGREEMENT_ENDED,
@@ -203,11 +204,11 @@ def test_it_ends_an_agreement_today(staff_client, staff, relation):
 def test_htmx_end_moves_the_agreement_to_ended(staff_client, relation):
     agreement = ServiceAgreementFactory(relation=relation, start_date=days(-100))
 
-    response = staff_client.post(end_url(relation, agreement), **HTMX)
+    response = staff_client.post(end_url(relation, agreement), CONFIRMED, **HTMX)
 
     page = response.content.decode()
     assert "<html" not in page
-    assert page.index("No current agreements.") < page.index("Bookkeeping")
+    assert page.index("No running agreements.") < page.index("Bookkeeping")
     assert end_url(relation, agreement) not in page
 
 
@@ -216,7 +217,7 @@ def test_ending_an_ended_agreement_is_refused(staff_client, relation):
         relation=relation, start_date=days(-100), end_date=days(-10)
     )
 
-    response = staff_client.post(end_url(relation, agreement))
+    response = staff_client.post(end_url(relation, agreement), CONFIRMED)
 
     assert response.status_code == 302
     assert message_texts(response) == ["This agreement has ended already."]
@@ -235,7 +236,7 @@ def test_anonymous_is_sent_to_login(client, relation):
     assert client.get(new_url(relation))["Location"].startswith(login)
     assert client.post(new_url(relation), VALID)["Location"].startswith(login)
     assert client.get(edit_url(relation, agreement))["Location"].startswith(login)
-    assert client.post(end_url(relation, agreement))["Location"].startswith(login)
+    assert client.post(end_url(relation, agreement), CONFIRMED)["Location"].startswith(login)
     assert relation.agreements.get().end_date is None
 
 
@@ -245,7 +246,7 @@ def test_outsider_gets_404(outsider_client, relation):
     assert outsider_client.get(new_url(relation)).status_code == 404
     assert outsider_client.post(new_url(relation), VALID).status_code == 404
     assert outsider_client.post(edit_url(relation, agreement), VALID).status_code == 404
-    assert outsider_client.post(end_url(relation, agreement)).status_code == 404
+    assert outsider_client.post(end_url(relation, agreement), CONFIRMED).status_code == 404
     assert relation.agreements.get().end_date is None
 
 
@@ -256,7 +257,7 @@ def test_another_relations_agreement_is_404_under_your_own_relation(
 
     assert staff_client.get(edit_url(relation, foreign)).status_code == 404
     assert staff_client.post(edit_url(relation, foreign), VALID).status_code == 404
-    assert staff_client.post(end_url(relation, foreign)).status_code == 404
+    assert staff_client.post(end_url(relation, foreign), CONFIRMED).status_code == 404
     foreign.refresh_from_db()
     assert foreign.end_date is None
     assert foreign.service == "bookkeeping"
@@ -268,7 +269,7 @@ def test_outsider_cannot_reach_an_agreement_through_their_own_relation(
     own = RelationFactory(practice=other_practice)
     theirs = ServiceAgreementFactory(relation=relation)
 
-    assert outsider_client.post(end_url(own, theirs)).status_code == 404
+    assert outsider_client.post(end_url(own, theirs), CONFIRMED).status_code == 404
     theirs.refresh_from_db()
     assert theirs.end_date is None
 
@@ -279,7 +280,7 @@ def test_read_only_member_gets_403(readonly_client, relation):
     assert readonly_client.get(new_url(relation)).status_code == 403
     assert readonly_client.post(new_url(relation), VALID).status_code == 403
     assert readonly_client.post(edit_url(relation, agreement), VALID, **HTMX).status_code == 403
-    assert readonly_client.post(end_url(relation, agreement)).status_code == 403
+    assert readonly_client.post(end_url(relation, agreement), CONFIRMED).status_code == 403
     assert relation.agreements.get().end_date is None
     assert not TimelineEvent.objects.exists()
 
@@ -289,14 +290,15 @@ def test_wrong_method_is_405(staff_client, relation):
 
     assert staff_client.delete(new_url(relation)).status_code == 405
     assert staff_client.put(edit_url(relation, agreement)).status_code == 405
-    assert staff_client.get(end_url(relation, agreement)).status_code == 405
+    # GET is the confirm page (tests/relations/test_agreement_rules.py); other methods are refused.
+    assert staff_client.put(end_url(relation, agreement)).status_code == 405
 
 
 def test_archived_relation_refuses_changes(staff_client, practice):
     archived = RelationFactory(practice=practice, archived_at=timezone.now())
     agreement = ServiceAgreementFactory(relation=archived, start_date=days(-10))
 
-    response = staff_client.post(end_url(archived, agreement))
+    response = staff_client.post(end_url(archived, agreement), CONFIRMED)
     assert response.status_code == 302
     assert response["Location"] == tab_url(archived)
     assert "archived" in message_texts(response)[0]
@@ -321,7 +323,7 @@ def _render(user, relation):
     return context, render_to_string("relations/tabs/agreements.html", context, request=http)
 
 
-def test_tab_separates_current_and_ended_agreements(staff, relation):
+def test_tab_separates_running_planned_and_ended_agreements(staff, relation):
     active = ServiceAgreementFactory(relation=relation, service="payroll", start_date=days(-5))
     upcoming = ServiceAgreementFactory(relation=relation, service="vat", start_date=days(5))
     ending = ServiceAgreementFactory(
@@ -333,10 +335,11 @@ def test_tab_separates_current_and_ended_agreements(staff, relation):
 
     context, page = _render(staff, relation)
 
-    assert set(context["current_agreements"]) == {active, upcoming, ending}
+    assert set(context["running_agreements"]) == {active, ending}
+    assert context["planned_agreements"] == [upcoming]
     assert context["ended_agreements"] == [ended]
-    assert page.index("Payroll") < page.index("Ended") < page.index("Income tax")
-    assert "Not started yet" in page
+    assert page.index("Payroll") < page.index("Not started yet") < page.index("VAT returns")
+    assert page.index("VAT returns") < page.index("Ended") < page.index("Income tax")
     assert end_url(relation, active) in page
     assert end_url(relation, ended) not in page
 

@@ -84,9 +84,9 @@ def test_convert_to_client_converts_contacts_and_reports_the_rest(staff_client, 
     result = report(staff_client)
     assert result["action"] == "Convert to client"
     assert sorted(result["done"]) == [
-        ["Contact 0", "7000"],
-        ["Contact 1", "7001"],
-        ["Contact 2", "7002"],
+        ["Contact 0", "7000", "Converted to client"],
+        ["Contact 1", "7001", "Converted to client"],
+        ["Contact 2", "7002", "Converted to client"],
     ]
     assert sorted(result["skipped"]) == [
         ["Al Klant", "already a client"],
@@ -261,15 +261,17 @@ def test_the_list_form_posts_with_a_csrf_token(staff, contacts):
     page = client.get(LIST, {"kind": "contact"})
     token = page.context["csrf_token"]
 
-    response = client.post(
-        URL,
-        {
-            "csrfmiddlewaretoken": str(token),
-            "next": "/relations/?kind=contact",
-            "action": "archive",
-            "ids": [str(contacts[0].public_id)],
-        },
-    )
+    data = {
+        "csrfmiddlewaretoken": str(token),
+        "next": "/relations/?kind=contact",
+        "action": "archive",
+        "ids": [str(contacts[0].public_id)],
+    }
+    # Archive shows its confirm page first, then the confirmation does it.
+    confirm = client.post(URL, data)
+    assert confirm.status_code == 200
+    assert Relation.objects.get(pk=contacts[0].pk).archived_at is None
+    response = client.post(URL, {**data, "confirmed": "1"})
 
     assert response.status_code == 302
     assert Relation.objects.get(pk=contacts[0].pk).archived_at is not None

@@ -92,9 +92,9 @@ def test_agreement_activity_by_date(practice):
     ended = ServiceAgreementFactory(
         relation=relation, start_date=today - timedelta(days=9), end_date=today
     )
-    active = set(ServiceAgreement.objects.active())
+    active = set(ServiceAgreement.objects.running())
     assert active == {running, ending_tomorrow}
-    assert [a.is_active for a in (future, running, ending_tomorrow, ended)] == [
+    assert [a.is_running for a in (future, running, ending_tomorrow, ended)] == [
         False,
         True,
         True,
@@ -117,7 +117,8 @@ def test_private_becomes_company(staff_client, practice):
 
 def test_archive_and_restore(staff_client, staff, practice):
     relation = RelationFactory(practice=practice)
-    post(staff_client, "relations-archive", relation)
+    # Confirmed, as its confirm page (or the dialog) posts it.
+    staff_client.post(reverse("relations-archive", args=[relation.public_id]), {"confirmed": "1"})
     relation.refresh_from_db()
     assert relation.archived_at is not None
     assert relation.archived_by == staff
@@ -139,7 +140,7 @@ def test_archived_relation_cannot_be_edited(staff_client, staff, practice):
 @pytest.mark.parametrize(
     "name",
     [
-        "relations-archive",
+        # relations-archive answers GET with its confirm page: tests/relations/test_agreement_rules.py
         "relations-restore",
         "relations-convert-to-client",
     ],

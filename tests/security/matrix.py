@@ -156,7 +156,12 @@ STAFF: dict[str, Staff] = {
     "relations-bulk": Staff(
         ("POST",),
         CHANGE,
-        data=lambda side: {"action": "archive", "ids": [str(side.client.public_id)]},
+        # `confirmed`: posted from the archive's confirm page (without it, the page is shown).
+        data=lambda side: {
+            "action": "archive",
+            "ids": [str(side.client.public_id)],
+            "confirmed": "1",
+        },
     ),
     "relations-new": Staff(
         ("GET", "POST"),
@@ -186,7 +191,8 @@ STAFF: dict[str, Staff] = {
         relation="contact",
         data=lambda side: {"confirmed": "1", "legal_name": "Overgenomen B.V."},
     ),
-    "relations-archive": Staff(("POST",), CHANGE),
+    # GET: the confirm page; the confirmed POST ends the client's running agreements too.
+    "relations-archive": Staff(("GET", "POST"), CHANGE, data=lambda side: {"confirmed": "1"}),
     "relations-restore": Staff(("POST",), CHANGE, relation="archived"),
     "relations-reveal-bsn": Staff(("POST",), CHANGE, relation="contact"),
     "relations-address-new": Staff(("GET", "POST"), CHANGE, data=_address_form),
@@ -197,7 +203,8 @@ STAFF: dict[str, Staff] = {
     "relations-bank-remove": Staff(("GET", "POST"), CHANGE, data=lambda side: CONFIRMED),
     "relations-agreement-new": Staff(("GET", "POST"), CHANGE, data=_agreement_form),
     "relations-agreement-edit": Staff(("GET", "POST"), CHANGE, data=_agreement_form),
-    "relations-agreement-end": Staff(("POST",), CHANGE),
+    # GET: the confirm page
+    "relations-agreement-end": Staff(("GET", "POST"), CHANGE, data=lambda side: {"confirmed": "1"}),
     "relations-team-add": Staff(
         ("GET", "POST"),
         CHANGE,

@@ -369,17 +369,22 @@ def test_bulk_actions_never_touch_another_practices_rows(world, canaries, action
     foreign = [canaries.canary, canaries.canary_contact, b.contact, b.client, b.archived]
     before = footprint(b.practice)
     client = staff_client(world.a.staff)
-    client.post(
-        reverse("relations-bulk"),
-        {
-            "action": action,
-            "ids": [str(r.public_id) for r in [*foreign, own]],
-            "confirmed": "1",  # the actions that ask first (convert) act only when confirmed
-        },
-    )
+    data = {"action": action, "ids": [str(r.public_id) for r in [*foreign, own]]}
+    if action == "archive":
+        # The confirm page lists the selection: B's rows only as the ids that were sent, exactly
+        # as made-up ids ("not found"), and nothing else of them.
+        confirm = client.post(reverse("relations-bulk"), data).text
+        assert own.display_name in confirm
+        for relation in foreign:
+            assert str(relation.public_id) in confirm
+            confirm = confirm.replace(str(relation.public_id), "")
+        assert_no_canary(confirm, canaries)
+        assert confirm.count("Skipped: not found") == len(foreign)
+    data["confirmed"] = "1"  # the actions that ask first act only when confirmed
+    client.post(reverse("relations-bulk"), data)
     assert footprint(b.practice) == before
     report = client.session["bulk_result"]
-    assert [name for name, _code in report["done"]] == [own.display_name]
+    assert [name for name, _code, _outcome in report["done"]] == [own.display_name]
     # Reported exactly as a made-up id would be: the id that was sent, "not found".
     assert report["skipped"] == [[str(r.public_id), "not found"] for r in foreign]
     assert_no_canary(str(report["done"]), canaries)

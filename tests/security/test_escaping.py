@@ -26,7 +26,13 @@ from relations import services as relations
 from relations.models import Relation
 from relations.views.listing import FORMULA_PREFIXES
 from sync.models import ImportRun, SyncState
-from tests.factories import AddressFactory, MembershipFactory, RelationFactory, UserFactory
+from tests.factories import (
+    AddressFactory,
+    MembershipFactory,
+    RelationFactory,
+    ServiceAgreementFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +145,7 @@ def test_the_picker_escapes_its_matches(staff_client, world, payload, practice):
 def test_flash_messages_escape_names(staff_client, world, payload):
     company = world["company"]
     archived = staff_client.post(
-        reverse("relations-archive", args=[company.public_id]), follow=True
+        reverse("relations-archive", args=[company.public_id]), {"confirmed": "1"}, follow=True
     )
     assert_escaped(page(archived), payload, count=2)
     assert "has been archived" in archived.content.decode()
@@ -166,10 +172,22 @@ def test_the_confirm_pages_and_dialog_questions_escape_names(staff_client, world
 
 
 def test_the_bulk_report_escapes_names(staff_client, world, payload):
-    post = {"action": "archive", "ids": [str(world["company"].public_id)]}
+    post = {"action": "archive", "ids": [str(world["company"].public_id)], "confirmed": "1"}
     report = staff_client.post(reverse("relations-bulk"), post, follow=True)
     assert_escaped(page(report), payload)
     assert "Result: Archive" in report.content.decode()
+
+
+def test_the_confirm_pages_escape_names(staff_client, world, payload):
+    company = world["company"]
+    agreement = ServiceAgreementFactory(relation=company)
+    bulk = {"action": "archive", "ids": [str(company.public_id)]}
+    end = reverse("relations-agreement-end", args=[company.public_id, agreement.pk])
+
+    archive = page(staff_client.get(reverse("relations-archive", args=[company.public_id])))
+    assert_escaped(archive, payload, count=3)  # <title>, breadcrumb, <h1>
+    assert_escaped(page(staff_client.post(reverse("relations-bulk"), bulk)), payload)
+    assert_escaped(page(staff_client.get(end)), payload, count=2)  # <title>, breadcrumb
 
 
 def test_an_htmx_message_escapes_the_connected_name(staff_client, world, payload, practice):

@@ -581,18 +581,27 @@ def test_list_and_export_survive_any_filter(staff_client, client_company, params
                 st.lists(st.just(str(uuid.UUID(int=1))), max_size=1), st.lists(text(), max_size=3)
             ),
             "next": strict("/relations/?kind=client", "https://evil.example/", "//evil.example"),
+            # Archive shows its confirm page unless posted from it.
+            "confirmed": choice("1"),
         }
     )
 )
 @example(data={"action": "archive", "ids": ["\x00"], "next": "\x00"})
 @example(data={"action": "convert_to_client", "ids": ["\x00"], "next": "//evil.example"})
+@example(data={"action": "archive", "ids": ["\x00"], "next": "//evil.example"})
 def test_bulk_actions_survive_any_input(staff_client, client_company, data):
     with rolled_back():
+        before = snapshot()
         response = send(staff_client, reverse("relations-bulk"), data)
         if response.status_code == 200:  # an action that asks first: its confirm page
-            assert data.get("action") == "convert_to_client"
-            assert response.context["confirmation"].cancel_url.startswith("/")
-            assert not response.context["confirmation"].cancel_url.startswith("//")
+            assert data.get("action") in ("archive", "convert_to_client")
+            assert snapshot() == before  # nothing changed yet
+            if data["action"] == "archive":
+                assert data.get("confirmed") != "1"
+                assert url_has_allowed_host_and_scheme(response.context["next_url"], {"testserver"})
+            else:
+                assert response.context["confirmation"].cancel_url.startswith("/")
+                assert not response.context["confirmation"].cancel_url.startswith("//")
         else:
             assert response.status_code == 302
             assert url_has_allowed_host_and_scheme(response["Location"], {"testserver"})
@@ -647,6 +656,22 @@ def test_converting_to_a_company_survives_any_legal_name(staff_client, practice,
             assert response.status_code == 200
             assert person.entity == "private"
             assert snapshot() == before
+
+
+@FUZZ
+@given(data=form_data({"confirmed": choice("1")}))
+def test_archive_confirmation_survives_any_input(staff_client, client_company, data):
+    """The archive's POST: archived (its agreements ended) when confirmed, else its confirm page."""
+    with rolled_back():
+        ServiceAgreementFactory(relation=client_company)
+        response = send(
+            staff_client, reverse("relations-archive", args=[client_company.public_id]), data
+        )
+        confirmed = data.get("confirmed") == "1"
+        assert response.status_code == (302 if confirmed else 200)
+        client_company.refresh_from_db()
+        assert (client_company.archived_at is not None) == confirmed
+        assert not client_company.agreements.running().exists() or not client_company.archived_at
 
 
 # --- portal: inviting, accepting, signing in -----------------------------------------------------------
