@@ -68,6 +68,7 @@ def test_select_all_matching_applies_to_exactly_the_filtered_set(staff_client, b
         BULK,
         {
             "action": "archive",
+            "confirmed": "1",  # as from the archive's confirm page
             "scope": "matching",
             "filters": "q=bakker&kind=contact",
             "expected": "3",
@@ -97,7 +98,13 @@ def test_select_all_matching_is_scoped_to_the_members_own_relations(staff_client
 
     staff_client.post(
         BULK,
-        {"action": "archive", "scope": "matching", "filters": "team=mine", "expected": "1"},
+        {
+            "action": "archive",
+            "confirmed": "1",
+            "scope": "matching",
+            "filters": "team=mine",
+            "expected": "1",
+        },
     )
 
     mine.refresh_from_db()
@@ -113,6 +120,7 @@ def test_select_all_matching_refuses_when_the_set_changed_since_it_was_shown(sta
         BULK,
         {
             "action": "archive",
+            "confirmed": "1",  # as from the archive's confirm page
             "scope": "matching",
             "filters": "q=bakker&kind=contact",
             "expected": "2",
@@ -238,7 +246,7 @@ def test_empty_states_offer_the_next_step(owner_client, staff_client, readonly_c
     for tab, empty, add_url, label in [
         ("addresses", "No addresses yet.", "relations-address-new", "Add the first address"),
         ("banks", "No bank accounts yet.", "relations-bank-new", "Add the first bank account"),
-        ("agreements", "No current agreements.", "relations-agreement-new", "Add an agreement"),
+        ("agreements", "No running agreements.", "relations-agreement-new", "Add an agreement"),
     ]:
         html = staff_client.get(reverse("relations-tab", args=[relation.public_id, tab])).content
         html = html.decode()
