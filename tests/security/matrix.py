@@ -150,6 +150,7 @@ STAFF: dict[str, Staff] = {
     ),
     "relations-list": Staff(("GET",), MEMBER),
     "relations-export": Staff(("GET",), MEMBER),
+    "relations-export-xlsx": Staff(("GET",), MEMBER),
     "relations-bulk": Staff(
         ("POST",),
         CHANGE,

@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Model
 from django.urls import reverse
 from django.utils.html import escape
+from openpyxl import load_workbook
 
 from connections import services as connection_services
 from connections.models import Connection
@@ -184,7 +185,13 @@ def assert_no_canary(text: str, canaries: Canaries, *, echo: str = "") -> None:
 
 
 def _csv(response) -> str:
-    return b"".join(response.streaming_content).decode()
+    return b"".join(response.streaming_content).decode("utf-8-sig")
+
+
+def _xlsx(response) -> str:
+    """Every cell of the workbook, one line per row."""
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).active
+    return "\n".join("\t".join(str(cell.value or "") for cell in row) for row in sheet.iter_rows())
 
 
 # --- list, search, export ------------------------------------------------------------------------
@@ -245,7 +252,22 @@ def test_the_csv_export_never_holds_another_practices_canary(world, canaries, pa
     text = _csv(response)
     assert_no_canary(text, canaries)
     if not params:
-        names = {row[0] for row in csv.reader(io.StringIO(text))}
+        names = {row[0] for row in csv.reader(io.StringIO(text), delimiter=";")}
+        assert {world.a.client.display_name, TWIN_NAME} <= names
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"status": "archived"}, *({"q": q} for q in SEARCHES.values())],
+    ids=["all", "archived", *(f"q-{k}" for k in SEARCHES)],
+)
+def test_the_xlsx_export_never_holds_another_practices_canary(world, canaries, params):
+    response = staff_client(world.a.readonly).get(reverse("relations-export-xlsx"), params)
+    assert response.status_code == 200
+    text = _xlsx(response)
+    assert_no_canary(text, canaries)
+    if not params:
+        names = {line.split("\t")[0] for line in text.splitlines()}
         assert {world.a.client.display_name, TWIN_NAME} <= names
 
 
