@@ -206,6 +206,7 @@ STAFF: dict[str, Staff] = {
     "portal-resend": Staff(("POST",), CHANGE, relation="invited"),
     "portal-revoke": Staff(("POST",), CHANGE, relation="invited"),
     "sync-retry": Staff(("POST",), CHANGE, relation="failed"),
+    "sync-send-now": Staff(("POST",), CHANGE),
     "sync-keep-kring": Staff(("POST",), CHANGE, relation="conflict"),
     "sync-take-ledger": Staff(("POST",), CHANGE, relation="conflict"),
     "sync-settings": Staff(

@@ -374,9 +374,9 @@ def test_bulk_actions_never_touch_another_practices_rows(world, canaries, action
     )
     assert footprint(b.practice) == before
     report = client.session["bulk_result"]
-    assert [name for name, _code in report["done"]] == [own.display_name]
-    # Reported exactly as a made-up id would be: the id that was sent, "not found".
-    assert report["skipped"] == [[str(r.public_id), "not found"] for r in foreign]
+    assert [name for name, _code, _hint in report["done"]] == [own.display_name]
+    # Reported exactly as a made-up id would be: the id that was sent, "not found", no hint.
+    assert report["skipped"] == [[str(r.public_id), "not found", ""] for r in foreign]
     assert_no_canary(str(report["done"]), canaries)
     page = client.get(reverse("relations-list")).text
     assert "Skipped: not found" in page
