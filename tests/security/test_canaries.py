@@ -514,6 +514,24 @@ def test_pushing_practice_a_never_touches_b_or_its_ledger(world, canaries):
     assert footprint(world.b.practice) == before
 
 
+def test_send_now_pushes_only_the_own_client_into_the_own_ledger(
+    world, canaries, django_capture_on_commit_callbacks
+):
+    """Nu versturen on A's twin of the canary (same client code) sends A's, never B's."""
+    before = footprint(world.b.practice)
+    client = staff_client(world.a.staff)
+    twin = Relation.objects.get(practice=world.a.practice, client_code=CANARY_CODE)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(reverse("sync-send-now", args=[twin.public_id]))
+        refused = client.post(reverse("sync-send-now", args=[canaries.canary.public_id]))
+    assert sent.status_code == 302
+    assert refused.status_code == 404
+    a_ledger = _ledger(world.a.practice)
+    assert a_ledger[CANARY_CODE]["name"] == TWIN_NAME
+    assert_no_canary(str(a_ledger), canaries)
+    assert footprint(world.b.practice) == before
+
+
 def test_the_sweep_pushes_each_practice_into_its_own_ledger_only(world, canaries):
     LedgerConnection.objects.filter(practice=world.b.practice).update(
         adapter=LedgerConnection.Adapter.LOCAL, enabled=True
