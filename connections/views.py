@@ -26,8 +26,8 @@ from connections.forms import ConnectionForm, EndConnectionForm
 from connections.models import Connection
 from practice.access import get_scoped_or_404, member_required
 from practice.confirm import Confirmation, ask, is_confirmed
-from relations.models import Relation
-from relations.views.common import get_relation
+from relations.models import Relation, preferred_city
+from relations.views.common import get_relation, relation_hint
 
 TAB = "connections"
 PICKER_LIMIT = 10
@@ -57,19 +57,32 @@ def tab_context(request: HttpRequest, relation: Relation) -> dict[str, Any]:
     }
 
 
-def picker_results(relation: Relation, query: str) -> list[Relation]:
-    """Active relations of the same practice matching `query`, never the relation itself."""
+PICKER_FIELDS = ("public_id", "display_name", "kind", "entity", "client_code", "email")
+
+
+def picker_results(relation: Relation, query: str) -> tuple[list[Relation], bool]:
+    """Active relations of the same practice matching `query`, never the relation itself, each
+    with what tells it from a namesake (`hint`); and whether more match than are shown."""
     # The search text comes straight from the URL; PostgreSQL refuses NUL in a query parameter.
     query = query.replace("\x00", "")
     if not query.strip():
-        return []
-    return list(
+        return [], False
+    matches = list(
         Relation.objects.filter(practice_id=relation.practice_id)
         .active()
         .exclude(pk=relation.pk)
         .search(query)
-        .only("public_id", "display_name", "kind", "entity", "client_code")[:PICKER_LIMIT]
+        .only(*PICKER_FIELDS)
+        .annotate(city=preferred_city())[: PICKER_LIMIT + 1]  # one more: are there more?
     )
+    return _with_hints(matches[:PICKER_LIMIT]), len(matches) > PICKER_LIMIT
+
+
+def _with_hints(relations: list[Relation]) -> list[Relation]:
+    for candidate in relations:
+        # The kind is the badge beside the name; the rest is this line.
+        candidate.hint = relation_hint(candidate, candidate.city, kind=False)  # type: ignore[attr-defined]
+    return relations
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -111,13 +124,19 @@ def _done(request: HttpRequest, relation: Relation, message: str) -> HttpRespons
     return reswap(retarget(response, f"#{TAB}-list"), "outerHTML")
 
 
-def _candidates(relation: Relation, data: Any) -> tuple[list[Relation], str]:
-    """The picker's radio buttons: the matches for the search text, plus the one already chosen."""
-    results = picker_results(relation, data.get("q", ""))
+def _candidates(relation: Relation, data: Any) -> dict[str, Any]:
+    """The picker's radio buttons: the matches for the search text, plus the one already chosen;
+    and whether more match than are shown (then the person types more)."""
+    results, more = picker_results(relation, data.get("q", ""))
     chosen = _chosen(relation, data.get("other", ""))
     if chosen is not None and chosen.pk not in {r.pk for r in results}:
         results.insert(0, chosen)
-    return results, str(chosen.public_id) if chosen else ""
+    return {
+        "candidates": results,
+        "chosen": str(chosen.public_id) if chosen else "",
+        "more_candidates": more,
+        "picker_limit": PICKER_LIMIT,
+    }
 
 
 def _chosen(relation: Relation, value: str) -> Relation | None:
@@ -125,13 +144,16 @@ def _chosen(relation: Relation, value: str) -> Relation | None:
         public_id = UUID(value)
     except ValueError:
         return None
-    return (
+    found = (
         Relation.objects.filter(practice_id=relation.practice_id)
         .active()
         .exclude(pk=relation.pk)
         .filter(public_id=public_id)
+        .only(*PICKER_FIELDS)
+        .annotate(city=preferred_city())
         .first()
     )
+    return _with_hints([found])[0] if found else None
 
 
 # --- views ---------------------------------------------------------------------------------------
@@ -171,7 +193,6 @@ def add(request: HttpRequest, public_id: UUID) -> HttpResponse:
         # without judging it yet.
         form = ConnectionForm(initial=request.GET.dict(), relation=relation)
     data = request.POST if request.method == "POST" else request.GET
-    candidates, chosen = _candidates(relation, data)
     action = reverse("connections-add", args=[relation.public_id])
     context = {
         "relation": relation,
@@ -179,8 +200,7 @@ def add(request: HttpRequest, public_id: UUID) -> HttpResponse:
         "form": form,
         "action": action,
         "picker_url": reverse("connections-picker", args=[relation.public_id]),
-        "candidates": candidates,
-        "chosen": chosen,
+        **_candidates(relation, data),
         "query": data.get("q", "").strip(),
         "title": _("Add connection"),
         "cancel_url": _tab_url(relation),
@@ -200,11 +220,9 @@ def add(request: HttpRequest, public_id: UUID) -> HttpResponse:
 def picker(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """The picker's matches as radio buttons, swapped into the add form as the person types."""
     relation = get_relation(request, public_id, change=True)
-    candidates, chosen = _candidates(relation, request.GET)
     context = {
         "relation": relation,
-        "candidates": candidates,
-        "chosen": chosen,
+        **_candidates(relation, request.GET),
         "query": request.GET.get("q", "").strip(),
     }
     return render(request, "connections/tab.html#picker", context)

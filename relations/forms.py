@@ -724,6 +724,12 @@ class ServiceAgreementForm(PlainTextMixin, forms.ModelForm):
         return cleaned
 
 
+def member_label(user) -> str:
+    name = user.get_full_name()
+    other = user.email or user.get_username()
+    return f"{name} ({other})" if name else other
+
+
 class TeamMemberForm(PlainTextMixin, forms.Form):
     member = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Team member"))
     role = forms.ChoiceField(
@@ -741,7 +747,8 @@ class TeamMemberForm(PlainTextMixin, forms.Form):
             .order_by("first_name", "last_name", "username")
         )
         self.fields["member"].queryset = users
-        self.fields["member"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        # The e-mail (or user name) beside the name tells two "Jan de Vries"es apart.
+        self.fields["member"].label_from_instance = member_label
 
 
 def _relation_field(name: str, **kwargs) -> forms.Field:

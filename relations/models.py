@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS
@@ -390,6 +391,32 @@ class Relation(models.Model):
         self.ledger_version = F("ledger_version") + 1
 
 
+class AddressQuerySet(models.QuerySet["Address"]):
+    def preferred_first(self) -> AddressQuerySet:
+        """The address that stands for a relation where only one is shown (the list's city, the
+        export's address columns, the pickers) first: the default visiting address, else the
+        default postal one, else the default invoice one (an import may bring only that), and a
+        relation without defaults by the same order of types. One rule, here."""
+        rank = Case(
+            When(type="visiting", then=Value(0)),
+            When(type="postal", then=Value(1)),
+            default=Value(2),
+        )
+        return self.order_by("-is_default", rank, "pk")
+
+
+def preferred_address_of(relation_ref: Any = None) -> AddressQuerySet:
+    """The preferred address of the relation `relation_ref` points at (by default the outer
+    query's row), for a subquery: a column of the same query, never a query per row."""
+    ref = OuterRef("pk") if relation_ref is None else relation_ref
+    return Address.objects.filter(relation=ref).preferred_first()
+
+
+def preferred_city() -> Subquery:
+    """The preferred address's city (see `AddressQuerySet.preferred_first`), as a column."""
+    return Subquery(preferred_address_of().values("city")[:1])
+
+
 class Address(models.Model):
     class Type(models.TextChoices):
         VISITING = "visiting", _("Visiting address")
@@ -407,6 +434,8 @@ class Address(models.Model):
     city = models.CharField(_("city"), max_length=80)
     country = models.CharField(_("country"), max_length=2, default="NL")
     is_default = models.BooleanField(_("default for this type"), default=True)
+
+    objects = AddressQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("address")

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", listing.relation_list, name="relations-list"),
     path("bulk/", listing.bulk, name="relations-bulk"),
     path("export.csv", listing.export_csv, name="relations-export"),
+    path("export.xlsx", listing.export_xlsx, name="relations-export-xlsx"),
     # One relation (relations/views/pages.py).
     path("new/", pages.new, name="relations-new"),
     path("<uuid:public_id>/", pages.detail, name="relations-detail"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -62,20 +62,37 @@ class LedgerConnection(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """A change of ledger or office makes everything Kring knows about the old one's records
-        worthless as a base for skipping reads: the change feed starts over."""
+        worthless as a base for skipping reads: the change feed starts over.
+
+        Resuming a paused connection nudges a drain once the save commits: the changes made while
+        it was paused were nudged then and found nothing to do, and would otherwise wait for the
+        sweep (in the eager `make run` setup, which has none, for the next edit)."""
         update_fields = kwargs.get("update_fields")
-        if self.pk and (update_fields is None or {"adapter", "office_code"} & set(update_fields)):
+        resumed = False
+        watched = {"adapter", "office_code", "enabled"}
+        if self.pk and (update_fields is None or watched & set(update_fields)):
             before = (
                 LedgerConnection.objects.filter(pk=self.pk)
-                .values_list("adapter", "office_code")
+                .values_list("adapter", "office_code", "enabled")
                 .first()
             )
-            if before is not None and before != (self.adapter, self.office_code):
+            if before is not None and before[:2] != (self.adapter, self.office_code):
                 self.changes_since = ""
                 if update_fields is not None:
                     kwargs["update_fields"] = {*update_fields, "changes_since"}
                 SyncState.objects.filter(practice_id=self.practice_id).update(remote_verified=False)
+            saves_enabled = update_fields is None or "enabled" in update_fields
+            resumed = saves_enabled and before is not None and not before[2] and self.enabled
         super().save(*args, **kwargs)
+        if resumed:
+            practice_id = self.practice_id
+
+            def nudge() -> None:
+                from sync.tasks import nudge
+
+                nudge(practice_id)
+
+            transaction.on_commit(nudge)
 
     @property
     def client_secret(self) -> str:

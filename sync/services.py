@@ -31,6 +31,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import F, Max, Prefetch, Q, prefetch_related_objects
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -92,19 +93,66 @@ def due_states(practice: Practice):
     return _due(SyncState.objects.filter(practice=practice))
 
 
-def _due(states: models.QuerySet[SyncState]) -> models.QuerySet[SyncState]:
-    now = timezone.now()
-    changed = Q(relation__ledger_version__gt=F("pushed_version"))
-    return (
-        states.filter(relation__kind=Relation.Kind.CLIENT)
-        .filter(
-            Q(status__in=(SyncState.Status.PENDING, SyncState.Status.SYNCED))
-            & changed
-            & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            | Q(status=SyncState.Status.FAILED, relation__ledger_version__gt=F("failed_version"))
+def _due_condition(now: datetime, *, state: str = "", relation: str = "relation__") -> Q:
+    """When a client is due: changed since its last push and not waiting out a retry, or changed
+    since the ledger refused it. `state` and `relation` are the paths to the SyncState's and the
+    Relation's fields, so the drain (from SyncState) and the counts (from Relation) share it."""
+    version = F(f"{relation}ledger_version")
+    changed = Q(**{f"{relation}ledger_version__gt": F(f"{state}pushed_version")})
+    return Q(**{f"{relation}kind": Relation.Kind.CLIENT}) & (
+        Q(**{f"{state}status__in": (SyncState.Status.PENDING, SyncState.Status.SYNCED)})
+        & changed
+        & (
+            Q(**{f"{state}next_attempt_at__isnull": True})
+            | Q(**{f"{state}next_attempt_at__lte": now})
         )
-        .order_by("next_attempt_at", "pk")
+        | Q(**{f"{state}status": SyncState.Status.FAILED})
+        & Q(**{f"{state}failed_version__lt": version})
     )
+
+
+def _due(states: models.QuerySet[SyncState]) -> models.QuerySet[SyncState]:
+    return states.filter(_due_condition(timezone.now())).order_by("next_attempt_at", "pk")
+
+
+@dataclass(frozen=True)
+class LedgerCounts:
+    """How a practice's clients stand with the ledger, each client in one state (`by_status`, the
+    keys SyncState.Status values), and how many of them a drain would push now (`due`)."""
+
+    by_status: dict[str, int]
+    due: int
+    oldest_due: datetime | None
+
+
+def ledger_counts(practice: Practice) -> LedgerCounts:
+    """The one count of what waits for the ledger: the office's ledger page and `ledger_status`
+    both show this. One query, and no writes (a client no drain has seen yet has no SyncState:
+    it is waiting, and due).
+
+    A client's state is as the drain sees it, not only its status column: "in the ledger" with a
+    newer change not sent yet (pushed, then edited while the office had paused pushing) is
+    waiting, and so is a failed client changed since the ledger refused it (it is retried)."""
+    Status = SyncState.Status
+    now = timezone.now()
+    unseen = Q(sync_state__isnull=True)
+    pushed = Q(ledger_version__lte=F("sync_state__pushed_version"))
+    refused = Q(ledger_version__lte=F("sync_state__failed_version"))
+    settled = {
+        Status.SYNCED: Q(sync_state__status=Status.SYNCED) & pushed,
+        Status.FAILED: Q(sync_state__status=Status.FAILED) & refused,
+        Status.CONFLICT: Q(sync_state__status=Status.CONFLICT),
+    }
+    due = unseen | _due_condition(now, state="sync_state__", relation="")
+    totals = Relation.objects.filter(practice=practice, kind=Relation.Kind.CLIENT).aggregate(
+        clients=models.Count("pk"),
+        due=models.Count("pk", filter=due),
+        oldest_due=models.Min(Coalesce("sync_state__updated_at", "updated_at"), filter=due),
+        **{status.value: models.Count("pk", filter=q) for status, q in settled.items()},
+    )
+    by_status = {status: totals.get(status, 0) for status in Status.values}
+    by_status[Status.PENDING] = totals["clients"] - sum(totals[s.value] for s in settled)
+    return LedgerCounts(by_status=by_status, due=totals["due"], oldest_due=totals["oldest_due"])
 
 
 # --- the change feed -----------------------------------------------------------------------------
@@ -724,6 +772,45 @@ def retry(*, relation: Relation, user: AbstractBaseUser) -> None:
     if relation.ledger_version <= state.pushed_version:
         Relation.objects.filter(pk=relation.pk).update(ledger_version=F("ledger_version") + 1)
     _nudge(relation.practice_id)
+
+
+@transaction.atomic
+def send_now(*, relation: Relation, user: AbstractBaseUser) -> None:
+    """Send this client to the ledger now: due at once (a retry waited out, a refused push tried
+    again, an unchanged client sent again), and a drain nudged once this commits. A conflict is
+    staff's to resolve first; a paused office sends nothing."""
+    if not relation.is_client:
+        raise ValidationError(_("Only clients are sent to the ledger."))
+    ledger = LedgerConnection.objects.filter(practice_id=relation.practice_id).first()
+    if ledger is not None and not ledger.enabled:
+        raise ValidationError(
+            _(
+                "Sending to the ledger is paused for this office. "
+                "An owner can switch it back on in the ledger settings."
+            )
+        )
+    SyncState.objects.get_or_create(
+        relation=relation, defaults={"practice_id": relation.practice_id}
+    )
+    state = _state_for_update(relation)
+    if state.status == SyncState.Status.CONFLICT:
+        raise ValidationError(_("Choose which version wins first; then it is sent."))
+    SyncState.objects.filter(pk=state.pk).update(
+        status=SyncState.Status.PENDING, attempts=0, next_attempt_at=None, failed_version=0
+    )
+    Relation.objects.filter(pk=relation.pk, ledger_version__lte=state.pushed_version).update(
+        ledger_version=F("ledger_version") + 1
+    )
+    _nudge(relation.practice_id)
+
+
+def is_in_ledger(relation: Relation) -> bool:
+    """The ledger holds the client as Kring has it now (its last change pushed)."""
+    return SyncState.objects.filter(
+        relation=relation,
+        status=SyncState.Status.SYNCED,
+        pushed_version__gte=F("relation__ledger_version"),
+    ).exists()
 
 
 @transaction.atomic

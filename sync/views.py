@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from practice.access import change_required, owner_required
 from relations.models import Relation
-from relations.views.common import relation_action
+from relations.views.common import get_relation, relation_action
 from sync import crypto, services
 from sync.forms import LedgerConnectionForm
 from sync.mapping import customer_for, customer_from_dict
@@ -24,7 +25,23 @@ from sync.models import LedgerConnection, SyncState
 
 def ledger_tab_context(request: HttpRequest, relation: Relation) -> dict[str, Any]:
     state = SyncState.objects.filter(relation=relation).first()
-    context: dict[str, Any] = {"sync_state": state, "ledger_dirty": False}
+    paused = LedgerConnection.objects.filter(
+        practice_id=relation.practice_id, enabled=False
+    ).exists()
+    context: dict[str, Any] = {
+        "sync_state": state,
+        "ledger_dirty": False,
+        "ledger_paused": paused,
+        # Send now: for those who may change, unless the office paused pushing, staff must first
+        # choose between two versions, or the push failed (Retry is its button then).
+        "can_send_now": bool(
+            request.membership
+            and request.membership.can_change
+            and not relation.is_archived
+            and not paused
+            and not (state and state.status in (SyncState.Status.CONFLICT, SyncState.Status.FAILED))
+        ),
+    }
     if state is None:
         return context
     context["ledger_dirty"] = relation.ledger_version > state.pushed_version
@@ -89,6 +106,28 @@ def take_ledger(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
+@require_POST
+@change_required
+def send_now(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """Nu versturen: this client to the ledger now. With eager tasks (no broker) the push has run
+    when the service returns; with a worker it is queued, and the message says which."""
+    relation = get_relation(request, public_id, change=True)
+    try:
+        services.send_now(relation=relation, user=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        if services.is_in_ledger(relation):
+            messages.success(request, _("Sent to the ledger."))
+        else:
+            messages.info(
+                request,
+                _("Queued for the ledger; its state below shows when it has been sent."),
+            )
+    return redirect(reverse("relations-tab", args=[relation.public_id, "ledger"]))
+
+
 @sensitive_post_parameters("client_secret", "refresh_token")
 @require_http_methods(["GET", "POST"])
 @owner_required
@@ -105,10 +144,7 @@ def ledger_settings(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("The ledger settings have been saved."))
         return redirect("sync-settings")
-    counts = {
-        status: SyncState.objects.filter(practice=connection.practice, status=status).count()
-        for status in SyncState.Status.values
-    }
+    counts = services.ledger_counts(practice)
     return render(
         request,
         "sync/settings.html",
@@ -117,7 +153,10 @@ def ledger_settings(request: HttpRequest) -> HttpResponse:
             "connection": connection,
             "masked_secret": crypto.mask(connection.client_secret),
             "masked_refresh": crypto.mask(connection.refresh_token),
-            "counts": [(SyncState.Status(s).label, n) for s, n in counts.items()],
+            "counts": [
+                *((SyncState.Status(s).label, n) for s, n in counts.by_status.items()),
+                (_("Due now"), counts.due),
+            ],
             "adapters": LedgerConnection.Adapter,
         },
     )

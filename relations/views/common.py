@@ -17,6 +17,19 @@ def get_relation(request: HttpRequest, public_id: UUID, *, change: bool = False)
     return get_scoped_or_404(request, Relation, change=change, public_id=public_id)
 
 
+def relation_hint(relation: Relation, city: str | None, *, kind: bool = True) -> str:
+    """What tells a relation from a namesake where it is offered or reported by name (pickers, the
+    bulk report): its kind, type, client code, city and e-mail, those it has, in one short line."""
+    parts = [
+        relation.get_kind_display() if kind else "",
+        relation.get_entity_display(),
+        relation.client_code,
+        city or "",
+        relation.email,
+    ]
+    return " · ".join(str(part) for part in parts if part)
+
+
 def relation_action(
     request: HttpRequest,
     public_id: UUID,

@@ -1,12 +1,13 @@
-"""The relations list, its bulk actions and its CSV export.
+"""The relations list, its bulk actions and its export (CSV for Dutch Excel, and .xlsx).
 
-The list and the export read the same filters through `read_filters` and `filter_relations`, so a CSV
-always holds exactly the rows the user was looking at (all pages of them).
+The list and the export read the same filters through `read_filters` and `filter_relations`, so an
+export always holds exactly the rows the user was looking at (all pages of them).
 """
 
 from __future__ import annotations
 
 import csv
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -15,9 +16,20 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Exists, F, OrderBy, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Exists,
+    F,
+    JSONField,
+    OrderBy,
+    OuterRef,
+    QuerySet,
+    StringAgg,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Concat, JSONObject, NullIf, Trim
 from django.http import (
+    FileResponse,
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
@@ -33,11 +45,24 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 
 from practice.access import change_required, member_required, scoped
 from practice.confirm import Confirmation, ask, is_confirmed
 from relations import services
-from relations.models import Address, PortalState, Relation, TeamAssignment
+from relations.models import (
+    Address,
+    BankAccount,
+    PortalState,
+    Relation,
+    TeamAssignment,
+    preferred_address_of,
+    preferred_city,
+)
+from relations.views.common import relation_hint
 
 # The count is exact up to here and "10,000+" beyond: counting a sliced queryset stops after CAP + 1
 # rows, where an unbounded COUNT(*) would read the whole practice on every page view (DESIGN §7).
@@ -177,15 +202,6 @@ def read_filters(params: QueryDict) -> ListFilters:
     form.is_valid()  # invalid fields are left out of cleaned_data and keep their default
     return ListFilters(
         **{name: value for name, value in form.cleaned_data.items() if value not in ("", None)}
-    )
-
-
-def default_city() -> Subquery:
-    """The default visiting address's city, as a column of the same query (not a query per row)."""
-    return Subquery(
-        Address.objects.filter(relation=OuterRef("pk"), type=Address.Type.VISITING, is_default=True)
-        .order_by()  # at most one default per type (a constraint): nothing to sort
-        .values("city")[:1]
     )
 
 
@@ -368,7 +384,7 @@ def relation_list(request: HttpRequest) -> HttpResponse:
             "portal_state",
             "portal_invited_until",
         )
-        .annotate(city=default_city())
+        .annotate(city=preferred_city())
     )
     has_next = len(rows) > per_page
     rows = rows[:per_page]
@@ -391,6 +407,7 @@ def relation_list(request: HttpRequest) -> HttpResponse:
         "next_url": _page_url(filters, page + 1) if has_next else None,
         "first_url": _page_url(filters, 1),
         "export_url": reverse("relations-export") + filters.query_string(),
+        "export_xlsx_url": reverse("relations-export-xlsx") + filters.query_string(),
         "can_change": request.membership.can_change,
         "archived_view": filters.status == "archived",
         # What the bulk buttons that ask first ask (data-confirm, static/js/confirm.js).
@@ -515,6 +532,17 @@ def _all_matching(request: HttpRequest) -> list[Relation] | None:
     return rows
 
 
+def _hints(relations: list[Relation]) -> dict[int, str]:
+    """What tells each reported row from a namesake (kind, type, code, city, e-mail), as it is
+    after the action: one query for the lot (a report holds up to BULK_REPORT_LIMIT rows)."""
+    shown = relations[:BULK_REPORT_LIMIT]
+    rows = Relation.objects.filter(pk__in=[r.pk for r in shown]).annotate(city=preferred_city())
+    return {
+        relation.pk: relation_hint(relation, relation.city)  # type: ignore[attr-defined]
+        for relation in rows.only("kind", "entity", "client_code", "email")
+    }
+
+
 @require_POST
 @change_required
 def bulk(request: HttpRequest) -> HttpResponse:
@@ -552,9 +580,13 @@ def bulk(request: HttpRequest) -> HttpResponse:
         practice=request.membership.practice, user=request.user, relations=found, **options
     )
 
-    done = [[r.display_name, r.client_code, _outcome(action, result, r)] for r in result.done]
-    skipped = [[r.display_name, str(reason)] for r, reason in result.skipped]
-    skipped += [[value[:64], _("not found")] for value in not_found]
+    hints = _hints([r for r in result.done] + [r for r, _reason in result.skipped])
+    done = [
+        [r.display_name, r.client_code, _outcome(action, result, r), hints.get(r.pk, "")]
+        for r in result.done
+    ]
+    skipped = [[r.display_name, str(reason), hints.get(r.pk, "")] for r, reason in result.skipped]
+    skipped += [[value[:64], _("not found"), ""] for value in not_found]
     shown_done = done[:BULK_REPORT_LIMIT]
     shown_skipped = skipped[: BULK_REPORT_LIMIT - len(shown_done)]
     request.session[BULK_RESULT_KEY] = {
@@ -678,20 +710,15 @@ def _confirm_archive(
     )
 
 
-# --- CSV export ----------------------------------------------------------------------------------
+# --- export --------------------------------------------------------------------------------------
 
-EXPORT_FIELDS = (
-    "display_name",
-    "kind",
-    "entity",
-    "client_code",
-    "email",
-    "phone",
-    "city",
-    "kvk_number",
-    "vat_number",
-    "archived_at",
-)
+# Between the members of a relation's team in the one column the export reads them from, and
+# between a member's role and name: control characters no name holds.
+TEAM_SEPARATOR = "\x1e"
+ROLE_SEPARATOR = "\x1f"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Column widths in the .xlsx (characters), in the order of `_export_labels()["header"]`.
+XLSX_WIDTHS = (32, 10, 14, 10, 28, 16, 28, 10, 18, 8, 11, 16, 22, 24, 48, 10)
 
 
 def neutralise(value: str) -> str:
@@ -706,15 +733,104 @@ class _Echo:
         return value
 
 
-def _csv_rows(relations: QuerySet[Relation], labels: dict[str, Any]) -> Iterator[list[str]]:
-    kinds, entities = labels["kinds"], labels["entities"]
+def _member_name() -> Any:
+    """A team member as `get_full_name() or username`, in SQL."""
+    full = Trim(Concat("user__first_name", Value(" "), "user__last_name"))
+    return Coalesce(NullIf(full, Value("")), "user__username")
+
+
+def _export_columns(relations: QuerySet[Relation]) -> QuerySet[Relation]:
+    """The export's rows: every column in the one query, so a practice of any size is read in the
+    same few queries, streamed in chunks. values_list names every column: the BSN (and anything
+    else sensitive) is never even selected."""
+    address = preferred_address_of().values(
+        json=JSONObject(
+            street="street",
+            house_number="house_number",
+            house_number_addition="house_number_addition",
+            postcode="postcode",
+            city="city",
+            country="country",
+        )
+    )[:1]
+    iban = (
+        BankAccount.objects.filter(relation=OuterRef("pk"))
+        .order_by("-is_default", "pk")
+        .values("iban")[:1]
+    )
+    team = (
+        TeamAssignment.objects.filter(relation=OuterRef("pk"))
+        .order_by()
+        .values("relation")
+        .annotate(
+            members=StringAgg(
+                Concat("role", Value(ROLE_SEPARATOR), _member_name()), Value(TEAM_SEPARATOR)
+            )
+        )
+        .values("members")
+    )
+    return relations.annotate(
+        address=Subquery(address, output_field=JSONField()),
+        iban=Subquery(iban),
+        members=Subquery(team),
+    ).values_list(
+        "display_name",
+        "kind",
+        "entity",
+        "client_code",
+        "email",
+        "phone",
+        "address",
+        "kvk_number",
+        "vat_number",
+        "iban",
+        "members",
+        "archived_at",
+    )
+
+
+def _team_cells(members: str | None, roles: dict[str, str]) -> tuple[str, str]:
+    """(the relationship managers, everyone with their role), in the order of the roles."""
+    if not members:
+        return "", ""
+    order = {role: n for n, role in enumerate(roles)}
+    team = sorted(
+        (part.partition(ROLE_SEPARATOR)[::2] for part in members.split(TEAM_SEPARATOR)),
+        key=lambda member: (order.get(member[0], len(order)), member[1].casefold()),
+    )
+    managers = ", ".join(
+        name for role, name in team if role == TeamAssignment.Role.RELATIONSHIP_MANAGER
+    )
+    everyone = ", ".join(f"{name} ({roles.get(role, role)})" for role, name in team)
+    return managers, everyone
+
+
+def _export_rows(relations: QuerySet[Relation], labels: dict[str, Any]) -> Iterator[list[str]]:
+    kinds, entities, roles = labels["kinds"], labels["entities"], labels["roles"]
     archived, active = labels["archived"], labels["active"]
     yield labels["header"]
-    # values_list names every column: the BSN (and anything else sensitive) is never even selected.
-    rows = relations.annotate(city=default_city()).values_list(*EXPORT_FIELDS)
-    for name, kind, entity, code, email, phone, city, kvk, vat, archived_at in rows.iterator(
-        chunk_size=CSV_CHUNK_SIZE
-    ):
+    rows = _export_columns(relations)
+    for (
+        name,
+        kind,
+        entity,
+        code,
+        email,
+        phone,
+        address,
+        kvk,
+        vat,
+        iban,
+        members,
+        archived_at,
+    ) in rows.iterator(chunk_size=CSV_CHUNK_SIZE):
+        address = address or {}
+        street = Address(
+            street=address.get("street") or "",
+            house_number=address.get("house_number") or "",
+            house_number_addition=address.get("house_number_addition") or "",
+        ).street_line
+        managers, team = _team_cells(members, roles)
         yield [
             name,
             kinds.get(kind, kind),
@@ -722,20 +838,22 @@ def _csv_rows(relations: QuerySet[Relation], labels: dict[str, Any]) -> Iterator
             code,
             email,
             phone,
-            city or "",
+            street,
+            address.get("postcode") or "",
+            address.get("city") or "",
+            address.get("country") or "",
             kvk,
             vat,
+            iban or "",
+            managers,
+            team,
             archived if archived_at else active,
         ]
 
 
-@require_GET
-@member_required
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    filters = read_filters(request.GET)
-    relations = filter_relations(scoped(request, Relation), filters, user=request.user)
-    # Translated now: the rows are produced after the view returns, while the response streams.
-    labels = {
+def _export_labels() -> dict[str, Any]:
+    """Translated now: the rows are produced after the view returns, while the response streams."""
+    return {
         "header": [
             _("Name"),
             _("Kind"),
@@ -743,24 +861,95 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
             _("Client code"),
             _("E-mail"),
             _("Phone"),
+            _("Address"),
+            _("Postcode"),
             _("City"),
+            _("Country"),
             _("KvK number"),
             _("VAT number"),
+            _("IBAN"),
+            _("Relationship manager"),
+            _("Team"),
             _("Status"),
         ],
         "kinds": {value: str(label) for value, label in Relation.Kind.choices},
         "entities": {value: str(label) for value, label in Relation.Entity.choices},
+        "roles": {value: str(label) for value, label in TeamAssignment.Role.choices},
         "archived": _("Archived"),
         "active": _("Active"),
     }
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (
-            writer.writerow([neutralise(cell) for cell in row])
-            for row in _csv_rows(relations, labels)
-        ),
-        content_type="text/csv; charset=utf-8",
-    )
-    filename = f"relations-{timezone.localdate():%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+
+
+def _export_filename(extension: str) -> str:
+    return f"relations-{timezone.localdate():%Y-%m-%d}.{extension}"
+
+
+def _exported(request: HttpRequest) -> Iterator[list[str]]:
+    filters = read_filters(request.GET)
+    relations = filter_relations(scoped(request, Relation), filters, user=request.user)
+    return _export_rows(relations, _export_labels())
+
+
+@require_GET
+@member_required
+def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """CSV as Dutch Excel opens it: UTF-8 behind a byte order mark (without one Excel reads
+    "CafÃ©"), cells separated by ";" (the list separator of a Dutch Windows, where "," is the
+    decimal comma), every cell that could start a formula made text."""
+    rows = _exported(request)
+    writer = csv.writer(_Echo(), delimiter=";")
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff"
+        for row in rows:
+            yield writer.writerow([neutralise(cell) for cell in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_export_filename("csv")}"'
     return response
+
+
+def _xlsx_cell(sheet: Any, value: str) -> Any:
+    """A cell that holds `value` as text: never a formula, whatever it starts with (openpyxl
+    would make "=…" one), and without the control characters a workbook cannot hold."""
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if not value:
+        return None
+    if not value.startswith("="):
+        return value  # openpyxl types any other string as text
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
+@require_GET
+@member_required
+def export_xlsx(request: HttpRequest) -> FileResponse:
+    """The same rows as an Excel workbook. Written in openpyxl's write-only mode, which puts rows
+    in a temporary file as they come: memory stays flat however many rows (10,000+) there are.
+    Values are typed text, so nothing needs a leading quote: a phone number stays "+31 …"."""
+    rows = _exported(request)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_("Relations")[:31])
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(XLSX_WIDTHS):
+        sheet.column_dimensions[chr(ord("A") + index)].width = width
+    bold = Font(bold=True)
+    header = []
+    for label in next(rows):
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", label))
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
+    # Spooled: in memory while small, on disk beyond; FileResponse streams and closes it.
+    output = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    workbook.save(output)
+    output.seek(0)
+    return FileResponse(
+        output,
+        as_attachment=True,
+        filename=_export_filename("xlsx"),
+        content_type=XLSX_CONTENT_TYPE,
+    )

@@ -16,7 +16,7 @@ from connections.models import Connection
 from connections.views import PICKER_LIMIT, tab_context
 from practice.models import Membership
 from relations.models import TimelineEvent
-from tests.factories import RelationFactory
+from tests.factories import AddressFactory, RelationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -173,6 +173,75 @@ def test_picker_shows_at_most_ten(staff_client, practice, company):
     response = staff_client.get(picker_url(company), {"q": "zuivel"})
 
     assert len(response.context["candidates"]) == PICKER_LIMIT
+
+
+def sanne(practice, **fields):
+    return RelationFactory(
+        practice=practice, private=True, first_name="Sanne", last_name="Jansen", **fields
+    )
+
+
+def test_pickers_tell_same_named_relations_apart(staff_client, practice, company):
+    contact = sanne(practice, contact=True, email="sanne@utrecht.example")
+    AddressFactory(relation=contact, type="invoice", city="Utrecht")
+    client = sanne(practice, client_code="0042", email="")
+    AddressFactory(relation=client, city="Zwolle")
+
+    for response in (
+        staff_client.get(picker_url(company), {"q": "sanne jansen"}, **HTMX),
+        staff_client.get(add_url(company), {"q": "sanne jansen"}),  # without JavaScript
+    ):
+        page = response.content.decode()
+        assert page.count("<strong>Sanne Jansen</strong>") == 2
+        assert "Private person · Utrecht · sanne@utrecht.example" in page
+        assert "Private person · 0042 · Zwolle" in page
+        assert '<span class="badge contact">Contact</span>' in page
+        assert '<span class="badge client">Client</span>' in page
+
+
+def test_the_picker_reads_its_matches_in_constant_queries(staff_client, practice, company):
+    for n in range(4):
+        AddressFactory(relation=sanne(practice, client_code=f"010{n}"), city=f"Stad {n}")
+    url = picker_url(company)
+    staff_client.get(url, {"q": "sanne"})  # the session and membership, once
+
+    with CaptureQueriesContext(db) as few:
+        staff_client.get(url, {"q": "sanne"})
+    for n in range(4):
+        AddressFactory(relation=sanne(practice, client_code=f"020{n}"), city=f"Dorp {n}")
+    with CaptureQueriesContext(db) as more:
+        staff_client.get(url, {"q": "sanne"})
+
+    assert len(more) == len(few)
+
+
+def test_pickers_say_when_there_are_more_results(staff_client, practice, company):
+    RelationFactory.create_batch(PICKER_LIMIT + 1, practice=practice, legal_name="Zuivel B.V.")
+    exactly = RelationFactory.create_batch(PICKER_LIMIT, practice=practice, legal_name="Kaas B.V.")
+
+    more = staff_client.get(picker_url(company), {"q": "zuivel"}).content.decode()
+    enough = staff_client.get(picker_url(company), {"q": "kaas"}).content.decode()
+    no_js = staff_client.get(add_url(company), {"q": "zuivel"}).content.decode()
+
+    hint = f"More than {PICKER_LIMIT} relations match; type more of the name, code or city."
+    assert hint in more
+    assert hint in no_js
+    assert len(exactly) == PICKER_LIMIT
+    assert "More than" not in enough
+
+
+def test_the_team_picker_tells_same_named_members_apart(staff_client, practice, company):
+    from practice.models import Membership
+
+    for email in ("jan@kantoor.example", "j.devries@kantoor.example"):
+        user = UserFactory(first_name="Jan", last_name="de Vries", email=email)
+        Membership.objects.create(user=user, practice=practice, role=Membership.Role.STAFF)
+
+    page = staff_client.get(reverse("relations-team-add", args=[company.public_id]))
+
+    html = page.content.decode()
+    assert "Jan de Vries (jan@kantoor.example)" in html
+    assert "Jan de Vries (j.devries@kantoor.example)" in html
 
 
 def test_picker_without_a_query_offers_nothing_yet(staff_client, company, jan):

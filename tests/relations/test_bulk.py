@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from relations.models import Relation, TimelineEvent
 from relations.views import listing
-from tests.factories import RelationFactory
+from tests.factories import AddressFactory, RelationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,12 +83,12 @@ def test_convert_to_client_converts_contacts_and_reports_the_rest(staff_client, 
     assert texts(response) == ["3 converted to client, 2 skipped."]
     result = report(staff_client)
     assert result["action"] == "Convert to client"
-    assert sorted(result["done"]) == [
+    assert sorted(row[:3] for row in result["done"]) == [
         ["Contact 0", "7000", "Converted to client"],
         ["Contact 1", "7001", "Converted to client"],
         ["Contact 2", "7002", "Converted to client"],
     ]
-    assert sorted(result["skipped"]) == [
+    assert sorted(row[:2] for row in result["skipped"]) == [
         ["Al Klant", "already a client"],
         ["Weg BV", "archived; restore it first"],
     ]
@@ -104,12 +104,54 @@ def test_the_list_shows_the_report_once(staff_client, practice, contacts):
 
     html = page.content.decode()
     assert "Result: Convert to client" in html
-    assert "<td>Contact 0</td>" in html
+    assert '<td>Contact 0 <span class="muted">Client · Company · ' in html
     assert "<td>Converted to client</td>" in html
     assert "Skipped: already a client" in html
     assert "3 converted to client, 1 skipped." in html
     assert listing.BULK_RESULT_KEY not in staff_client.session
     assert "Result: Convert to client" not in staff_client.get(LIST).content.decode()
+
+
+def test_bulk_result_tells_same_named_relations_apart(staff_client, practice):
+    """Two "Sanne Jansen"s in the report: kind, city and e-mail or code beside each name."""
+    practice.client_code_next = 7000
+    practice.save()
+    utrecht = RelationFactory(
+        practice=practice,
+        contact=True,
+        private=True,
+        first_name="Sanne",
+        last_name="Jansen",
+        email="sanne@utrecht.example",
+    )
+    AddressFactory(relation=utrecht, type="invoice", city="Utrecht")
+    client = RelationFactory(
+        practice=practice,
+        private=True,
+        first_name="Sanne",
+        last_name="Jansen",
+        client_code="0042",
+        email="",
+    )
+    AddressFactory(relation=client, city="Zwolle")
+
+    post(staff_client, "convert_to_client", [utrecht, client])
+
+    result = report(staff_client)
+    assert result["done"] == [
+        [
+            "Sanne Jansen",
+            "7000",
+            "Converted to client",
+            "Client · Private person · 7000 · Utrecht · sanne@utrecht.example",
+        ]
+    ]
+    assert result["skipped"] == [
+        ["Sanne Jansen", "already a client", "Client · Private person · 0042 · Zwolle"]
+    ]
+    html = staff_client.get(LIST).content.decode()
+    assert "Utrecht · sanne@utrecht.example" in html
+    assert "Client · Private person · 0042 · Zwolle" in html
 
 
 def test_archive(owner_client, owner, practice, contacts):
@@ -127,7 +169,7 @@ def test_archive(owner_client, owner, practice, contacts):
     assert Relation.objects.get(pk=contacts[0].pk).archived_by == owner
     assert Relation.objects.get(pk=contacts[2].pk).archived_at is None
     assert texts(response) == ["2 archived, 1 skipped."]
-    assert report(owner_client)["skipped"] == [["Oud BV", "already archived"]]
+    assert [row[:2] for row in report(owner_client)["skipped"]] == [["Oud BV", "already archived"]]
 
 
 def test_restore(staff_client, practice):
@@ -145,7 +187,7 @@ def test_restore(staff_client, practice):
     assert not Relation.objects.filter(archived_at__isnull=False).exists()
     assert TimelineEvent.objects.filter(kind="restored").count() == 2
     assert texts(response) == ["2 restored, 1 skipped."]
-    assert report(staff_client)["skipped"] == [["Hier BV", "not archived"]]
+    assert [row[:2] for row in report(staff_client)["skipped"]] == [["Hier BV", "not archived"]]
 
 
 def test_foreign_and_unknown_ids_are_skipped_as_not_found_and_untouched(
@@ -163,10 +205,10 @@ def test_foreign_and_unknown_ids_are_skipped_as_not_found_and_untouched(
     assert Relation.objects.get(pk=contacts[0].pk).archived_at is not None
     assert texts(response) == ["1 archived, 3 skipped."]
     skipped = report(staff_client)["skipped"]
-    assert skipped == [
-        [str(foreign.public_id), "not found"],
-        [unknown, "not found"],
-        ["not-an-id", "not found"],
+    assert skipped == [  # nothing of another practice's row: no hint beside its id either
+        [str(foreign.public_id), "not found", ""],
+        [unknown, "not found", ""],
+        ["not-an-id", "not found", ""],
     ]
     assert "Elders BV" not in staff_client.get(LIST).content.decode()
 

@@ -74,6 +74,27 @@ def test_city_is_the_default_visiting_address(owner_client, practice):
     assert response.context["relations"][0].city == "Zwolle"
 
 
+def test_list_city_prefers_visiting_then_postal_then_invoice(owner_client, practice):
+    """The default visiting address, else the postal one, else the invoice one (an import's only)."""
+    invoice_only = RelationFactory(practice=practice, legal_name="A Factuur")
+    AddressFactory(relation=invoice_only, type="invoice", city="Factuurstad")
+    postal = RelationFactory(practice=practice, legal_name="B Post")
+    AddressFactory(relation=postal, type="invoice", city="Factuurstad")
+    AddressFactory(relation=postal, type="postal", city="Poststad")
+    visiting = RelationFactory(practice=practice, legal_name="C Bezoek")
+    AddressFactory(relation=visiting, type="invoice", city="Factuurstad")
+    AddressFactory(relation=visiting, type="postal", city="Poststad")
+    AddressFactory(relation=visiting, type="visiting", city="Bezoekstad")
+    secondary = RelationFactory(practice=practice, legal_name="D Tweede")
+    AddressFactory(relation=secondary, type="visiting", city="Nevenstad", is_default=False)
+    AddressFactory(relation=secondary, type="postal", city="Poststad")
+    RelationFactory(practice=practice, legal_name="E Geen")
+
+    cities = [row.city for row in owner_client.get(URL).context["relations"]]
+
+    assert cities == ["Factuurstad", "Poststad", "Bezoekstad", "Poststad", ""]
+
+
 def test_anonymous_is_sent_to_login(client):
     response = client.get(URL)
     assert response.status_code == 302

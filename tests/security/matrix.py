@@ -153,6 +153,7 @@ STAFF: dict[str, Staff] = {
     ),
     "relations-list": Staff(("GET",), MEMBER),
     "relations-export": Staff(("GET",), MEMBER),
+    "relations-export-xlsx": Staff(("GET",), MEMBER),
     "relations-bulk": Staff(
         ("POST",),
         CHANGE,
@@ -230,6 +231,7 @@ STAFF: dict[str, Staff] = {
         ("GET", "POST"), CHANGE, relation="invited", data=lambda side: CONFIRMED
     ),
     "sync-retry": Staff(("POST",), CHANGE, relation="failed"),
+    "sync-send-now": Staff(("POST",), CHANGE),
     "sync-keep-kring": Staff(("POST",), CHANGE, relation="conflict"),
     "sync-take-ledger": Staff(("POST",), CHANGE, relation="conflict"),
     "sync-settings": Staff(

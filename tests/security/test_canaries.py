@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Model
 from django.urls import reverse
 from django.utils.html import escape
+from openpyxl import load_workbook
 
 from connections import services as connection_services
 from connections.models import Connection
@@ -184,7 +185,13 @@ def assert_no_canary(text: str, canaries: Canaries, *, echo: str = "") -> None:
 
 
 def _csv(response) -> str:
-    return b"".join(response.streaming_content).decode()
+    return b"".join(response.streaming_content).decode("utf-8-sig")
+
+
+def _xlsx(response) -> str:
+    """Every cell of the workbook, one line per row."""
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).active
+    return "\n".join("\t".join(str(cell.value or "") for cell in row) for row in sheet.iter_rows())
 
 
 # --- list, search, export ------------------------------------------------------------------------
@@ -245,7 +252,22 @@ def test_the_csv_export_never_holds_another_practices_canary(world, canaries, pa
     text = _csv(response)
     assert_no_canary(text, canaries)
     if not params:
-        names = {row[0] for row in csv.reader(io.StringIO(text))}
+        names = {row[0] for row in csv.reader(io.StringIO(text), delimiter=";")}
+        assert {world.a.client.display_name, TWIN_NAME} <= names
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"status": "archived"}, *({"q": q} for q in SEARCHES.values())],
+    ids=["all", "archived", *(f"q-{k}" for k in SEARCHES)],
+)
+def test_the_xlsx_export_never_holds_another_practices_canary(world, canaries, params):
+    response = staff_client(world.a.readonly).get(reverse("relations-export-xlsx"), params)
+    assert response.status_code == 200
+    text = _xlsx(response)
+    assert_no_canary(text, canaries)
+    if not params:
+        names = {line.split("\t")[0] for line in text.splitlines()}
         assert {world.a.client.display_name, TWIN_NAME} <= names
 
 
@@ -384,9 +406,9 @@ def test_bulk_actions_never_touch_another_practices_rows(world, canaries, action
     client.post(reverse("relations-bulk"), data)
     assert footprint(b.practice) == before
     report = client.session["bulk_result"]
-    assert [name for name, _code, _outcome in report["done"]] == [own.display_name]
-    # Reported exactly as a made-up id would be: the id that was sent, "not found".
-    assert report["skipped"] == [[str(r.public_id), "not found"] for r in foreign]
+    assert [name for name, _code, _outcome, _hint in report["done"]] == [own.display_name]
+    # Reported exactly as a made-up id would be: the id that was sent, "not found", no hint.
+    assert report["skipped"] == [[str(r.public_id), "not found", ""] for r in foreign]
     assert_no_canary(str(report["done"]), canaries)
     page = client.get(reverse("relations-list")).text
     assert "Skipped: not found" in page
@@ -520,6 +542,24 @@ def test_pushing_practice_a_never_touches_b_or_its_ledger(world, canaries):
     a_ledger = _ledger(world.a.practice)
     assert a_ledger[CANARY_CODE]["name"] == TWIN_NAME
     assert world.a.client.client_code in a_ledger
+    assert_no_canary(str(a_ledger), canaries)
+    assert footprint(world.b.practice) == before
+
+
+def test_send_now_pushes_only_the_own_client_into_the_own_ledger(
+    world, canaries, django_capture_on_commit_callbacks
+):
+    """Nu versturen on A's twin of the canary (same client code) sends A's, never B's."""
+    before = footprint(world.b.practice)
+    client = staff_client(world.a.staff)
+    twin = Relation.objects.get(practice=world.a.practice, client_code=CANARY_CODE)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(reverse("sync-send-now", args=[twin.public_id]))
+        refused = client.post(reverse("sync-send-now", args=[canaries.canary.public_id]))
+    assert sent.status_code == 302
+    assert refused.status_code == 404
+    a_ledger = _ledger(world.a.practice)
+    assert a_ledger[CANARY_CODE]["name"] == TWIN_NAME
     assert_no_canary(str(a_ledger), canaries)
     assert footprint(world.b.practice) == before
 

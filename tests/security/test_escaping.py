@@ -16,6 +16,7 @@ import re
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
+from openpyxl import load_workbook
 
 from connections import services as connections
 from connections.models import Connection
@@ -264,8 +265,16 @@ def export_rows(client, **params) -> list[list[str]]:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert response["Content-Disposition"].startswith("attachment;")
-    body = b"".join(response.streaming_content).decode()
-    return list(csv.reader(io.StringIO(body, newline="")))
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(body, newline=""), delimiter=";"))
+
+
+def xlsx_cells(client, **params) -> list:
+    response = client.get(reverse("relations-export-xlsx"), params)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;")
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    return [cell for row in workbook.active.iter_rows() for cell in row]
 
 
 @pytest.mark.parametrize("formula", FORMULAS)
@@ -288,7 +297,32 @@ def test_no_exported_cell_starts_a_formula(staff_client, practice, formula):
         assert not cell.startswith(FORMULA_PREFIXES), cell
     # The value itself is kept, behind the quote that makes it text.
     assert rows[0][0] == f"'{formula.strip()}"  # the display name is stripped
-    assert rows[0][6] == f"'{formula}"
+    assert rows[0][header.index("City")] == f"'{formula}"
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_no_xlsx_cell_is_a_formula(staff_client, practice, formula):
+    """In the workbook every value is a typed text cell: shown, never run, and kept as it is."""
+    relation = RelationFactory(
+        practice=practice,
+        legal_name=formula,
+        client_code=formula[:16],
+        email=formula,
+        phone=formula[:32],
+        kvk_number=formula[:8],
+        vat_number=formula[:20],
+    )
+    AddressFactory(relation=relation, city=formula, street=formula, postcode=formula[:12])
+    cells = xlsx_cells(staff_client)
+    assert all(cell.data_type != "f" for cell in cells)
+    assert formula.strip() in {cell.value for cell in cells}  # the display name, stripped
+
+
+def test_the_xlsx_export_keeps_markup_and_scripts_verbatim(staff_client, practice):
+    for payload in PAYLOADS:
+        RelationFactory(practice=practice, legal_name=payload)
+    names = [cell.value for cell in xlsx_cells(staff_client) if cell.column == 1][1:]
+    assert sorted(names) == sorted(PAYLOADS)
 
 
 def test_the_export_keeps_markup_and_scripts_verbatim(staff_client, practice):

@@ -570,6 +570,9 @@ def test_list_and_export_survive_any_filter(staff_client, client_company, params
         export = send(staff_client, reverse("relations-export"), params, method="get")
         assert export.status_code == 200
         b"".join(export.streaming_content)
+        workbook = send(staff_client, reverse("relations-export-xlsx"), params, method="get")
+        assert workbook.status_code == 200
+        b"".join(workbook.streaming_content)
 
 
 @FUZZ

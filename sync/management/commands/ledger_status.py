@@ -1,14 +1,14 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Count, Min
 
 from practice.models import Practice
 from sync.models import SyncState
-from sync.services import due_states, ensure_states
+from sync.services import ledger_counts
 
 
 class Command(BaseCommand):
     help = (
-        "How a practice's clients stand with the ledger: a count per state and the oldest waiting."
+        "How a practice's clients stand with the ledger: a count per state and the oldest waiting "
+        "(the same count as the office's ledger page)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -18,16 +18,9 @@ class Command(BaseCommand):
         practice = Practice.objects.filter(slug=slug).first()
         if practice is None:
             raise CommandError(f"No practice with slug {slug!r}.")
-        ensure_states(practice)
-        counts = dict(
-            SyncState.objects.filter(practice=practice)
-            .values_list("status")
-            .annotate(n=Count("pk"))
-            .values_list("status", "n")
-        )
+        counts = ledger_counts(practice)
         for status in SyncState.Status:
-            self.stdout.write(f"{status.value:10} {counts.get(status.value, 0)}")
-        due = due_states(practice)
-        oldest = due.aggregate(oldest=Min("updated_at"))["oldest"]
-        self.stdout.write(f"{'due now':10} {due.count()}")
+            self.stdout.write(f"{status.value:10} {counts.by_status[status.value]}")
+        oldest = counts.oldest_due
+        self.stdout.write(f"{'due now':10} {counts.due}")
         self.stdout.write(f"oldest waiting since: {oldest.isoformat() if oldest else '-'}")
