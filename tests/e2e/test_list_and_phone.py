@@ -82,6 +82,7 @@ def test_bulk_buttons_are_disabled_until_something_is_selected(live_server, page
     for button in bulk_buttons(page):
         expect(button).to_be_enabled()
     bulk_buttons(page)[1].click()
+    page.get_by_role("dialog").get_by_role("button", name="Archive").click()
     expect(page.get_by_text("3 archived, 0 skipped.")).to_be_visible()
     assert Relation.objects.filter(archived_at__isnull=False).count() == 3
     assert Relation.objects.get(legal_name="Slagerij").archived_at is None
