@@ -35,7 +35,15 @@ from practice.models import Practice
 from relations import bulk_seed
 from relations.models import Address, BankAccount, Relation, TimelineEvent
 from sync.adapters import adapter_for
-from sync.adapters.base import LedgerAdapter, LedgerAddress, LedgerBank, LedgerCustomer, chunks
+from sync.adapters.base import (
+    LedgerAdapter,
+    LedgerAddress,
+    LedgerBank,
+    LedgerCustomer,
+    LedgerError,
+    Waited,
+    chunks,
+)
 from sync.mapping import (
     address_from,
     address_type,
@@ -126,6 +134,32 @@ class _Result:
         }
 
 
+def stopped_message(run: ImportRun, exc: BaseException) -> str:
+    """Why a run stopped, how far it got and how to go on, in the user's language."""
+    reason = (getattr(exc, "message", "") or str(exc) or exc.__class__.__name__).strip()
+    reason = reason.rstrip(".")
+    if isinstance(exc, LedgerError) and exc.retryable:
+        reason = _("the ledger kept asking to wait or did not answer (%(reason)s)") % {
+            "reason": reason
+        }
+    values = {"processed": run.processed, "total": run.total, "reason": reason}
+    if run.total:
+        return (
+            _(
+                "The import stopped after %(processed)d of %(total)d debtors: %(reason)s. What was "
+                "imported stays; start the import again to go on from there."
+            )
+            % values
+        )
+    return (
+        _(
+            "The import stopped after %(processed)d debtors: %(reason)s. What was imported stays; "
+            "start the import again to go on from there."
+        )
+        % values
+    )
+
+
 def kept_count(run: ImportRun) -> int:
     """Kept debtors are always in the report (they need a look), so the report counts them."""
     return sum(1 for entry in run.report if entry.get("outcome") == Outcome.KEPT)
@@ -142,6 +176,8 @@ def run_import(
     run: ImportRun | None = None,
     progress: Progress | None = None,
     adapter: LedgerAdapter | None = None,
+    on_wait: Waited | None = None,
+    deadline: float | None = None,
 ) -> ImportRun:
     """Import every debtor of the practice's ledger; returns the finished run.
 
@@ -155,11 +191,12 @@ def run_import(
         dry_run = run.dry_run
         user = user if user is not None else run.started_by
     importer = _Importer(practice=practice, user=user, dry_run=dry_run, run=run, adapter=adapter)
+    importer.on_wait, importer.deadline = on_wait, deadline
     try:
         importer.run(progress)
     except BaseException as exc:
         run.status = ImportRun.Status.FAILED
-        run.error = (str(exc) or exc.__class__.__name__)[:2000]
+        run.error = stopped_message(run, exc)[:2000]
         run.finished_at = timezone.now()
         # When the caller's transaction is broken the save cannot work; the original error matters.
         with contextlib.suppress(DatabaseError):
@@ -186,10 +223,15 @@ class _Importer:
         self.dry_run = dry_run
         self.run_row = run
         self.seen: set[str] = set()
+        self.on_wait: Waited | None = None
+        self.deadline: float | None = None
 
     def run(self, progress: Progress | None) -> None:
         run = self.run_row
         adapter = self.adapter or adapter_for(self.practice)
+        patience = getattr(adapter, "patience", None)
+        if patience is not None:  # waits the ledger asks for are waited, not a reason to stop
+            patience.on_wait, patience.deadline = self.on_wait, self.deadline
         run.status = ImportRun.Status.RUNNING
         run.total = _count(adapter, self.practice)
         run.processed = run.created = run.updated = run.unchanged = run.failed = 0

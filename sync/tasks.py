@@ -4,6 +4,7 @@ runs (broker down, worker killed) only delays the push, because the sweep finds 
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -26,7 +27,10 @@ def push_practice(practice_id: int) -> dict:
     practice = Practice.objects.filter(pk=practice_id).first()
     if practice is None:
         return {}
-    report = services.push_practice(practice)
+    # No wait the ledger asks for may run into the soft time limit: stop waiting a little before
+    # it, so the batch in hand is put back with its next attempt instead of being cut off.
+    deadline = time.monotonic() + max(10, settings.SYNC_TASK_SOFT_TIME_LIMIT_SECONDS - 20)
+    report = services.push_practice(practice, deadline=deadline)
     return {"pushed": report.pushed, "failed": report.failed, "conflicts": report.conflicts}
 
 

@@ -45,6 +45,7 @@ from sync.adapters.base import (
     LedgerAddress,
     LedgerBank,
     LedgerCustomer,
+    Patience,
     RejectedLedgerError,
     RetryableLedgerError,
     UpsertResult,
@@ -77,7 +78,12 @@ TOKEN_FAULTS = frozenset({"354"})
 # Faults about the request or the account (missing header, access denied, log-on deleted or
 # disabled, organisation inactive, scope lacks a claim, invalid XML): no retry can cure them.
 REJECTED_FAULTS = frozenset({"101", "102", "104", "105", "106", "187", "351", "352", "353"})
-CLUSTER_FAULT = "108"  # the cached cluster is wrong: forget it, the next attempt re-discovers it
+CLUSTER_FAULT = "108"
+# HTTP statuses of the moment, worth repeating the same request for after a wait (429 and 503
+# promise the request was not processed); a 500 (fault 100) is left to the drain's backoff.
+TRANSIENT_STATUSES = frozenset(
+    {408, 429, 502, 503, 504}
+)  # the cached cluster is wrong: forget it, the next attempt re-discovers it
 
 # The root of a request holding several <read>s (see TwinfieldAdapter._read_many); clusters that
 # did not answer one in kind are remembered here and read one code per request.
@@ -247,9 +253,16 @@ def _raise_if_login_unavailable(response: requests.Response, what: str) -> None:
         raise RetryableLedgerError(
             "Twinfield's login rate limit was reached (HTTP 429).",
             retry_after=_retry_after(response),
+            transient=True,
+            unprocessed=True,
         )
     if status >= 500 or status == 408:
-        raise RetryableLedgerError(f"Twinfield's {what} answered HTTP {status}.")
+        raise RetryableLedgerError(
+            f"Twinfield's {what} answered HTTP {status}.",
+            retry_after=_retry_after(response) if status == 503 else None,
+            transient=status in TRANSIENT_STATUSES,
+            unprocessed=status == 503,
+        )
 
 
 _STAMP = re.compile(r"\d{14}")
@@ -389,8 +402,11 @@ class TwinfieldAdapter:
         timeout: tuple[float, float] | float = (5, 30),
         max_reply_bytes: int = MAX_REPLY_BYTES,
         page_size: int = FINDER_PAGE,
+        patience: Patience | None = None,
     ) -> None:
         self.connection = connection
+        self.patience = patience or Patience()
+        self._token_life: timedelta | None = None  # of the token this adapter was issued
         self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         self.max_reply_bytes = max_reply_bytes
         self.page_size = page_size
@@ -450,7 +466,9 @@ class TwinfieldAdapter:
         request = ET.Element("dimensions")
         for customer in batch:
             request.append(customer_to_element(customer, self.connection.office_code))
-        reply = self._process_xml(request)
+        # A write names its codes, so repeating it after a timeout is the same upsert; one that
+        # lets Twinfield allocate a code is repeated only when Twinfield surely did not act on it.
+        reply = self._process_xml(request, idempotent=all(c.code for c in batch))
 
         if _local(reply.tag) != "dimensions" or reply.get("msgtype") == "error":
             # The request as a whole was refused (unknown office, no access, too many items).
@@ -608,10 +626,10 @@ class TwinfieldAdapter:
                 codes.append(code)
         return total, codes
 
-    def _process_xml(self, payload: ET.Element) -> ET.Element:
+    def _process_xml(self, payload: ET.Element, *, idempotent: bool = True) -> ET.Element:
         operation = ET.Element("ProcessXmlString", xmlns=TWF_NS)
         _sub(operation, "xmlRequest", ET.tostring(payload, encoding="unicode"))
-        reply = self._soap(PROCESS_XML_PATH, "ProcessXmlString", operation)
+        reply = self._soap(PROCESS_XML_PATH, "ProcessXmlString", operation, idempotent=idempotent)
         result = _child(reply, "ProcessXmlStringResult")
         text = result.text if result is not None else None
         if not text or not text.strip():
@@ -621,24 +639,52 @@ class TwinfieldAdapter:
 
     # SOAP ---------------------------------------------------------------------------------------
 
-    def _soap(self, path: str, operation: str, body: ET.Element) -> ET.Element:
-        """One SOAP 1.1 call under the office lock; the operation's response element."""
+    def _soap(
+        self, path: str, operation: str, body: ET.Element, *, idempotent: bool = True
+    ) -> ET.Element:
+        """One SOAP 1.1 call under the office lock; the operation's response element.
+
+        Waiting as Twinfield asks (TWINFIELD.md §4.3): a 429, a 503, a timeout or a dropped
+        connection repeats *this request* after `Retry-After` (else exponential backoff with
+        jitter) within `self.patience` (per-request repeats and seconds, the run's deadline), so
+        the work already done by the caller is kept. A request that is not idempotent (a write
+        that lets Twinfield allocate codes) is repeated only when Twinfield surely did not act on
+        it (429, 503, no connection). A refused token is refreshed once and the request repeated.
+        Only when the patience is spent does the error reach the caller."""
         with self._lock:
-            self._ensure_token()
-            try:
-                return self._post_soap(path, operation, body)
-            except _TokenRefused:
-                log.info(
-                    "Twinfield refused the access token for office %s; refreshing once.",
-                    self.connection.office_code,
-                )
-            self._refresh_access_token()
-            try:
-                return self._post_soap(path, operation, body)
-            except _TokenRefused:
-                raise RetryableLedgerError(
-                    "Twinfield refused the access token even after a refresh."
-                ) from None
+            refresh = refreshed = False
+            repeat, spent = 0, 0.0
+            while True:
+                try:
+                    if refresh:
+                        refresh, refreshed = False, True
+                        self._refresh_access_token()
+                    else:
+                        self._ensure_token()
+                    return self._post_soap(path, operation, body)
+                except _TokenRefused:
+                    if refreshed:
+                        raise RetryableLedgerError(
+                            "Twinfield refused the access token even after a refresh."
+                        ) from None
+                    log.info(
+                        "Twinfield refused the access token for office %s; refreshing once.",
+                        self.connection.office_code,
+                    )
+                    refresh = True
+                except RetryableLedgerError as exc:
+                    if not exc.transient or not (idempotent or exc.unprocessed):
+                        raise
+                    waited = self.patience.wait(exc, repeat, spent)
+                    if waited is None:
+                        raise
+                    log.info(
+                        "%s Office %s: waited %.1f s, repeating the request.",
+                        exc.message,
+                        self.connection.office_code,
+                        waited,
+                    )
+                    repeat, spent = repeat + 1, spent + waited
 
     def _envelope(self, body: ET.Element) -> bytes:
         envelope = ET.Element("soap:Envelope", {"xmlns:soap": SOAP_NS})
@@ -660,9 +706,16 @@ class TwinfieldAdapter:
             },
         )
         status = response.status_code
-        if status == 429:
+        if status in (429, 503):
+            # Rate limit or overload: the request was not processed (Retry-After, if any, says
+            # when to come back).
             raise RetryableLedgerError(
-                "Twinfield's rate limit was reached (HTTP 429).", retry_after=_retry_after(response)
+                "Twinfield's rate limit was reached (HTTP 429)."
+                if status == 429
+                else "Twinfield is unavailable for a moment (HTTP 503).",
+                retry_after=_retry_after(response),
+                transient=True,
+                unprocessed=True,
             )
         envelope: ET.Element | None = None
         if content.strip():
@@ -678,7 +731,9 @@ class TwinfieldAdapter:
         if status == 401:
             raise _TokenRefused
         if status >= 500 or status == 408:
-            raise RetryableLedgerError(f"Twinfield answered HTTP {status}.")
+            raise RetryableLedgerError(
+                f"Twinfield answered HTTP {status}.", transient=status in TRANSIENT_STATUSES
+            )
         if status == 400:
             raise RejectedLedgerError("Twinfield refused the request as malformed (HTTP 400).")
         if status != 200:
@@ -715,11 +770,16 @@ class TwinfieldAdapter:
     # OAuth2 -------------------------------------------------------------------------------------
 
     def _token_due(self) -> bool:
+        """Five minutes early, or a fifth of the token's life early when it lives shorter (a token
+        of seconds, as a test plays, would otherwise be refreshed before every call)."""
         expires_at = self.connection.access_token_expires_at
+        margin = REFRESH_MARGIN
+        if self._token_life is not None:
+            margin = min(margin, self._token_life / 5)
         return (
             not self.connection.access_token_encrypted
             or expires_at is None
-            or timezone.now() >= expires_at - REFRESH_MARGIN
+            or timezone.now() >= expires_at - margin
         )
 
     def _ensure_token(self) -> None:
@@ -779,6 +839,7 @@ class TwinfieldAdapter:
             lifetime = 3600
         connection.access_token = access_token
         connection.access_token_expires_at = timezone.now() + timedelta(seconds=lifetime)
+        self._token_life = timedelta(seconds=lifetime)
         fields = ["access_token_encrypted", "access_token_expires_at"]
         rotated = data.get("refresh_token")
         if isinstance(rotated, str) and rotated and rotated != connection.refresh_token:
@@ -852,11 +913,16 @@ class TwinfieldAdapter:
             response = self.session.request(
                 method, url, timeout=self.timeout, stream=True, allow_redirects=False, **kwargs
             )
-        except requests.Timeout:
-            failure = RetryableLedgerError(f"Twinfield did not answer in time ({what}).")
+        except requests.Timeout as exc:
+            failure = RetryableLedgerError(
+                f"Twinfield did not answer in time ({what}).",
+                transient=True,
+                unprocessed=isinstance(exc, requests.ConnectTimeout),
+            )
         except requests.RequestException as exc:
             failure = RetryableLedgerError(
-                _short(f"Could not reach Twinfield ({what}): {_redact(str(exc))}")
+                _short(f"Could not reach Twinfield ({what}): {_redact(str(exc))}"),
+                transient=isinstance(exc, requests.ConnectionError),
             )
         if failure is not None:
             raise failure
