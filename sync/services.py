@@ -463,11 +463,16 @@ class _Batch:
                 customer = wanted[state.pk]
                 if state.pk in vouched:
                     # The ledger holds Kring's last view of it: equal, or Kring's to overwrite.
+                    # Its complete record as last seen is the base of the write (Twinfield keeps
+                    # fields Kring does not own; they go back as they are).
+                    raw = (state.remote_record or {}).get("raw", "")
                     if customer.fingerprint() == state.remote_fingerprint:
-                        seen = dataclasses.replace(customer, modified=state.remote_modified)
+                        seen = dataclasses.replace(
+                            customer, modified=state.remote_modified, raw=raw
+                        )
                         already.append((state, version, seen))
                     else:
-                        to_push.append((state, version, customer))
+                        to_push.append((state, version, dataclasses.replace(customer, raw=raw)))
                     continue
                 remote = current.get(customer.code) if customer.code else None
                 if remote is not None and remote.fingerprint() == customer.fingerprint():
@@ -483,7 +488,10 @@ class _Batch:
                     self.settled.add(state.pk)
                     report.conflicts += 1
                 else:
-                    to_push.append((state, version, customer))
+                    # Read-modify-write: the record just read is the base, so a change made in
+                    # the ledger to a field Kring does not own (a telephone number) survives.
+                    base = remote.raw if remote is not None else ""
+                    to_push.append((state, version, dataclasses.replace(customer, raw=base)))
             going = _freeze_codes([*already, *to_push], self.relations)
             self.settled.update(state.pk for state, _v in claimed if state.relation_id not in going)
             already = [item for item in already if item[0].relation_id in going]

@@ -51,6 +51,11 @@ class LedgerCustomer:
     # The ledger's last-modified stamp as it reported it (Twinfield: `yyyymmddHHMMSS`, in its own
     # clock), "" when it gives none. Not content: left out of equality, `as_dict` and `fingerprint`.
     modified: str = field(default="", compare=False)
+    # The complete record as the ledger last gave it, opaque to everything but its adapter (the
+    # Twinfield adapter keeps the `<dimension>` XML): the base of a read-modify-write, so that a
+    # write changes only what Kring owns and sends every other field back as the ledger holds it.
+    # Not content either: out of equality, `as_dict` and `fingerprint`.
+    raw: str = field(default="", compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """`dataclasses.asdict`, without its deep copies (a push takes several per client)."""

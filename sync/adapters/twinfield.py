@@ -276,8 +276,69 @@ def _stamp(since: str) -> str:
     return since
 
 
+# Read-modify-write (TWINFIELD.md §2.1, sync/TWINFIELD_NOTES.md): what Kring owns of a debtor, and
+# what it sends back exactly as Twinfield holds it. Kring owns the name, the website, and of each
+# address its type, default flag, country, city, postcode, street line (field2), VAT (field4) and
+# KvK number (field5), and the e-mail address of the default one; of each bank its holder
+# (ascription), IBAN, BIC, bank name and country. Everything else in the record is preserved.
+READ_ONLY_ELEMENTS = frozenset(
+    {"uid", "inuse", "behaviour", "touched", "modified", "editdimensionname"}
+)
+OWNED_ELEMENTS = frozenset({"office", "type", "code", "name", "website", "addresses", "banks"})
+READ_ONLY_FINANCIALS = frozenset({"level", "matchtype", "childvalidations"})
+OWNED_ADDRESS_FIELDS = ("country", "city", "postcode", "field2", "field4", "field5")
+OWNED_BANK_FIELDS = ("ascription", "iban", "biccode", "bankname", "country")
+# Decorations a read adds that a write must not carry.
+READ_ONLY_ADDRESS_CHILDREN = frozenset({"ictcountrycode"})
+
+
+def _writable_copy(element: ET.Element, *, keep_attributes: bool = False) -> ET.Element:
+    """A copy for sending back: the read's decorations (`name`/`shortname`/… attributes, and
+    children repeated in a reply: the first of each counts) left out."""
+    copy = ET.Element(element.tag, dict(element.attrib) if keep_attributes else {})
+    copy.text = element.text
+    seen: set[str] = set()
+    for child in element:
+        if child.tag in seen:
+            continue
+        seen.add(child.tag)
+        copy.append(_writable_copy(child))
+    return copy
+
+
+def _base_element(raw: str) -> ET.Element | None:
+    if not raw:
+        return None
+    try:
+        return parse_xml(raw, what="stored record")
+    except (RetryableLedgerError, RejectedLedgerError):
+        return None  # no base: the write is built from Kring's record alone
+
+
+def _set(parent: ET.Element, tag: str, text: str) -> None:
+    """Set a child's text, adding the child where the base has none."""
+    found = parent.find(tag)
+    if found is None:
+        found = ET.SubElement(parent, tag)
+    found.attrib.clear()
+    found.text = _NOT_XML.sub("", text)
+
+
+def _id_of(element: ET.Element) -> int:
+    try:
+        return int(element.get("id") or 0)
+    except ValueError:
+        return 0
+
+
 def customer_to_element(customer: LedgerCustomer, office_code: str) -> ET.Element:
-    """One `<dimension>` with the complete address and bank sets (Twinfield replaces them)."""
+    """One `<dimension>` with the complete address and bank sets (Twinfield replaces them).
+
+    With `customer.raw` (the record as Twinfield last gave it) the write is a read-modify-write:
+    every element Kring does not own goes back as Twinfield holds it, and each address and bank
+    keeps its id and the fields Kring does not manage (telephone, fax, e-mail on other addresses,
+    field1, field3, field6, a bank's account number, …)."""
+    base = _base_element(customer.raw)
     dimension = ET.Element("dimension", status="active")
     _sub(dimension, "office", office_code)
     _sub(dimension, "type", "DEB")
@@ -285,41 +346,130 @@ def customer_to_element(customer: LedgerCustomer, office_code: str) -> ET.Elemen
         _sub(dimension, "code", customer.code)
     _sub(dimension, "name", customer.name)
     _sub(dimension, "website", customer.website)
+    if base is not None:
+        seen: set[str] = set()
+        for child in base:
+            if child.tag in OWNED_ELEMENTS or child.tag in READ_ONLY_ELEMENTS or child.tag in seen:
+                continue
+            seen.add(child.tag)
+            copy = _writable_copy(child)
+            if child.tag == "financials":
+                for item in [c for c in copy if c.tag in READ_ONLY_FINANCIALS]:
+                    copy.remove(item)
+            dimension.append(copy)
 
+    base_addresses = sorted(_children(_child(base, "addresses"), "address"), key=_id_of)
+    # Addresses Kring does not see (Twinfield's automatic one, a VAT/KvK carrier) stay as they are.
+    carriers = [e for e in base_addresses if _address_of(e) is None]
+    visible = [e for e in base_addresses if _address_of(e) is not None]
     addresses = list(customer.addresses)
-    if not addresses and (customer.vat_number or customer.kvk_number or customer.email):
+    if (
+        not addresses
+        and not carriers
+        and (customer.vat_number or customer.kvk_number or customer.email)
+    ):
         # Twinfield keeps VAT, KvK and e-mail on an address; without one they would be lost.
         # The read side drops such an empty carrier again (see customer_from_element).
         addresses = [LedgerAddress(type="invoice", line="", default=True)]
     default_index = next((i for i, a in enumerate(addresses) if a.default), 0)
-    addresses_element = _sub(dimension, "addresses")
+    next_id = max((_id_of(e) for e in base_addresses), default=0) + 1
+    chosen: list[tuple[int, ET.Element]] = []
+    unused = list(visible)
     for index, address in enumerate(addresses):
-        element = _sub(
-            addresses_element,
-            "address",
-            id=str(index + 1),
-            type=TO_TWINFIELD_TYPE.get(address.type, "invoice"),
-            default=_bool(address.default),
+        kind = TO_TWINFIELD_TYPE.get(address.type, "invoice")
+        match = next(
+            (e for e in unused if e.get("type") == kind and _text(e, "field2") == address.line),
+            None,
         )
-        _sub(element, "name", customer.name)
-        _sub(element, "country", address.country or "NL")
-        _sub(element, "city", address.city)
-        _sub(element, "postcode", address.postcode)
+        if match is None:
+            match = next((e for e in unused if e.get("type") == kind), None)
+        if match is not None:
+            unused.remove(match)
+            element = _writable_copy(match)
+            for decoration in [c for c in element if c.tag in READ_ONLY_ADDRESS_CHILDREN]:
+                element.remove(decoration)
+            address_id = _id_of(match)
+        else:
+            element = ET.Element("address")
+            _sub(element, "name", customer.name)
+            address_id, next_id = next_id, next_id + 1
+        element.attrib.update(id=str(address_id), type=kind, default=_bool(address.default))
+        values = dict(
+            zip(
+                OWNED_ADDRESS_FIELDS,
+                (
+                    address.country or "NL",
+                    address.city,
+                    address.postcode,
+                    address.line,
+                    customer.vat_number,
+                    customer.kvk_number,
+                ),
+                strict=True,
+            )
+        )
+        for tag, text in values.items():
+            _set(element, tag, text)
         if index == default_index:
-            _sub(element, "email", customer.email)
-        _sub(element, "field2", address.line)
-        _sub(element, "field4", customer.vat_number)
-        _sub(element, "field5", customer.kvk_number)
+            _set(element, "email", customer.email)
+        chosen.append((address_id, element))
+    for carrier in carriers:
+        element = _writable_copy(carrier, keep_attributes=True)
+        for decoration in [c for c in element if c.tag in READ_ONLY_ADDRESS_CHILDREN]:
+            element.remove(decoration)
+        if element.find("country") is not None:
+            element.find("country").attrib.clear()  # type: ignore[union-attr]
+        if chosen and element.get("default") == "true":
+            element.set("default", "false")  # Kring's default address is the default
+        _set(element, "field4", customer.vat_number)
+        _set(element, "field5", customer.kvk_number)
+        if not chosen and not addresses:
+            _set(element, "email", customer.email)
+        chosen.append((_id_of(carrier), element))
+    addresses_element = _sub(dimension, "addresses")
+    for _id, element in sorted(chosen, key=lambda pair: pair[0]):
+        addresses_element.append(element)
 
+    base_banks = {
+        _text(e, "iban"): e for e in _children(_child(base, "banks"), "bank") if _text(e, "iban")
+    }
+    next_bank = max((_id_of(e) for e in base_banks.values()), default=0) + 1
     banks_element = _sub(dimension, "banks")
-    for index, bank in enumerate(customer.banks):
-        element = _sub(banks_element, "bank", id=str(index + 1), default=_bool(bank.default))
-        _sub(element, "ascription", bank.holder)
-        _sub(element, "iban", bank.iban)
-        _sub(element, "biccode", bank.bic)
-        _sub(element, "bankname", bank.bank_name)
-        _sub(element, "country", bank.iban[:2].upper())
+    for bank in customer.banks:
+        match = base_banks.pop(bank.iban, None)
+        if match is not None:
+            element = _writable_copy(match)
+            bank_id = _id_of(match)
+        else:
+            element = ET.Element("bank")
+            bank_id, next_bank = next_bank, next_bank + 1
+        element.attrib.update(id=str(bank_id), default=_bool(bank.default))
+        values = (bank.holder, bank.iban, bank.bic, bank.bank_name, bank.iban[:2].upper())
+        for tag, text in zip(OWNED_BANK_FIELDS, values, strict=True):
+            _set(element, tag, text)
+        banks_element.append(element)
     return dimension
+
+
+def _address_of(element: ET.Element) -> LedgerAddress | None:
+    """The address as Kring sees it, or None for one it does not (Twinfield's automatic one, a
+    VAT/KvK carrier)."""
+    kind = FROM_TWINFIELD_TYPE.get(element.get("type") or "")
+    line, postcode, city = (
+        _text(element, "field2"),
+        _text(element, "postcode"),
+        _text(element, "city"),
+    )
+    if kind is None or not (line or postcode or city):
+        return None
+    return LedgerAddress(
+        type=kind,
+        line=line,
+        postcode=postcode,
+        city=city,
+        country=(_text(element, "country") or "NL").upper(),
+        default=element.get("default") == "true",
+    )
 
 
 def customer_from_element(dimension: ET.Element) -> LedgerCustomer:
@@ -338,26 +488,7 @@ def customer_from_element(dimension: ET.Element) -> LedgerCustomer:
     def first(field: str) -> str:
         return next((v for e in ordered if (v := _text(e, field))), "")
 
-    addresses = []
-    for element in address_elements:
-        kind = FROM_TWINFIELD_TYPE.get(element.get("type") or "")
-        line, postcode, city = (
-            _text(element, "field2"),
-            _text(element, "postcode"),
-            _text(element, "city"),
-        )
-        if kind is None or not (line or postcode or city):
-            continue  # not an address to Kring: Twinfield's automatic one, or a VAT/KvK carrier
-        addresses.append(
-            LedgerAddress(
-                type=kind,
-                line=line,
-                postcode=postcode,
-                city=city,
-                country=(_text(element, "country") or "NL").upper(),
-                default=element.get("default") == "true",
-            )
-        )
+    addresses = [a for e in address_elements if (a := _address_of(e)) is not None]
     banks = tuple(
         LedgerBank(
             iban=_text(element, "iban"),
@@ -380,6 +511,7 @@ def customer_from_element(dimension: ET.Element) -> LedgerCustomer:
         email=first("email"),
         website=_text(dimension, "website"),
         modified=modified if _STAMP.fullmatch(modified) else "",
+        raw=ET.tostring(dimension, encoding="unicode"),
     )
 
 

@@ -519,6 +519,16 @@ class FakeTwinfield:
             record = {k: v for k, v in self.customers[code].items() if k != "code"}
             return self._store(code, **{**record, **fields})
 
+    def change_address(self, code: str, address_id: int, **fields: Any) -> dict[str, Any]:
+        """A bookkeeper edits one address of a debtor in Twinfield (a telephone number, an e-mail
+        address): fields Kring may not own, which Twinfield keeps until a write replaces them."""
+        with self.lock:
+            addresses = [dict(a) for a in self.customers[code]["addresses"]]
+            for address in addresses:
+                if address["id"] == address_id:
+                    address.update(fields)
+            return self.change(code, addresses=addresses)
+
     # Helpers on the ledger --------------------------------------------------------------------
 
     @staticmethod
