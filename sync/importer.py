@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from practice.models import Practice
 from relations import bulk_seed
+from relations.forms import validate_dutch_postcode, validate_vat_number
 from relations.models import Address, BankAccount, Relation, TimelineEvent
 from sync.adapters import adapter_for
 from sync.adapters.base import (
@@ -101,6 +102,8 @@ class _Item:
     customer: LedgerCustomer
     clean: LedgerCustomer | None
     messages: list[str] = field(default_factory=list)
+    # What Kring's forms would refuse, kept as imported: the relation is flagged "needs review".
+    review: list[dict[str, str]] = field(default_factory=list)
 
     @cached_property
     def company(self) -> bool:
@@ -119,6 +122,7 @@ class _Result:
     outcome: Outcome
     messages: list[str]
     entity: str = ""
+    review: bool = False
 
     @property
     def notable(self) -> bool:
@@ -131,6 +135,7 @@ class _Result:
             "outcome": str(self.outcome),
             "entity": self.entity,
             "messages": self.messages,
+            "review": self.review,
         }
 
 
@@ -325,6 +330,8 @@ class _Importer:
                 % {"vat": customer.vat_number}
             )
             vat = ""
+        review = _review_notes(customer, vat, company=looks_like_company(customer))
+        messages += [note["report"] for note in review]
         clean = dataclasses.replace(
             customer,
             name=name,
@@ -335,7 +342,8 @@ class _Importer:
             addresses=_one_default_per_type(customer),
             banks=_valid_banks(customer.banks, messages),
         )
-        return _Item(customer=customer, clean=clean, messages=messages)
+        notes = [{"field": n["field"], "message": n["message"]} for n in review]
+        return _Item(customer=customer, clean=clean, messages=messages, review=notes)
 
     # --- one chunk: compare with Kring and write ----------------------------------------------
 
@@ -400,6 +408,7 @@ class _Importer:
                 updated_by=self.user,
             )
             apply_customer(relation, customer)  # unsaved: sets the fields, leaves details to us
+            relation.needs_review, relation.review_notes = bool(item.review), item.review
             relation.display_name = relation.compose_display_name()
             addresses = [address_from(a, relation) for a in customer.addresses]
             banks = [bank_from(b, relation) for b in customer.banks]
@@ -461,6 +470,7 @@ class _Importer:
             customer = item.clean
             assert customer is not None
             apply_customer(relation, customer, details=False)
+            relation.needs_review, relation.review_notes = bool(item.review), item.review
             new_addresses = [address_from(a, relation) for a in customer.addresses]
             addresses += new_addresses
             banks += [bank_from(b, relation) for b in customer.banks]
@@ -513,6 +523,8 @@ class _Importer:
                 "website",
                 "display_name",
                 "search_text",
+                "needs_review",
+                "review_notes",
                 "updated_by",
                 "updated_at",
                 "version",
@@ -648,7 +660,35 @@ def _result(item: _Item, outcome: Outcome, entity: str, messages: list[str]) -> 
         outcome=outcome,
         messages=list(messages),
         entity=str(entity),
+        review=bool(item.review) and outcome in (Outcome.CREATED, Outcome.UPDATED),
     )
+
+
+def _review_notes(customer: LedgerCustomer, vat: str, *, company: bool) -> list[dict[str, str]]:
+    """What Kring's forms would refuse in this debtor (the same rules and messages: the
+    relations.forms validators), kept as imported and noted for review."""
+    notes = []
+    if vat and company:
+        try:
+            validate_vat_number(vat)
+        except ValidationError as exc:
+            notes.append(("vat_number", _("VAT number %(value)s") % {"value": vat}, exc))
+    for address in customer.addresses:
+        if (address.country or "NL").upper() == "NL":
+            try:
+                validate_dutch_postcode(address.postcode)
+            except ValidationError as exc:
+                what = _("Address %(line)s") % {"line": address.line or address.city or "-"}
+                notes.append(("addresses", what, exc))
+    return [
+        {
+            "field": name,
+            "message": f"{what}: {' '.join(exc.messages)}",
+            "report": _("%(what)s: %(problem)s Kept as imported; flagged for review.")
+            % {"what": what, "problem": " ".join(exc.messages)},
+        }
+        for name, what, exc in notes
+    ]
 
 
 def _failed(item: _Item, *messages: str) -> _Result:

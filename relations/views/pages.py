@@ -258,6 +258,17 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(request, _("%(name)s has been saved.") % {"name": relation})
+            for _name, label, problems in form.warnings:
+                messages.warning(
+                    request,
+                    _("%(field)s was kept as it was, but Kring would not accept it: %(problem)s")
+                    % {"field": label, "problem": " ".join(problems)},
+                )
+            services.settle_review(
+                relation=relation,
+                checked=set(form.fields),
+                still_invalid={name for name, _label, _problems in form.warnings},
+            )
             return redirect(relation)
     return render(
         request,

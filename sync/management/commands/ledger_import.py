@@ -111,7 +111,19 @@ class Command(BaseCommand):
                 self.stdout.write(heading)
                 for entry in entries:
                     self.stdout.write(f"  {entry['code']}: {'; '.join(entry['messages'])}")
-        remarks = [e for e in run.report if e["messages"] and e["outcome"] not in headings]
+        review = [e for e in run.report if e.get("review")]
+        if review:
+            self.stdout.write(
+                _("%(count)d debtors to review (kept as imported, flagged on the client):")
+                % {"count": len(review)}
+            )
+            for entry in review:
+                self.stdout.write(f"  {entry['code']}: {'; '.join(entry['messages'])}")
+        remarks = [
+            e
+            for e in run.report
+            if e["messages"] and e["outcome"] not in headings and not e.get("review")
+        ]
         if remarks:
             self.stdout.write(_("Imported with remarks:"))
             for entry in remarks:
