@@ -317,7 +317,7 @@ def run(
             seconds,
             requests["soap"],
             latency,
-            note=f"{requests.get('429', 0)} × 429",
+            note=f"{requests.get('429', 0)} answered 429",
             cpu_seconds=cpu,
         )
         bench.figures.append(figure)
@@ -325,7 +325,7 @@ def run(
         figure, requests, _ = _timed_push(
             limited, fake, latency, "v5", "push, a 429 every 7th request"
         )
-        figure.note += f", {requests.get('429', 0)} × 429"
+        figure.note += f", {requests.get('429', 0)} answered 429"
         bench.figures.append(figure)
         log(f"  {figure.name}: {figure.per_second:,.0f} clients/s")
         fake.call("rate_limit", None)
