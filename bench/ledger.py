@@ -129,6 +129,10 @@ def _serve_fake(pipe: Connection, options: dict[str, Any]) -> None:
             elif command == "latency":
                 fake.latency = argument
                 pipe.send(None)
+            elif command == "rate_limit":  # (every Nth call a 429, its Retry-After) or None
+                fake.rate_limit_every, fake.rate_limit_retry_after = argument or (None, 1)
+                fake.requests["counted"] = 0
+                pipe.send(None)
             elif command == "requests":
                 pipe.send(dict(fake.requests))
                 fake.requests.clear()
@@ -295,6 +299,36 @@ def run(
         )
         bench.figures.append(figure)
         log(f"  {figure.name}: {figure.per_second:,.0f} clients/s")
+
+        # Issue 12: the same import and push under Twinfield's fair-use limit, a 429 on every 7th
+        # request with a Retry-After of one latency, beside the runs without it above.
+        limited = _practice(f"{slug}-d", owner)
+        connect(limited, fake)
+        fake.call("rate_limit", (7, latency))
+        fake.call("latency", latency)
+        fake.call("requests")
+        done, seconds, cpu = _timed_import(limited, owner)
+        fake.call("latency", 0)
+        requests = fake.call("requests")
+        assert done.created == debtors, done.error
+        figure = Figure(
+            "import, a 429 every 7th request",
+            done.created,
+            seconds,
+            requests["soap"],
+            latency,
+            note=f"{requests.get('429', 0)} answered 429",
+            cpu_seconds=cpu,
+        )
+        bench.figures.append(figure)
+        log(f"  {figure.name}: {figure.per_second:,.0f} debtors/s")
+        figure, requests, _ = _timed_push(
+            limited, fake, latency, "v5", "push, a 429 every 7th request"
+        )
+        figure.note += f", {requests.get('429', 0)} answered 429"
+        bench.figures.append(figure)
+        log(f"  {figure.name}: {figure.per_second:,.0f} clients/s")
+        fake.call("rate_limit", None)
     return bench
 
 

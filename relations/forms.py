@@ -154,6 +154,33 @@ def validate_elfproef(value: str, label: str) -> str:
         ) from exc
 
 
+def validate_vat_number(raw: str) -> str:
+    """The btw-id as the edit form takes it (compact, NL added to bare digits), or the form's error.
+    The ledger import checks imported data with the same rule (sync.importer)."""
+    value = (raw or "").strip().upper().replace(" ", "").replace(".", "")
+    if not value:
+        return ""
+    if value[:2].isdigit():
+        value = "NL" + value
+    try:
+        return vat.validate(value)
+    except stdnum_errors.ValidationError as exc:
+        raise forms.ValidationError(
+            _("This is not a valid VAT number (e.g. NL123456789B01).")
+        ) from exc
+
+
+def validate_dutch_postcode(raw: str) -> str:
+    """A Dutch postcode as the address form takes it ("1234 AB"), or the form's error."""
+    code = (raw or "").strip()
+    if not code:
+        raise forms.ValidationError(_("A Dutch address needs a postcode."))
+    try:
+        return postcode.validate(code)
+    except stdnum_errors.ValidationError as exc:
+        raise forms.ValidationError(_("A Dutch postcode looks like 1234 AB.")) from exc
+
+
 def _elfproef_reason(exc: Exception) -> str:
     if isinstance(exc, stdnum_errors.InvalidLength):
         return _("it must have 9 digits")
@@ -496,23 +523,7 @@ class RelationForm(RemembersLoaded, PlainTextMixin, forms.ModelForm):
         return validate_elfproef(value, "BSN") if value else ""
 
     def clean_vat_number(self) -> str:
-        value = (
-            (self.cleaned_data.get("vat_number") or "")
-            .strip()
-            .upper()
-            .replace(" ", "")
-            .replace(".", "")
-        )
-        if not value:
-            return ""
-        if value[:2].isdigit():
-            value = "NL" + value
-        try:
-            return vat.validate(value)
-        except stdnum_errors.ValidationError as exc:
-            raise forms.ValidationError(
-                _("This is not a valid VAT number (e.g. NL123456789B01).")
-            ) from exc
+        return validate_vat_number(self.cleaned_data.get("vat_number") or "")
 
     def clean_sbi_code(self) -> str:
         value = _digits(self.cleaned_data.get("sbi_code", ""))
@@ -542,6 +553,7 @@ class RelationForm(RemembersLoaded, PlainTextMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        self._tolerate_unchanged_values(cleaned)
         if self.instance.entity == Relation.Entity.COMPANY and not (
             cleaned.get("legal_name") or cleaned.get("trade_name")
         ):
@@ -549,6 +561,25 @@ class RelationForm(RemembersLoaded, PlainTextMixin, forms.ModelForm):
         if self.instance.entity == Relation.Entity.PRIVATE:
             self._check_name_length(cleaned)
         return cleaned
+
+    def _tolerate_unchanged_values(self, cleaned: dict) -> None:
+        """Only a changed value must be valid: a stored value the rules now refuse (a legacy btw-id
+        taken in from the ledger) that the edit leaves as it is does not block the save; it is
+        kept, and `warnings` names it, (field name, label, messages)."""
+        self.warnings: list[tuple[str, str, list[str]]] = []
+        if self.instance.pk is None:
+            return
+        for name in list(self._errors):
+            field = self.fields.get(name)
+            if field is None or name in FORM_ONLY or field.disabled:
+                continue
+            stored = getattr(self.instance, name, None)
+            if not stored or field.has_changed(
+                self.get_initial_for_field(field, name), self[name].data
+            ):
+                continue
+            self.warnings.append((name, str(field.label), list(self._errors.pop(name))))
+            cleaned[name] = stored
 
     def _check_name_length(self, cleaned: dict) -> None:
         """Each part fits its column, but the name they make together must fit `display_name`."""
@@ -609,13 +640,10 @@ class AddressForm(RemembersLoaded, PlainTextMixin, forms.ModelForm):
         cleaned = super().clean()
         code = (cleaned.get("postcode") or "").strip()
         if cleaned.get("country") == "NL":
-            if not code:
-                self.add_error("postcode", _("A Dutch address needs a postcode."))
-            else:
-                try:
-                    cleaned["postcode"] = postcode.validate(code)
-                except stdnum_errors.ValidationError:
-                    self.add_error("postcode", _("A Dutch postcode looks like 1234 AB."))
+            try:
+                cleaned["postcode"] = validate_dutch_postcode(code)
+            except forms.ValidationError as exc:
+                self.add_error("postcode", exc)
         elif code and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]*", code):
             self.add_error(
                 "postcode", _("A postcode holds letters, digits, spaces and dashes only.")

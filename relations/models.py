@@ -199,6 +199,11 @@ class Relation(models.Model):
     search_text = models.TextField(editable=False, default="")
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     ledger_version = models.PositiveIntegerField(default=1, editable=False)
+    # "Controleren": data taken in from the ledger that Kring's own forms would refuse (a legacy
+    # btw-id, a missing postcode), kept as imported. `review_notes` holds {"field", "message"}
+    # per problem; an edit that fixes a field drops its note (sync.importer, relations.views).
+    needs_review = models.BooleanField(_("needs review"), default=False, editable=False)
+    review_notes = models.JSONField(default=list, blank=True, editable=False)
 
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True, editable=False)
     archived_by = models.ForeignKey(

@@ -201,6 +201,18 @@ class BulkResult:
     cancelled: dict[int, list[ServiceAgreement]] = field(default_factory=dict)
 
 
+def settle_review(*, relation: Relation, checked: set[str], still_invalid: set[str]) -> None:
+    """After a save that validated the fields `checked`: the "needs review" notes about those
+    fields that are valid now are dropped; the flag goes when no note is left."""
+    notes = [
+        note
+        for note in relation.review_notes
+        if note.get("field") not in checked or note.get("field") in still_invalid
+    ]
+    if notes != relation.review_notes:
+        Relation.objects.filter(pk=relation.pk).update(review_notes=notes, needs_review=bool(notes))
+
+
 def _bump(relation: Relation, user: AbstractBaseUser, **values) -> None:
     values.setdefault("updated_by", user)
     values.setdefault("updated_at", timezone.now())

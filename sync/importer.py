@@ -33,9 +33,18 @@ from django.utils.translation import gettext as _
 
 from practice.models import Practice
 from relations import bulk_seed
+from relations.forms import validate_dutch_postcode, validate_vat_number
 from relations.models import Address, BankAccount, Relation, TimelineEvent
 from sync.adapters import adapter_for
-from sync.adapters.base import LedgerAdapter, LedgerAddress, LedgerBank, LedgerCustomer, chunks
+from sync.adapters.base import (
+    LedgerAdapter,
+    LedgerAddress,
+    LedgerBank,
+    LedgerCustomer,
+    LedgerError,
+    Waited,
+    chunks,
+)
 from sync.mapping import (
     address_from,
     address_type,
@@ -93,6 +102,8 @@ class _Item:
     customer: LedgerCustomer
     clean: LedgerCustomer | None
     messages: list[str] = field(default_factory=list)
+    # What Kring's forms would refuse, kept as imported: the relation is flagged "needs review".
+    review: list[dict[str, str]] = field(default_factory=list)
 
     @cached_property
     def company(self) -> bool:
@@ -111,6 +122,7 @@ class _Result:
     outcome: Outcome
     messages: list[str]
     entity: str = ""
+    review: bool = False
 
     @property
     def notable(self) -> bool:
@@ -123,7 +135,34 @@ class _Result:
             "outcome": str(self.outcome),
             "entity": self.entity,
             "messages": self.messages,
+            "review": self.review,
         }
+
+
+def stopped_message(run: ImportRun, exc: BaseException) -> str:
+    """Why a run stopped, how far it got and how to go on, in the user's language."""
+    reason = (getattr(exc, "message", "") or str(exc) or exc.__class__.__name__).strip()
+    reason = reason.rstrip(".")
+    if isinstance(exc, LedgerError) and exc.retryable:
+        reason = _("the ledger kept asking to wait or did not answer (%(reason)s)") % {
+            "reason": reason
+        }
+    values = {"processed": run.processed, "total": run.total, "reason": reason}
+    if run.total:
+        return (
+            _(
+                "The import stopped after %(processed)d of %(total)d debtors: %(reason)s. What was "
+                "imported stays; start the import again to go on from there."
+            )
+            % values
+        )
+    return (
+        _(
+            "The import stopped after %(processed)d debtors: %(reason)s. What was imported stays; "
+            "start the import again to go on from there."
+        )
+        % values
+    )
 
 
 def kept_count(run: ImportRun) -> int:
@@ -142,6 +181,8 @@ def run_import(
     run: ImportRun | None = None,
     progress: Progress | None = None,
     adapter: LedgerAdapter | None = None,
+    on_wait: Waited | None = None,
+    deadline: float | None = None,
 ) -> ImportRun:
     """Import every debtor of the practice's ledger; returns the finished run.
 
@@ -155,11 +196,12 @@ def run_import(
         dry_run = run.dry_run
         user = user if user is not None else run.started_by
     importer = _Importer(practice=practice, user=user, dry_run=dry_run, run=run, adapter=adapter)
+    importer.on_wait, importer.deadline = on_wait, deadline
     try:
         importer.run(progress)
     except BaseException as exc:
         run.status = ImportRun.Status.FAILED
-        run.error = (str(exc) or exc.__class__.__name__)[:2000]
+        run.error = stopped_message(run, exc)[:2000]
         run.finished_at = timezone.now()
         # When the caller's transaction is broken the save cannot work; the original error matters.
         with contextlib.suppress(DatabaseError):
@@ -186,10 +228,15 @@ class _Importer:
         self.dry_run = dry_run
         self.run_row = run
         self.seen: set[str] = set()
+        self.on_wait: Waited | None = None
+        self.deadline: float | None = None
 
     def run(self, progress: Progress | None) -> None:
         run = self.run_row
         adapter = self.adapter or adapter_for(self.practice)
+        patience = getattr(adapter, "patience", None)
+        if patience is not None:  # waits the ledger asks for are waited, not a reason to stop
+            patience.on_wait, patience.deadline = self.on_wait, self.deadline
         run.status = ImportRun.Status.RUNNING
         run.total = _count(adapter, self.practice)
         run.processed = run.created = run.updated = run.unchanged = run.failed = 0
@@ -283,6 +330,8 @@ class _Importer:
                 % {"vat": customer.vat_number}
             )
             vat = ""
+        review = _review_notes(customer, vat, company=looks_like_company(customer))
+        messages += [note["report"] for note in review]
         clean = dataclasses.replace(
             customer,
             name=name,
@@ -293,7 +342,8 @@ class _Importer:
             addresses=_one_default_per_type(customer),
             banks=_valid_banks(customer.banks, messages),
         )
-        return _Item(customer=customer, clean=clean, messages=messages)
+        notes = [{"field": n["field"], "message": n["message"]} for n in review]
+        return _Item(customer=customer, clean=clean, messages=messages, review=notes)
 
     # --- one chunk: compare with Kring and write ----------------------------------------------
 
@@ -358,6 +408,7 @@ class _Importer:
                 updated_by=self.user,
             )
             apply_customer(relation, customer)  # unsaved: sets the fields, leaves details to us
+            relation.needs_review, relation.review_notes = bool(item.review), item.review
             relation.display_name = relation.compose_display_name()
             addresses = [address_from(a, relation) for a in customer.addresses]
             banks = [bank_from(b, relation) for b in customer.banks]
@@ -419,6 +470,7 @@ class _Importer:
             customer = item.clean
             assert customer is not None
             apply_customer(relation, customer, details=False)
+            relation.needs_review, relation.review_notes = bool(item.review), item.review
             new_addresses = [address_from(a, relation) for a in customer.addresses]
             addresses += new_addresses
             banks += [bank_from(b, relation) for b in customer.banks]
@@ -471,6 +523,8 @@ class _Importer:
                 "website",
                 "display_name",
                 "search_text",
+                "needs_review",
+                "review_notes",
                 "updated_by",
                 "updated_at",
                 "version",
@@ -606,7 +660,35 @@ def _result(item: _Item, outcome: Outcome, entity: str, messages: list[str]) -> 
         outcome=outcome,
         messages=list(messages),
         entity=str(entity),
+        review=bool(item.review) and outcome in (Outcome.CREATED, Outcome.UPDATED),
     )
+
+
+def _review_notes(customer: LedgerCustomer, vat: str, *, company: bool) -> list[dict[str, str]]:
+    """What Kring's forms would refuse in this debtor (the same rules and messages: the
+    relations.forms validators), kept as imported and noted for review."""
+    notes = []
+    if vat and company:
+        try:
+            validate_vat_number(vat)
+        except ValidationError as exc:
+            notes.append(("vat_number", _("VAT number %(value)s") % {"value": vat}, exc))
+    for address in customer.addresses:
+        if (address.country or "NL").upper() == "NL":
+            try:
+                validate_dutch_postcode(address.postcode)
+            except ValidationError as exc:
+                what = _("Address %(line)s") % {"line": address.line or address.city or "-"}
+                notes.append(("addresses", what, exc))
+    return [
+        {
+            "field": name,
+            "message": f"{what}: {' '.join(exc.messages)}",
+            "report": _("%(what)s: %(problem)s Kept as imported; flagged for review.")
+            % {"what": what, "problem": " ".join(exc.messages)},
+        }
+        for name, what, exc in notes
+    ]
 
 
 def _failed(item: _Item, *messages: str) -> _Result:

@@ -96,7 +96,10 @@ def bank_from(ledger: LedgerBank, relation: Relation) -> BankAccount:
 
 
 def customer_to_dict(customer: LedgerCustomer) -> dict:
-    return customer.as_dict()
+    data = customer.as_dict()
+    if customer.raw:  # the ledger's complete record: what a later write is built on
+        data["raw"] = customer.raw
+    return data
 
 
 def customer_from_dict(data: dict) -> LedgerCustomer:
@@ -109,4 +112,5 @@ def customer_from_dict(data: dict) -> LedgerCustomer:
         kvk_number=data.get("kvk_number", ""),
         email=data.get("email", ""),
         website=data.get("website", ""),
+        raw=data.get("raw", ""),
     )

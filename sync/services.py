@@ -44,6 +44,7 @@ from sync.adapters.base import (
     LedgerError,
     RejectedLedgerError,
     UpsertResult,
+    Waited,
     chunks,
 )
 from sync.mapping import address_from, bank_from, customer_for, customer_from_dict, customer_to_dict
@@ -263,6 +264,9 @@ class PushReport:
     retried: int = 0
     batches: int = 0
     skipped_busy: bool = False
+    disabled: bool = False  # the practice's ledger connection is switched off
+    waits: int = 0  # times the ledger asked to wait (429, 503, a timeout) and the request repeated
+    waited: float = 0.0  # seconds spent so
     errors: list[str] = field(default_factory=list)
 
 
@@ -342,11 +346,21 @@ def _load_relations(claimed: list[tuple[SyncState, int]]) -> dict[int, Relation]
     return relations
 
 
-def push_practice(practice: Practice, *, max_batches: int | None = None) -> PushReport:
-    """Drain the practice's due clients to its ledger, a batch at a time, until none is due."""
+def push_practice(
+    practice: Practice,
+    *,
+    max_batches: int | None = None,
+    deadline: float | None = None,
+    on_wait: Waited | None = None,
+) -> PushReport:
+    """Drain the practice's due clients to its ledger, a batch at a time, until none is due.
+
+    `deadline` (a `time.monotonic()` value) bounds the run: no wait the ledger asks for goes past
+    it. `on_wait(seconds, reason)` is told of each such wait (the command prints them)."""
     report = PushReport()
     ledger = connection_for(practice)
     if not ledger.enabled:
+        report.disabled = True
         return report
     ensure_states(practice)
     owner = str(uuid.uuid4())
@@ -357,6 +371,9 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
     in_flight: _Batch | None = None
     try:
         adapter = adapter_for(practice)
+        patience = getattr(adapter, "patience", None)
+        if patience is not None:
+            patience.deadline, patience.on_wait = deadline, on_wait
         feed = change_feed(adapter)
         checked_at: float | None = None  # time.monotonic() of the last change check
         # Writes overlap the next batch's preparation (claim, load, payloads) where the adapter
@@ -403,16 +420,25 @@ def push_practice(practice: Practice, *, max_batches: int | None = None) -> Push
                     check_ledger_changes(ledger, feed)
                     checked_at = time.monotonic()
                     batch.reload_verification()
-                except LedgerError as exc:
-                    # Then every debtor is read before it is written, as without a feed; a
-                    # ledger that cannot answer that either fails the batch visibly.
-                    log.warning("ledger change check failed, reading every debtor: %s", exc)
+                except RejectedLedgerError as exc:
+                    # The Finder cannot answer this question at all: every debtor is read before
+                    # it is written, as without a feed; a ledger that cannot answer that either
+                    # fails the batch visibly.
+                    log.warning("ledger change check refused, reading every debtor: %s", exc)
                     feed = None
+                except LedgerError as exc:
+                    # Rate limit or outage outlasting the request's patience: the feed stays on
+                    # (reading every debtor instead would only make more requests); this batch
+                    # goes back to waiting, and the next one checks again.
+                    batch.fail(exc, report)
+                    continue
             if batch.start(adapter, report, trust_verified=feed is not None, executor=executor):
                 in_flight = batch
         if in_flight is not None:
             in_flight.finish(report)
             in_flight = None
+        if patience is not None:
+            report.waits, report.waited = patience.waits, patience.waited
     finally:
         if executor is not None:
             executor.shutdown(wait=True)  # no request may outlive the office's lease
@@ -485,11 +511,16 @@ class _Batch:
                 customer = wanted[state.pk]
                 if state.pk in vouched:
                     # The ledger holds Kring's last view of it: equal, or Kring's to overwrite.
+                    # Its complete record as last seen is the base of the write (Twinfield keeps
+                    # fields Kring does not own; they go back as they are).
+                    raw = (state.remote_record or {}).get("raw", "")
                     if customer.fingerprint() == state.remote_fingerprint:
-                        seen = dataclasses.replace(customer, modified=state.remote_modified)
+                        seen = dataclasses.replace(
+                            customer, modified=state.remote_modified, raw=raw
+                        )
                         already.append((state, version, seen))
                     else:
-                        to_push.append((state, version, customer))
+                        to_push.append((state, version, dataclasses.replace(customer, raw=raw)))
                     continue
                 remote = current.get(customer.code) if customer.code else None
                 if remote is not None and remote.fingerprint() == customer.fingerprint():
@@ -505,7 +536,10 @@ class _Batch:
                     self.settled.add(state.pk)
                     report.conflicts += 1
                 else:
-                    to_push.append((state, version, customer))
+                    # Read-modify-write: the record just read is the base, so a change made in
+                    # the ledger to a field Kring does not own (a telephone number) survives.
+                    base = remote.raw if remote is not None else ""
+                    to_push.append((state, version, dataclasses.replace(customer, raw=base)))
             going = _freeze_codes([*already, *to_push], self.relations)
             self.settled.update(state.pk for state, _v in claimed if state.relation_id not in going)
             already = [item for item in already if item[0].relation_id in going]
@@ -553,6 +587,10 @@ class _Batch:
                 report.failed += 1
         _record_successes(landed)
         report.pushed += len(landed)
+
+    def fail(self, exc: LedgerError, report: PushReport) -> None:
+        """The batch ends before its conflict check: its clients wait for their next attempt."""
+        self._failed(exc, report)
 
     def _failed(self, exc: BaseException, report: PushReport) -> None:
         retryable = not isinstance(exc, RejectedLedgerError)

@@ -4,6 +4,7 @@ runs (broker down, worker killed) only delays the push, because the sweep finds 
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -12,6 +13,7 @@ from practice.models import Practice
 from sync import services
 
 log = logging.getLogger(__name__)
+EAGER_DEADLINE_SECONDS = 3
 
 
 @shared_task(
@@ -21,12 +23,23 @@ log = logging.getLogger(__name__)
     soft_time_limit=settings.SYNC_TASK_SOFT_TIME_LIMIT_SECONDS,
     time_limit=settings.SYNC_TASK_TIME_LIMIT_SECONDS,
     ignore_result=True,
+    bind=True,
 )
-def push_practice(practice_id: int) -> dict:
+def push_practice(self, practice_id: int) -> dict:
     practice = Practice.objects.filter(pk=practice_id).first()
     if practice is None:
         return {}
-    report = services.push_practice(practice)
+    # No wait the ledger asks for may run into the soft time limit: stop waiting a little before
+    # it, so the batch in hand is put back with its next attempt instead of being cut off. Run
+    # eagerly (no broker: inside the request that saved the change) it waits a few seconds at
+    # most; the sweep pushes what is left.
+    budget = (
+        EAGER_DEADLINE_SECONDS
+        if self.request.is_eager
+        else max(10, settings.SYNC_TASK_SOFT_TIME_LIMIT_SECONDS - 20)
+    )
+    deadline = time.monotonic() + budget
+    report = services.push_practice(practice, deadline=deadline)
     return {"pushed": report.pushed, "failed": report.failed, "conflicts": report.conflicts}
 
 

@@ -161,6 +161,8 @@ def test_ledger_bench_runs_and_requests_per_batch_hold():
         "push, batches of 25",
         "push again",
         "push, every record read first",
+        "import, a 429 every 7th request",
+        "push, a 429 every 7th request",
     ]
     assert all(figure.items == 110 for figure in result.figures)
     # Import: a Finder page of 25 codes, then one combined read of those 25 records.

@@ -163,6 +163,11 @@ class FilterForm(forms.Form):
             ("created", gettext_lazy("Oldest first")),
         ],
     )
+    review = forms.ChoiceField(
+        label=gettext_lazy("Review"),
+        required=False,
+        choices=[("", gettext_lazy("All")), ("needed", gettext_lazy("Needs review"))],
+    )
     per_page = forms.TypedChoiceField(
         label=gettext_lazy("Per page"),
         required=False,
@@ -183,6 +188,7 @@ class ListFilters:
     team: str = ""
     status: str = "active"
     sort: str = "name"
+    review: str = ""
     per_page: int = DEFAULT_PER_PAGE
 
     def params(self, **extra: Any) -> dict[str, Any]:
@@ -220,6 +226,8 @@ def filter_relations(
         qs = qs.filter(kind=filters.kind)
     if filters.entity:
         qs = qs.filter(entity=filters.entity)
+    if filters.review:
+        qs = qs.filter(needs_review=True)
     if filters.q:
         qs = qs.search(filters.q)
     return qs.order_by(*ORDERINGS[filters.sort])
@@ -250,6 +258,7 @@ class ListRow:
     portal_label: str
     is_archived: bool
     status_label: str
+    review_label: str  # "" unless the relation needs review
     select_label: str
 
     def __getitem__(self, name: str) -> Any:
@@ -272,6 +281,7 @@ def _row_labels() -> dict[str, Any]:
         },
         "archived": _("Archived"),
         "active": _("Active"),
+        "review": _("Needs review"),
         # The same msgid the template's {% blocktranslate %} had, so the catalogue already has it.
         "select": _("Select %(name)s"),
     }
@@ -330,6 +340,7 @@ def _list_rows(relations: Iterable[Relation], back: str = "") -> list[ListRow]:
                 portal_label=portal.get(portal_state, portal[PortalState.NONE]),
                 is_archived=relation.archived_at is not None,
                 status_label=labels["archived"] if relation.archived_at else labels["active"],
+                review_label=labels["review"] if relation.needs_review else "",
                 select_label=labels["select"] % {"name": relation.display_name},
             )
         )
@@ -381,6 +392,7 @@ def relation_list(request: HttpRequest) -> HttpResponse:
             "client_code",
             "email",
             "archived_at",
+            "needs_review",
             "portal_state",
             "portal_invited_until",
         )

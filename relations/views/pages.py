@@ -300,6 +300,19 @@ def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 _explain_conflict(form, current, merge)
             else:
                 messages.success(request, _("%(name)s has been saved.") % {"name": current})
+                for _name, label, problems in form.warnings:
+                    messages.warning(
+                        request,
+                        _(
+                            "%(field)s was kept as it was, but Kring would not accept it: %(problem)s"
+                        )
+                        % {"field": label, "problem": " ".join(problems)},
+                    )
+                services.settle_review(
+                    relation=current,
+                    checked=set(form.fields),
+                    still_invalid={name for name, _label, _problems in form.warnings},
+                )
                 return redirect(current)
     return render(
         request,

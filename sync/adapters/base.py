@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,6 +51,11 @@ class LedgerCustomer:
     # The ledger's last-modified stamp as it reported it (Twinfield: `yyyymmddHHMMSS`, in its own
     # clock), "" when it gives none. Not content: left out of equality, `as_dict` and `fingerprint`.
     modified: str = field(default="", compare=False)
+    # The complete record as the ledger last gave it, opaque to everything but its adapter (the
+    # Twinfield adapter keeps the `<dimension>` XML): the base of a read-modify-write, so that a
+    # write changes only what Kring owns and sends every other field back as the ledger holds it.
+    # Not content either: out of equality, `as_dict` and `fingerprint`.
+    raw: str = field(default="", compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """`dataclasses.asdict`, without its deep copies (a push takes several per client)."""
@@ -97,13 +104,76 @@ class LedgerError(Exception):
 
 
 class RetryableLedgerError(LedgerError):
-    """Network, timeout, 5xx, 429 (with `retry_after` seconds when the ledger said), expired token."""
+    """Network, timeout, 5xx, 429 (with `retry_after` seconds when the ledger said), expired token.
+
+    `transient`: a condition of the moment (429, 503, a timeout, a dropped connection) that the
+    same request, repeated after a wait, may pass; `unprocessed`: the ledger certainly did not act
+    on the request (429, 503, no connection made), so even a write that is not idempotent may be
+    repeated."""
 
     retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        transient: bool = False,
+        unprocessed: bool = False,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.transient = transient
+        self.unprocessed = unprocessed
 
 
 class RejectedLedgerError(LedgerError):
     """The ledger answered and refused: retrying the same request cannot help."""
+
+
+Waited = Callable[[float, str], None]
+
+
+@dataclass
+class Patience:
+    """How a ledger call waits when the ledger asks it to (429 with `Retry-After`, 503, a timeout)
+    and repeats *that request*: up to `attempts` repeats and `budget` seconds of waiting per
+    request, and never past `deadline` (a `clock()` value: the run's end, e.g. a task's time
+    limit). Without a `Retry-After` the wait is exponential from `base`, with jitter, capped at
+    `cap`. `sleep` and `clock` are injectable so that tests need not wait in real time;
+    `on_wait(seconds, reason)` is told before each wait (the commands print it). `waits` and
+    `waited` count what a run spent waiting."""
+
+    attempts: int = 8
+    budget: float = 120.0
+    base: float = 0.5
+    cap: float = 30.0
+    deadline: float | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    on_wait: Waited | None = None
+    waits: int = 0
+    waited: float = 0.0
+
+    def delay(self, repeat: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return max(0.0, retry_after)
+        step = min(self.cap, self.base * 2**repeat)
+        return step * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not a secret
+
+    def wait(self, error: RetryableLedgerError, repeat: int, spent: float) -> float | None:
+        """Wait before repeat number `repeat + 1` of a request that has waited `spent` seconds;
+        the seconds waited, or None when the request's budget or the run's deadline is spent."""
+        seconds = self.delay(repeat, error.retry_after)
+        if repeat >= self.attempts or spent + seconds > self.budget:
+            return None
+        if self.deadline is not None and self.clock() + seconds > self.deadline:
+            return None
+        if self.on_wait is not None:
+            self.on_wait(seconds, error.message)
+        self.sleep(seconds)
+        self.waits += 1
+        self.waited += seconds
+        return seconds
 
 
 class LedgerAdapter(Protocol):

@@ -45,6 +45,7 @@ from sync.adapters.base import (
     LedgerAddress,
     LedgerBank,
     LedgerCustomer,
+    Patience,
     RejectedLedgerError,
     RetryableLedgerError,
     UpsertResult,
@@ -77,7 +78,12 @@ TOKEN_FAULTS = frozenset({"354"})
 # Faults about the request or the account (missing header, access denied, log-on deleted or
 # disabled, organisation inactive, scope lacks a claim, invalid XML): no retry can cure them.
 REJECTED_FAULTS = frozenset({"101", "102", "104", "105", "106", "187", "351", "352", "353"})
-CLUSTER_FAULT = "108"  # the cached cluster is wrong: forget it, the next attempt re-discovers it
+CLUSTER_FAULT = "108"
+# HTTP statuses of the moment, worth repeating the same request for after a wait (429 and 503
+# promise the request was not processed); a 500 (fault 100) is left to the drain's backoff.
+TRANSIENT_STATUSES = frozenset(
+    {408, 429, 502, 503, 504}
+)  # the cached cluster is wrong: forget it, the next attempt re-discovers it
 
 # The root of a request holding several <read>s (see TwinfieldAdapter._read_many); clusters that
 # did not answer one in kind are remembered here and read one code per request.
@@ -247,9 +253,16 @@ def _raise_if_login_unavailable(response: requests.Response, what: str) -> None:
         raise RetryableLedgerError(
             "Twinfield's login rate limit was reached (HTTP 429).",
             retry_after=_retry_after(response),
+            transient=True,
+            unprocessed=True,
         )
     if status >= 500 or status == 408:
-        raise RetryableLedgerError(f"Twinfield's {what} answered HTTP {status}.")
+        raise RetryableLedgerError(
+            f"Twinfield's {what} answered HTTP {status}.",
+            retry_after=_retry_after(response) if status == 503 else None,
+            transient=status in TRANSIENT_STATUSES,
+            unprocessed=status == 503,
+        )
 
 
 _STAMP = re.compile(r"\d{14}")
@@ -263,8 +276,69 @@ def _stamp(since: str) -> str:
     return since
 
 
+# Read-modify-write (TWINFIELD.md §2.1, sync/TWINFIELD_NOTES.md): what Kring owns of a debtor, and
+# what it sends back exactly as Twinfield holds it. Kring owns the name, the website, and of each
+# address its type, default flag, country, city, postcode, street line (field2), VAT (field4) and
+# KvK number (field5), and the e-mail address of the default one; of each bank its holder
+# (ascription), IBAN, BIC, bank name and country. Everything else in the record is preserved.
+READ_ONLY_ELEMENTS = frozenset(
+    {"uid", "inuse", "behaviour", "touched", "modified", "editdimensionname"}
+)
+OWNED_ELEMENTS = frozenset({"office", "type", "code", "name", "website", "addresses", "banks"})
+READ_ONLY_FINANCIALS = frozenset({"level", "matchtype", "childvalidations"})
+OWNED_ADDRESS_FIELDS = ("country", "city", "postcode", "field2", "field4", "field5")
+OWNED_BANK_FIELDS = ("ascription", "iban", "biccode", "bankname", "country")
+# Decorations a read adds that a write must not carry.
+READ_ONLY_ADDRESS_CHILDREN = frozenset({"ictcountrycode"})
+
+
+def _writable_copy(element: ET.Element, *, keep_attributes: bool = False) -> ET.Element:
+    """A copy for sending back: the read's decorations (`name`/`shortname`/… attributes, and
+    children repeated in a reply: the first of each counts) left out."""
+    copy = ET.Element(element.tag, dict(element.attrib) if keep_attributes else {})
+    copy.text = element.text
+    seen: set[str] = set()
+    for child in element:
+        if child.tag in seen:
+            continue
+        seen.add(child.tag)
+        copy.append(_writable_copy(child))
+    return copy
+
+
+def _base_element(raw: str) -> ET.Element | None:
+    if not raw:
+        return None
+    try:
+        return parse_xml(raw, what="stored record")
+    except (RetryableLedgerError, RejectedLedgerError):
+        return None  # no base: the write is built from Kring's record alone
+
+
+def _set(parent: ET.Element, tag: str, text: str) -> None:
+    """Set a child's text, adding the child where the base has none."""
+    found = parent.find(tag)
+    if found is None:
+        found = ET.SubElement(parent, tag)
+    found.attrib.clear()
+    found.text = _NOT_XML.sub("", text)
+
+
+def _id_of(element: ET.Element) -> int:
+    try:
+        return int(element.get("id") or 0)
+    except ValueError:
+        return 0
+
+
 def customer_to_element(customer: LedgerCustomer, office_code: str) -> ET.Element:
-    """One `<dimension>` with the complete address and bank sets (Twinfield replaces them)."""
+    """One `<dimension>` with the complete address and bank sets (Twinfield replaces them).
+
+    With `customer.raw` (the record as Twinfield last gave it) the write is a read-modify-write:
+    every element Kring does not own goes back as Twinfield holds it, and each address and bank
+    keeps its id and the fields Kring does not manage (telephone, fax, e-mail on other addresses,
+    field1, field3, field6, a bank's account number, …)."""
+    base = _base_element(customer.raw)
     dimension = ET.Element("dimension", status="active")
     _sub(dimension, "office", office_code)
     _sub(dimension, "type", "DEB")
@@ -272,41 +346,130 @@ def customer_to_element(customer: LedgerCustomer, office_code: str) -> ET.Elemen
         _sub(dimension, "code", customer.code)
     _sub(dimension, "name", customer.name)
     _sub(dimension, "website", customer.website)
+    if base is not None:
+        seen: set[str] = set()
+        for child in base:
+            if child.tag in OWNED_ELEMENTS or child.tag in READ_ONLY_ELEMENTS or child.tag in seen:
+                continue
+            seen.add(child.tag)
+            copy = _writable_copy(child)
+            if child.tag == "financials":
+                for item in [c for c in copy if c.tag in READ_ONLY_FINANCIALS]:
+                    copy.remove(item)
+            dimension.append(copy)
 
+    base_addresses = sorted(_children(_child(base, "addresses"), "address"), key=_id_of)
+    # Addresses Kring does not see (Twinfield's automatic one, a VAT/KvK carrier) stay as they are.
+    carriers = [e for e in base_addresses if _address_of(e) is None]
+    visible = [e for e in base_addresses if _address_of(e) is not None]
     addresses = list(customer.addresses)
-    if not addresses and (customer.vat_number or customer.kvk_number or customer.email):
+    if (
+        not addresses
+        and not carriers
+        and (customer.vat_number or customer.kvk_number or customer.email)
+    ):
         # Twinfield keeps VAT, KvK and e-mail on an address; without one they would be lost.
         # The read side drops such an empty carrier again (see customer_from_element).
         addresses = [LedgerAddress(type="invoice", line="", default=True)]
     default_index = next((i for i, a in enumerate(addresses) if a.default), 0)
-    addresses_element = _sub(dimension, "addresses")
+    next_id = max((_id_of(e) for e in base_addresses), default=0) + 1
+    chosen: list[tuple[int, ET.Element]] = []
+    unused = list(visible)
     for index, address in enumerate(addresses):
-        element = _sub(
-            addresses_element,
-            "address",
-            id=str(index + 1),
-            type=TO_TWINFIELD_TYPE.get(address.type, "invoice"),
-            default=_bool(address.default),
+        kind = TO_TWINFIELD_TYPE.get(address.type, "invoice")
+        match = next(
+            (e for e in unused if e.get("type") == kind and _text(e, "field2") == address.line),
+            None,
         )
-        _sub(element, "name", customer.name)
-        _sub(element, "country", address.country or "NL")
-        _sub(element, "city", address.city)
-        _sub(element, "postcode", address.postcode)
+        if match is None:
+            match = next((e for e in unused if e.get("type") == kind), None)
+        if match is not None:
+            unused.remove(match)
+            element = _writable_copy(match)
+            for decoration in [c for c in element if c.tag in READ_ONLY_ADDRESS_CHILDREN]:
+                element.remove(decoration)
+            address_id = _id_of(match)
+        else:
+            element = ET.Element("address")
+            _sub(element, "name", customer.name)
+            address_id, next_id = next_id, next_id + 1
+        element.attrib.update(id=str(address_id), type=kind, default=_bool(address.default))
+        values = dict(
+            zip(
+                OWNED_ADDRESS_FIELDS,
+                (
+                    address.country or "NL",
+                    address.city,
+                    address.postcode,
+                    address.line,
+                    customer.vat_number,
+                    customer.kvk_number,
+                ),
+                strict=True,
+            )
+        )
+        for tag, text in values.items():
+            _set(element, tag, text)
         if index == default_index:
-            _sub(element, "email", customer.email)
-        _sub(element, "field2", address.line)
-        _sub(element, "field4", customer.vat_number)
-        _sub(element, "field5", customer.kvk_number)
+            _set(element, "email", customer.email)
+        chosen.append((address_id, element))
+    for carrier in carriers:
+        element = _writable_copy(carrier, keep_attributes=True)
+        for decoration in [c for c in element if c.tag in READ_ONLY_ADDRESS_CHILDREN]:
+            element.remove(decoration)
+        if element.find("country") is not None:
+            element.find("country").attrib.clear()  # type: ignore[union-attr]
+        if chosen and element.get("default") == "true":
+            element.set("default", "false")  # Kring's default address is the default
+        _set(element, "field4", customer.vat_number)
+        _set(element, "field5", customer.kvk_number)
+        if not chosen and not addresses:
+            _set(element, "email", customer.email)
+        chosen.append((_id_of(carrier), element))
+    addresses_element = _sub(dimension, "addresses")
+    for _id, element in sorted(chosen, key=lambda pair: pair[0]):
+        addresses_element.append(element)
 
+    base_banks = {
+        _text(e, "iban"): e for e in _children(_child(base, "banks"), "bank") if _text(e, "iban")
+    }
+    next_bank = max((_id_of(e) for e in base_banks.values()), default=0) + 1
     banks_element = _sub(dimension, "banks")
-    for index, bank in enumerate(customer.banks):
-        element = _sub(banks_element, "bank", id=str(index + 1), default=_bool(bank.default))
-        _sub(element, "ascription", bank.holder)
-        _sub(element, "iban", bank.iban)
-        _sub(element, "biccode", bank.bic)
-        _sub(element, "bankname", bank.bank_name)
-        _sub(element, "country", bank.iban[:2].upper())
+    for bank in customer.banks:
+        match = base_banks.pop(bank.iban, None)
+        if match is not None:
+            element = _writable_copy(match)
+            bank_id = _id_of(match)
+        else:
+            element = ET.Element("bank")
+            bank_id, next_bank = next_bank, next_bank + 1
+        element.attrib.update(id=str(bank_id), default=_bool(bank.default))
+        values = (bank.holder, bank.iban, bank.bic, bank.bank_name, bank.iban[:2].upper())
+        for tag, text in zip(OWNED_BANK_FIELDS, values, strict=True):
+            _set(element, tag, text)
+        banks_element.append(element)
     return dimension
+
+
+def _address_of(element: ET.Element) -> LedgerAddress | None:
+    """The address as Kring sees it, or None for one it does not (Twinfield's automatic one, a
+    VAT/KvK carrier)."""
+    kind = FROM_TWINFIELD_TYPE.get(element.get("type") or "")
+    line, postcode, city = (
+        _text(element, "field2"),
+        _text(element, "postcode"),
+        _text(element, "city"),
+    )
+    if kind is None or not (line or postcode or city):
+        return None
+    return LedgerAddress(
+        type=kind,
+        line=line,
+        postcode=postcode,
+        city=city,
+        country=(_text(element, "country") or "NL").upper(),
+        default=element.get("default") == "true",
+    )
 
 
 def customer_from_element(dimension: ET.Element) -> LedgerCustomer:
@@ -325,26 +488,7 @@ def customer_from_element(dimension: ET.Element) -> LedgerCustomer:
     def first(field: str) -> str:
         return next((v for e in ordered if (v := _text(e, field))), "")
 
-    addresses = []
-    for element in address_elements:
-        kind = FROM_TWINFIELD_TYPE.get(element.get("type") or "")
-        line, postcode, city = (
-            _text(element, "field2"),
-            _text(element, "postcode"),
-            _text(element, "city"),
-        )
-        if kind is None or not (line or postcode or city):
-            continue  # not an address to Kring: Twinfield's automatic one, or a VAT/KvK carrier
-        addresses.append(
-            LedgerAddress(
-                type=kind,
-                line=line,
-                postcode=postcode,
-                city=city,
-                country=(_text(element, "country") or "NL").upper(),
-                default=element.get("default") == "true",
-            )
-        )
+    addresses = [a for e in address_elements if (a := _address_of(e)) is not None]
     banks = tuple(
         LedgerBank(
             iban=_text(element, "iban"),
@@ -367,6 +511,7 @@ def customer_from_element(dimension: ET.Element) -> LedgerCustomer:
         email=first("email"),
         website=_text(dimension, "website"),
         modified=modified if _STAMP.fullmatch(modified) else "",
+        raw=ET.tostring(dimension, encoding="unicode"),
     )
 
 
@@ -389,8 +534,11 @@ class TwinfieldAdapter:
         timeout: tuple[float, float] | float = (5, 30),
         max_reply_bytes: int = MAX_REPLY_BYTES,
         page_size: int = FINDER_PAGE,
+        patience: Patience | None = None,
     ) -> None:
         self.connection = connection
+        self.patience = patience or Patience()
+        self._token_life: timedelta | None = None  # of the token this adapter was issued
         self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         self.max_reply_bytes = max_reply_bytes
         self.page_size = page_size
@@ -450,7 +598,9 @@ class TwinfieldAdapter:
         request = ET.Element("dimensions")
         for customer in batch:
             request.append(customer_to_element(customer, self.connection.office_code))
-        reply = self._process_xml(request)
+        # A write names its codes, so repeating it after a timeout is the same upsert; one that
+        # lets Twinfield allocate a code is repeated only when Twinfield surely did not act on it.
+        reply = self._process_xml(request, idempotent=all(c.code for c in batch))
 
         if _local(reply.tag) != "dimensions" or reply.get("msgtype") == "error":
             # The request as a whole was refused (unknown office, no access, too many items).
@@ -608,10 +758,10 @@ class TwinfieldAdapter:
                 codes.append(code)
         return total, codes
 
-    def _process_xml(self, payload: ET.Element) -> ET.Element:
+    def _process_xml(self, payload: ET.Element, *, idempotent: bool = True) -> ET.Element:
         operation = ET.Element("ProcessXmlString", xmlns=TWF_NS)
         _sub(operation, "xmlRequest", ET.tostring(payload, encoding="unicode"))
-        reply = self._soap(PROCESS_XML_PATH, "ProcessXmlString", operation)
+        reply = self._soap(PROCESS_XML_PATH, "ProcessXmlString", operation, idempotent=idempotent)
         result = _child(reply, "ProcessXmlStringResult")
         text = result.text if result is not None else None
         if not text or not text.strip():
@@ -621,24 +771,52 @@ class TwinfieldAdapter:
 
     # SOAP ---------------------------------------------------------------------------------------
 
-    def _soap(self, path: str, operation: str, body: ET.Element) -> ET.Element:
-        """One SOAP 1.1 call under the office lock; the operation's response element."""
+    def _soap(
+        self, path: str, operation: str, body: ET.Element, *, idempotent: bool = True
+    ) -> ET.Element:
+        """One SOAP 1.1 call under the office lock; the operation's response element.
+
+        Waiting as Twinfield asks (TWINFIELD.md §4.3): a 429, a 503, a timeout or a dropped
+        connection repeats *this request* after `Retry-After` (else exponential backoff with
+        jitter) within `self.patience` (per-request repeats and seconds, the run's deadline), so
+        the work already done by the caller is kept. A request that is not idempotent (a write
+        that lets Twinfield allocate codes) is repeated only when Twinfield surely did not act on
+        it (429, 503, no connection). A refused token is refreshed once and the request repeated.
+        Only when the patience is spent does the error reach the caller."""
         with self._lock:
-            self._ensure_token()
-            try:
-                return self._post_soap(path, operation, body)
-            except _TokenRefused:
-                log.info(
-                    "Twinfield refused the access token for office %s; refreshing once.",
-                    self.connection.office_code,
-                )
-            self._refresh_access_token()
-            try:
-                return self._post_soap(path, operation, body)
-            except _TokenRefused:
-                raise RetryableLedgerError(
-                    "Twinfield refused the access token even after a refresh."
-                ) from None
+            refresh = refreshed = False
+            repeat, spent = 0, 0.0
+            while True:
+                try:
+                    if refresh:
+                        refresh, refreshed = False, True
+                        self._refresh_access_token()
+                    else:
+                        self._ensure_token()
+                    return self._post_soap(path, operation, body)
+                except _TokenRefused:
+                    if refreshed:
+                        raise RetryableLedgerError(
+                            "Twinfield refused the access token even after a refresh."
+                        ) from None
+                    log.info(
+                        "Twinfield refused the access token for office %s; refreshing once.",
+                        self.connection.office_code,
+                    )
+                    refresh = True
+                except RetryableLedgerError as exc:
+                    if not exc.transient or not (idempotent or exc.unprocessed):
+                        raise
+                    waited = self.patience.wait(exc, repeat, spent)
+                    if waited is None:
+                        raise
+                    log.info(
+                        "%s Office %s: waited %.1f s, repeating the request.",
+                        exc.message,
+                        self.connection.office_code,
+                        waited,
+                    )
+                    repeat, spent = repeat + 1, spent + waited
 
     def _envelope(self, body: ET.Element) -> bytes:
         envelope = ET.Element("soap:Envelope", {"xmlns:soap": SOAP_NS})
@@ -660,9 +838,16 @@ class TwinfieldAdapter:
             },
         )
         status = response.status_code
-        if status == 429:
+        if status in (429, 503):
+            # Rate limit or overload: the request was not processed (Retry-After, if any, says
+            # when to come back).
             raise RetryableLedgerError(
-                "Twinfield's rate limit was reached (HTTP 429).", retry_after=_retry_after(response)
+                "Twinfield's rate limit was reached (HTTP 429)."
+                if status == 429
+                else "Twinfield is unavailable for a moment (HTTP 503).",
+                retry_after=_retry_after(response),
+                transient=True,
+                unprocessed=True,
             )
         envelope: ET.Element | None = None
         if content.strip():
@@ -678,7 +863,9 @@ class TwinfieldAdapter:
         if status == 401:
             raise _TokenRefused
         if status >= 500 or status == 408:
-            raise RetryableLedgerError(f"Twinfield answered HTTP {status}.")
+            raise RetryableLedgerError(
+                f"Twinfield answered HTTP {status}.", transient=status in TRANSIENT_STATUSES
+            )
         if status == 400:
             raise RejectedLedgerError("Twinfield refused the request as malformed (HTTP 400).")
         if status != 200:
@@ -715,11 +902,16 @@ class TwinfieldAdapter:
     # OAuth2 -------------------------------------------------------------------------------------
 
     def _token_due(self) -> bool:
+        """Five minutes early, or a fifth of the token's life early when it lives shorter (a token
+        of seconds, as a test plays, would otherwise be refreshed before every call)."""
         expires_at = self.connection.access_token_expires_at
+        margin = REFRESH_MARGIN
+        if self._token_life is not None:
+            margin = min(margin, self._token_life / 5)
         return (
             not self.connection.access_token_encrypted
             or expires_at is None
-            or timezone.now() >= expires_at - REFRESH_MARGIN
+            or timezone.now() >= expires_at - margin
         )
 
     def _ensure_token(self) -> None:
@@ -779,6 +971,7 @@ class TwinfieldAdapter:
             lifetime = 3600
         connection.access_token = access_token
         connection.access_token_expires_at = timezone.now() + timedelta(seconds=lifetime)
+        self._token_life = timedelta(seconds=lifetime)
         fields = ["access_token_encrypted", "access_token_expires_at"]
         rotated = data.get("refresh_token")
         if isinstance(rotated, str) and rotated and rotated != connection.refresh_token:
@@ -852,11 +1045,16 @@ class TwinfieldAdapter:
             response = self.session.request(
                 method, url, timeout=self.timeout, stream=True, allow_redirects=False, **kwargs
             )
-        except requests.Timeout:
-            failure = RetryableLedgerError(f"Twinfield did not answer in time ({what}).")
+        except requests.Timeout as exc:
+            failure = RetryableLedgerError(
+                f"Twinfield did not answer in time ({what}).",
+                transient=True,
+                unprocessed=isinstance(exc, requests.ConnectTimeout),
+            )
         except requests.RequestException as exc:
             failure = RetryableLedgerError(
-                _short(f"Could not reach Twinfield ({what}): {_redact(str(exc))}")
+                _short(f"Could not reach Twinfield ({what}): {_redact(str(exc))}"),
+                transient=isinstance(exc, requests.ConnectionError),
             )
         if failure is not None:
             raise failure

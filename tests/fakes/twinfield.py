@@ -8,7 +8,14 @@ served under `cluster_path` so that a client which ignores the discovered cluste
 
 Switches for tests: `latency`, `multi_read`, `fail_next()`, `fail_next_write()`,
 `rate_limit_next()`, `next_raw_reply()`, `hold_next()`, `expire_tokens()`, `revoke_refresh_tokens()`,
-`organisation_active`, `concurrency_limit`.
+`organisation_active`, `concurrency_limit`, and Twinfield's fair-use limits (TWINFIELD.md §4.3):
+`rate_limit_every` (every Nth ledger call answered 429 with `Retry-After: rate_limit_retry_after`),
+`rate_limit(n, window)` (at most n ledger calls per `window` seconds of the fake's clock, else 429
+with the seconds until a call is free again), `unavailable_next()` (a burst of 503s with a
+`Retry-After`); `token_ttl` (tokens of a few seconds, on the fake's clock) and `tick` (seconds of
+the fake's clock each ledger call takes, so that a run outlives its tokens without waiting for
+it). `advance()` moves the fake's clock: tests hand it to the adapter as its `sleep`, and time
+passes for the ledger while Kring waits, none for the test.
 Counters: `requests` (by operation), `writes` (successful writes per code), `created` (codes
 created, in order), `faults` (by code), `soap_calls` (what each SOAP call carried; a Search its
 `rows`),
@@ -310,6 +317,11 @@ class FakeTwinfield:
         # False plays a Twinfield that refuses combined reads, as an unknown request.
         self.multi_read = True
         self.clock_ahead = timedelta(0)  # see advance()
+        self.tick = 0.0  # seconds of the fake's clock each ledger call takes
+        self.rate_limit_every: int | None = None
+        self.rate_limit_retry_after: float = 1
+        self._window_limit: tuple[int, float] | None = None
+        self._window_calls: deque[float] = deque()
 
         self.customers: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, float] = {}  # token → expiry (time.time())
@@ -323,7 +335,7 @@ class FakeTwinfield:
         self.max_in_flight = 0
 
         self.lock = threading.RLock()
-        self._failures: deque[int] = deque()
+        self._failures: deque[Any] = deque()
         self._write_failures: deque[int] = deque()
         self._rate_limits: deque[float] = deque()
         self._raw_replies: deque[_Reply] = deque()
@@ -393,6 +405,18 @@ class FakeTwinfield:
         with self.lock:
             self._rate_limits.extend([retry_after] * n)
 
+    def rate_limit(self, n: int, window: float) -> None:
+        """At most n ledger calls per `window` seconds (the fake's clock); a call over it gets a
+        429 whose `Retry-After` is the time until the oldest call in the window leaves it."""
+        with self.lock:
+            self._window_limit = (n, window)
+            self._window_calls.clear()
+
+    def unavailable_next(self, n: int = 1, retry_after: float | None = None) -> None:
+        """A burst: the next n ledger calls get HTTP 503, with `Retry-After` when given."""
+        with self.lock:
+            self._failures.extend([(503, retry_after)] * n)
+
     def next_raw_reply(
         self,
         body: bytes | str | Iterable[bytes],
@@ -442,6 +466,10 @@ class FakeTwinfield:
             for token in self.access_tokens:
                 self.access_tokens[token] = 0.0
 
+    def clock(self) -> float:
+        """The fake's clock as seconds since the epoch (tokens expire in it)."""
+        return time.time() + self.clock_ahead.total_seconds()
+
     def revoke_refresh_tokens(self) -> None:
         with self.lock:
             self.refresh_tokens.clear()
@@ -490,6 +518,16 @@ class FakeTwinfield:
         with self.lock:
             record = {k: v for k, v in self.customers[code].items() if k != "code"}
             return self._store(code, **{**record, **fields})
+
+    def change_address(self, code: str, address_id: int, **fields: Any) -> dict[str, Any]:
+        """A bookkeeper edits one address of a debtor in Twinfield (a telephone number, an e-mail
+        address): fields Kring may not own, which Twinfield keeps until a write replaces them."""
+        with self.lock:
+            addresses = [dict(a) for a in self.customers[code]["addresses"]]
+            for address in addresses:
+                if address["id"] == address_id:
+                    address.update(fields)
+            return self.change(code, addresses=addresses)
 
     # Helpers on the ledger --------------------------------------------------------------------
 
@@ -549,7 +587,7 @@ class FakeTwinfield:
                 yield code
 
     def _token_is_valid(self, token: str) -> bool:
-        return self.access_tokens.get(token, 0.0) > time.time()
+        return self.access_tokens.get(token, 0.0) > self.clock()
 
     # HTTP routing ---------------------------------------------------------------------------
 
@@ -597,19 +635,35 @@ class FakeTwinfield:
 
     def _answer(self, service: str, headers: Any, body: bytes, over_limit: bool) -> _Reply:
         with self.lock:
+            if self.tick:
+                self.clock_ahead += timedelta(seconds=self.tick)
             if over_limit:
                 return self._too_many(1)
             if self._raw_replies:
                 return self._raw_replies.popleft()
             if self._failures:
-                status = self._failures.popleft()
+                failure: Any = self._failures.popleft()
+                status, retry_after = failure if isinstance(failure, tuple) else (failure, None)
                 if status == 500:
                     self.faults["100"] += 1
                     return _fault(500, "100", "An unexpected exception occurred.")
+                self.requests[str(status)] += 1
+                extra = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else None
                 return _Reply(status, b"<html><body>Service Unavailable</body></html>",
-                              "text/html")  # fmt: skip
+                              "text/html", extra)  # fmt: skip
             if self._rate_limits:
                 return self._too_many(self._rate_limits.popleft())
+            self.requests["counted"] += 1  # calls that reached the limits below
+            if self.rate_limit_every and self.requests["counted"] % self.rate_limit_every == 0:
+                return self._too_many(self.rate_limit_retry_after)
+            if self._window_limit is not None:
+                limit, window = self._window_limit
+                now = self.clock()
+                while self._window_calls and self._window_calls[0] <= now - window:
+                    self._window_calls.popleft()
+                if len(self._window_calls) >= limit:
+                    return self._too_many(max(0.0, self._window_calls[0] + window - now))
+                self._window_calls.append(now)
             return self._soap(service, headers, body)
 
     def _too_many(self, retry_after: float) -> _Reply:
@@ -670,7 +724,7 @@ class FakeTwinfield:
                 self.refresh_tokens.add(refresh_token)
                 self.refresh_token = refresh_token
             access_token = "fake-access-" + secrets.token_urlsafe(24)
-            self.access_tokens[access_token] = time.time() + self.token_ttl
+            self.access_tokens[access_token] = self.clock() + self.token_ttl
             self.issued_tokens.append(access_token)
             return _json(
                 200,
@@ -692,7 +746,7 @@ class FakeTwinfield:
             token = parse_qs(query).get("token", [""])[0]
             if not self._token_is_valid(token):
                 return _json(400, {"Message": "The access token is invalid or has expired."})
-            now = int(time.time())
+            now = int(self.clock())
             return _json(
                 200,
                 {

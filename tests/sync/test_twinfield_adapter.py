@@ -23,6 +23,7 @@ from sync.adapters.base import (
     LedgerAddress,
     LedgerBank,
     LedgerCustomer,
+    Patience,
     RejectedLedgerError,
     RetryableLedgerError,
 )
@@ -34,7 +35,9 @@ IBAN_2 = make_iban(123456789, bank="INGB")
 
 
 def adapter(connection, **kwargs) -> TwinfieldAdapter:
+    """Waits it is asked for are counted, not slept (`Patience.sleep`)."""
     kwargs.setdefault("timeout", (2, 5))
+    kwargs.setdefault("patience", Patience(sleep=lambda seconds: None))
     return TwinfieldAdapter(connection, **kwargs)
 
 
@@ -425,26 +428,114 @@ def test_a_wrong_cluster_is_forgotten_and_rediscovered(twinfield_connection, fak
 # Transport and faults --------------------------------------------------------------------------
 
 
-def test_429_is_retryable_after_the_time_twinfield_asks(twinfield_connection, fake_twinfield):
-    fake_twinfield.rate_limit_next(1, retry_after=7)
+def test_a_429_waits_the_time_twinfield_asks_and_repeats_that_request(
+    twinfield_connection, fake_twinfield
+):
+    waits = []
+    ledger = adapter(twinfield_connection, patience=Patience(sleep=waits.append))
+    fake_twinfield.rate_limit_next(2, retry_after=7)
+
+    [result] = ledger.upsert_customers([bakkerij()])
+
+    assert result.ok  # even a write that lets Twinfield allocate the code: a 429 was not processed
+    assert waits == [7, 7]
+    assert fake_twinfield.created == [result.code]
+    assert fake_twinfield.requests["429"] == 2
+
+
+def test_a_429_outlasting_the_request_budget_is_retryable_with_its_retry_after(
+    twinfield_connection, fake_twinfield
+):
+    waits = []
+    ledger = adapter(twinfield_connection, patience=Patience(budget=20, sleep=waits.append))
+    fake_twinfield.rate_limit_next(5, retry_after=7)
 
     with pytest.raises(RetryableLedgerError) as caught:
-        adapter(twinfield_connection).upsert_customers([bakkerij()])
+        ledger.upsert_customers([bakkerij()])
 
     assert caught.value.retry_after == 7
+    assert waits == [7, 7]  # a third wait would pass the 20 s budget
     assert fake_twinfield.customers == {}
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
-def test_server_errors_are_retryable(twinfield_connection, fake_twinfield, status):
+def test_no_wait_goes_past_the_runs_deadline(twinfield_connection, fake_twinfield):
+    now = [100.0]
+    patience = Patience(deadline=105, clock=lambda: now[0], sleep=lambda s: None)
+    fake_twinfield.rate_limit_next(1, retry_after=6)
+
+    with pytest.raises(RetryableLedgerError, match="429"):
+        adapter(twinfield_connection, patience=patience).get_customers(["1000"])
+    assert patience.waits == 0
+
+
+def test_without_retry_after_the_wait_grows_exponentially_with_jitter_and_a_cap(
+    twinfield_connection, fake_twinfield
+):
+    waits = []
+    fake_twinfield.fail_next(6, status=503)  # no Retry-After
+
+    ledger = adapter(twinfield_connection, patience=Patience(base=1, cap=8, sleep=waits.append))
+    assert ledger.get_customers(["1000"]) == {"1000": None}
+
+    assert len(waits) == 6
+    for repeat, seconds in enumerate(waits):
+        step = min(8, 2**repeat)
+        assert step / 2 <= seconds <= step
+
+
+def test_a_503_burst_honours_its_retry_after(twinfield_connection, fake_twinfield):
+    waits = []
+    fake_twinfield.unavailable_next(3, retry_after=2)
+
+    ledger = adapter(twinfield_connection, patience=Patience(sleep=waits.append))
+    assert ledger.get_customers(["1000"]) == {"1000": None}
+    assert waits == [2, 2, 2]
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_gateway_errors_are_repeated_in_place(twinfield_connection, fake_twinfield, status):
     fake_twinfield.fail_next(1, status=status)
 
-    with pytest.raises(RetryableLedgerError, match=str(status)):
+    assert adapter(twinfield_connection).get_customers(["1000"]) == {"1000": None}
+
+
+def test_a_server_fault_is_retryable_and_left_to_the_drains_backoff(
+    twinfield_connection, fake_twinfield
+):
+    """Fault 100 (HTTP 500) may have been half processed: not repeated on the spot."""
+    fake_twinfield.fail_next(1, status=500)
+
+    with pytest.raises(RetryableLedgerError, match="500"):
         adapter(twinfield_connection).get_customers(["1000"])
 
 
-def test_a_slow_ledger_times_out_as_retryable(twinfield_connection, fake_twinfield):
+def test_a_timed_out_write_that_lets_twinfield_allocate_codes_is_not_repeated(
+    twinfield_connection, fake_twinfield
+):
     ledger = adapter(twinfield_connection, timeout=(1, 0.2))
+    ledger.get_customers(["1000"])
+    fake_twinfield.latency = 0.4
+
+    with pytest.raises(RetryableLedgerError, match="in time"):
+        ledger.upsert_customers([bakkerij()])
+    assert fake_twinfield.requests["dimensions"] == 1  # repeated, it could create it twice
+
+
+def test_a_token_expiring_on_twinfields_clock_is_refreshed_once_and_the_request_repeated(
+    twinfield_connection, fake_twinfield
+):
+    fake_twinfield.token_ttl = 5
+    ledger = adapter(twinfield_connection)
+    ledger.get_customers(["1000"])
+    fake_twinfield.advance(6)  # Kring's clock says the token is still good; Twinfield's does not
+
+    assert ledger.get_customers(["1000"]) == {"1000": None}
+    assert fake_twinfield.faults["354"] == 1
+    assert fake_twinfield.requests["token"] == 2
+
+
+def test_a_slow_ledger_times_out_as_retryable(twinfield_connection, fake_twinfield):
+    ledger = adapter(twinfield_connection, timeout=(1, 0.2), patience=Patience(attempts=0))
     ledger.get_customers(["1000"])  # token and cluster first, at full speed
     fake_twinfield.latency = 1.0
 
@@ -457,8 +548,10 @@ def test_a_slow_ledger_times_out_as_retryable(twinfield_connection, fake_twinfie
 def test_an_unreachable_ledger_is_retryable(twinfield_connection, fake_twinfield):
     fake_twinfield.stop()
 
+    ledger = adapter(twinfield_connection)
     with pytest.raises(RetryableLedgerError, match="Could not reach"):
-        adapter(twinfield_connection).get_customers(["1000"])
+        ledger.get_customers(["1000"])
+    assert ledger.patience.waits == ledger.patience.attempts  # repeated, then given up
 
 
 def test_a_malformed_request_reply_400_is_rejected(twinfield_connection, fake_twinfield):

@@ -260,3 +260,43 @@ def test_500_random_edits_with_faults_leave_the_ledger_equal_to_kring(
         explain=lambda: sync_summary(practice),
     )
     assert_ledger_equals_kring(fake_twinfield, practice)
+
+
+def test_35_changed_clients_land_through_the_worker_under_a_rate_limit_and_short_tokens(
+    celery_processes, practice, owner, staff
+):
+    """Issue 12: the push as the Celery task, against a 429 every 7th request (a short
+    Retry-After, waited in real time by the worker) and tokens of five seconds."""
+    from sync.importer import run_import
+    from tests.fakes.twinfield import FakeTwinfield, connect
+
+    with FakeTwinfield(code_mask="[0-9][0-9][0-9][0-9]", token_ttl=5) as fake:
+        fake.rate_limit_every = 7
+        fake.rate_limit_retry_after = 0.2
+        connect(practice, fake)
+        fake.seed_customers(300)
+        assert run_import(practice=practice, user=owner).created == 300
+        celery_processes.start_worker()
+        new = [make_client(practice, staff, f"Nieuw {i} B.V.") for i in range(3)]
+        edited = list(Relation.objects.filter(practice=practice).order_by("client_code")[:2])
+        for relation in edited:
+            rename(relation, staff, relation.legal_name + " (hernoemd)")
+        contacts = [
+            created_relation(practice, staff, kind=Relation.Kind.CONTACT, legal_name=f"C {i}")
+            for i in range(30)
+        ]
+        relations_services.convert_to_client(practice=practice, user=staff, relations=contacts)
+        changed = [*new, *edited, *contacts]
+
+        wait_for(
+            lambda: all_synced(practice),
+            timeout=90,
+            what="the 35 changed clients synced by the worker",
+            explain=lambda: sync_summary(practice),
+        )
+        for relation in Relation.objects.filter(pk__in=[r.pk for r in changed]):
+            assert twinfield_name(fake, relation.client_code) == relation.display_name
+        assert fake.requests["429"] >= 1
+        assert {code for code, n in fake.faults.items() if n} <= {"354"}
+        writes = [c["payload"] for c in fake.soap_calls if (c["payload"] or "").startswith("<dim")]
+        assert all(p.count("<dimension ") <= 25 for p in writes)

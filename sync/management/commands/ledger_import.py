@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from practice.models import Practice
 from sync.importer import Outcome, kept_count, run_import
+from sync.models import ImportRun
 
 BAR_WIDTH = 30
 
@@ -63,17 +64,23 @@ class Command(BaseCommand):
         if practice is None:
             raise CommandError(_("No practice with slug %(slug)r.") % {"slug": slug})
         bar = ProgressBar(self.stderr)
+
+        def waiting(seconds: float, reason: str) -> None:
+            bar.finish()
+            bar.drawn = False
+            self.stdout.write(
+                _("Twinfield asks to wait %(seconds)s s… (%(reason)s)")
+                % {"seconds": f"{seconds:.3g}", "reason": reason}
+            )
+
         try:
-            run = run_import(practice=practice, dry_run=dry_run, progress=bar.update)
+            run = run_import(
+                practice=practice, dry_run=dry_run, progress=bar.update, on_wait=waiting
+            )
         except Exception as exc:
             bar.finish()
-            raise CommandError(
-                _(
-                    "The import stopped: %(error)s. What was imported before stays; "
-                    "run the import again to go on."
-                )
-                % {"error": exc}
-            ) from exc
+            stopped = ImportRun.objects.filter(practice=practice).order_by("-pk").first()
+            raise CommandError(stopped.error if stopped and stopped.error else str(exc)) from exc
         bar.finish()
         if run.dry_run:
             self.stdout.write(_("Dry run: nothing was written."))
@@ -104,7 +111,19 @@ class Command(BaseCommand):
                 self.stdout.write(heading)
                 for entry in entries:
                     self.stdout.write(f"  {entry['code']}: {'; '.join(entry['messages'])}")
-        remarks = [e for e in run.report if e["messages"] and e["outcome"] not in headings]
+        review = [e for e in run.report if e.get("review")]
+        if review:
+            self.stdout.write(
+                _("%(count)d debtors to review (kept as imported, flagged on the client):")
+                % {"count": len(review)}
+            )
+            for entry in review:
+                self.stdout.write(f"  {entry['code']}: {'; '.join(entry['messages'])}")
+        remarks = [
+            e
+            for e in run.report
+            if e["messages"] and e["outcome"] not in headings and not e.get("review")
+        ]
         if remarks:
             self.stdout.write(_("Imported with remarks:"))
             for entry in remarks:
