@@ -220,7 +220,7 @@ COMPACT_FIELDS = frozenset({"iban", "bic", "postcode", "vat_number"})
 
 
 def _digest(name: str, value: object) -> str:
-    return salted_hmac(f"kring.loaded.{name}", str(value or "")).hexdigest()
+    return salted_hmac(f"kring.loaded.{name}", str(value or ""), algorithm="sha256").hexdigest()
 
 
 def _phone_key(value: str) -> str:

@@ -323,6 +323,18 @@ def convert_to_private(
     relation.last_name = last_name.strip()
     relation.entity = Relation.Entity.PRIVATE
     relation.refresh_derived()
+    limit = Relation._meta.get_field("display_name").max_length
+    if limit is not None and len(relation.display_name) > limit:
+        # Each part fits its column, but the name they make together must fit `display_name`.
+        raise ValidationError(
+            {
+                "last_name": _(
+                    "First name, prefix and last name together have %(length)s characters; "
+                    "shorten them to at most %(limit)s."
+                )
+                % {"length": len(relation.display_name), "limit": limit}
+            }
+        )
     _bump(
         relation,
         user,

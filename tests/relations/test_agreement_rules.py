@@ -346,9 +346,8 @@ def test_bulk_archive_reports_row_by_row(staff_client, practice):
             "1 agreement not started yet cancelled (Advisory)"
         ),
     }
-    assert staff_client.session[listing.BULK_RESULT_KEY]["skipped"] == [
-        ["Weg B.V.", "already archived"]
-    ]
+    skipped = staff_client.session[listing.BULK_RESULT_KEY]["skipped"]
+    assert [row[:2] for row in skipped] == [["Weg B.V.", "already archived"]]
     assert not busy.agreements.running().exists()
     listed = staff_client.get("/relations/?q=b.v.").content.decode()
     assert "Archived; 2 agreements ended (Payroll, VAT returns)" in listed
