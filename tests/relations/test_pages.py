@@ -368,3 +368,12 @@ def test_a_conflict_without_what_was_loaded_still_refuses_and_lists_every_differ
     assert {str(label) for label, _v in shown.conflicting} >= {str(shown["legal_name"].label)}
     client_company.refresh_from_db()
     assert client_company.legal_name == "Alice's version"
+
+
+def test_a_timeline_event_without_an_actor_reads_as_the_system(staff_client, client_company):
+    # Events the ledger or an import records have no person behind them; the tab must still render.
+    TimelineEvent.record(client_company, TimelineEvent.Kind.CHANGED, actor=None, fields=["email"])
+    url = reverse("relations-tab", args=[client_company.public_id, "timeline"])
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    assert "· system" in response.content.decode()
