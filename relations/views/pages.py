@@ -107,11 +107,8 @@ def _render_detail(
     elif tab == "team":
         context.update(team.tab_context(request, relation))
     elif tab == "overview":
-        # The visiting address, else the postal or invoice one: the one a person would look for.
-        defaults = {a.type: a for a in relation.addresses.filter(is_default=True)}
-        context["default_address"] = next(
-            (defaults[t] for t in Address.Type.values if t in defaults), None
-        )
+        # The address that stands for the relation, by the list's rule (visiting, postal, invoice).
+        context["default_address"] = relation.addresses.preferred_first().first()
         context["running_agreements"] = running.get(relation.pk, [])
     elif tab == "timeline":
         events = relation.timeline.select_related("actor", "other_relation", "agreement", "member")
