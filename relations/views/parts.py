@@ -182,6 +182,28 @@ def address_form(request: HttpRequest, public_id: UUID, pk: int | None = None) -
     return _render_form(request, relation, "addresses", form, action=action, title=title)
 
 
+def _ask_removal(
+    request: HttpRequest,
+    relation: Relation,
+    tab: str,
+    title: str,
+    question: str,
+    details: list[str],
+) -> HttpResponse:
+    """The confirm page (or, with JavaScript, the dialog's fallback) before a part is removed."""
+    return ask(
+        request,
+        Confirmation(
+            title=title,
+            question=question,
+            button=_("Remove"),
+            cancel_url=_tab_url(relation, tab),
+            relation=relation,
+            details=details,
+        ),
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @member_required
 def address_remove(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
@@ -195,16 +217,13 @@ def address_remove(request: HttpRequest, public_id: UUID, pk: int) -> HttpRespon
             details.append(_("Another address of this type becomes the default."))
         if relation.is_client:
             details.append(_("The ledger is updated."))
-        return ask(
+        return _ask_removal(
             request,
-            Confirmation(
-                title=_("Remove address"),
-                question=remove_address_question(address),
-                button=_("Remove"),
-                cancel_url=_tab_url(relation, "addresses"),
-                relation=relation,
-                details=details,
-            ),
+            relation,
+            "addresses",
+            _("Remove address"),
+            remove_address_question(address),
+            details,
         )
     services.remove_address(relation=relation, user=request.user, address=address)
     return _done(request, relation, "addresses", _("Address removed."))
@@ -257,16 +276,13 @@ def bank_remove(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
             details.append(_("Another bank account becomes the default."))
         if relation.is_client:
             details.append(_("The ledger is updated."))
-        return ask(
+        return _ask_removal(
             request,
-            Confirmation(
-                title=_("Remove bank account"),
-                question=remove_bank_question(account),
-                button=_("Remove"),
-                cancel_url=_tab_url(relation, "banks"),
-                relation=relation,
-                details=details,
-            ),
+            relation,
+            "banks",
+            _("Remove bank account"),
+            remove_bank_question(account),
+            details,
         )
     services.remove_bank_account(relation=relation, user=request.user, account=account)
     return _done(request, relation, "banks", _("Bank account removed."))
