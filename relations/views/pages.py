@@ -406,6 +406,21 @@ def _service_errors(form, exc: ValidationError) -> bool:
     return False
 
 
+def _convert(request: HttpRequest, relation: Relation, form, service, done: str):
+    """Run a confirmed conversion with the names of its form: done → the relation's page; a refusal
+    of a field → None, so the step is shown again with the error beside the field; any other
+    refusal → a message on the relation's page."""
+    try:
+        service(relation=relation, user=request.user, **form.cleaned_data)
+    except ValidationError as exc:
+        if _service_errors(form, exc):
+            return None
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect(relation)
+    return _conversion_done(request, relation, done)
+
+
 @require_http_methods(["GET", "POST"])
 @change_required
 def convert_to_private(request: HttpRequest, public_id: UUID) -> HttpResponse:
@@ -423,22 +438,18 @@ def convert_to_private(request: HttpRequest, public_id: UUID) -> HttpResponse:
         messages.error(request, refusal)
         return redirect(relation)
     if confirmed and form.is_valid():
-        try:
-            services.convert_to_private(relation=relation, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            if not _service_errors(form, exc):
-                for message in exc.messages:
-                    messages.error(request, message)
-                return redirect(relation)
-        else:
-            return _conversion_done(
-                request,
-                relation,
-                _(
-                    "%(name)s is now a private person. The company details are kept in case it "
-                    "changes back."
-                ),
-            )
+        done = _convert(
+            request,
+            relation,
+            form,
+            services.convert_to_private,
+            _(
+                "%(name)s is now a private person. The company details are kept in case it "
+                "changes back."
+            ),
+        )
+        if done:
+            return done
     names = {n: form[n].value() or "" for n in ("first_name", "name_prefix", "last_name")}
     preview = Relation(entity=Relation.Entity.PRIVATE, initials=relation.initials, **names)
     return ask(
@@ -480,15 +491,11 @@ def convert_to_company(request: HttpRequest, public_id: UUID) -> HttpResponse:
         request.POST if confirmed else None, initial={"legal_name": proposal}
     )
     if confirmed and form.is_valid():
-        try:
-            services.convert_to_company(relation=relation, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            if not _service_errors(form, exc):
-                for message in exc.messages:
-                    messages.error(request, message)
-                return redirect(relation)
-        else:
-            return _conversion_done(request, relation, _("%(name)s is now a company."))
+        done = _convert(
+            request, relation, form, services.convert_to_company, _("%(name)s is now a company.")
+        )
+        if done:
+            return done
     preview = Relation(
         entity=Relation.Entity.COMPANY,
         trade_name=relation.trade_name,
