@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from stdnum.nl import bsn
 
-from practice.models import AuditEvent, Practice
+from practice.models import AuditEvent, Membership, Practice
 
 logger = logging.getLogger("kring.audit")
 
@@ -141,10 +141,8 @@ def record(
 
 
 def on_logged_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    from practice.middleware import default_membership
-
     # The practice the session starts in (portal users have none: they are not members).
-    membership = default_membership(user)
+    membership = Membership.objects.default_for(user)
     practice = membership.practice if membership is not None else None
     record(request, AuditEvent.Event.LOGIN, user=user, practice=practice)
 

@@ -47,7 +47,7 @@ def current_membership(request: HttpRequest) -> Membership | None:
 
 def default_membership(user) -> Membership | None:
     """The practice a session starts in: the user's first by name."""
-    return Membership.objects.for_user(user).order_by("practice__name", "pk").first()
+    return Membership.objects.default_for(user)
 
 
 class CurrentPracticeMiddleware:

@@ -36,6 +36,10 @@ class MembershipQuerySet(models.QuerySet["Membership"]):
     def for_user(self, user) -> MembershipQuerySet:
         return self.filter(user=user).select_related("practice")
 
+    def default_for(self, user) -> Membership | None:
+        """The practice a session starts in: the user's first by name."""
+        return self.for_user(user).order_by("practice__name", "pk").first()
+
 
 class Membership(models.Model):
     """A user working in a practice, with the role that decides what they may change."""
