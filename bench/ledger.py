@@ -11,7 +11,7 @@ latency-bound limit. Figures:
 * peak memory of an import from Twinfield: Python's allocations as `tracemalloc` sees them (not the
   process's RSS), in an untimed run of its own, as tracing slows everything down;
 * push: every client changed in Kring, pushed in batches of 25 with the conflict check and the
-  write: clients/s and the share of the limit. The check is the change feed (sync.services): a
+  write: clients/s and the share of the limit. The check is the change feed (sync.feed): a
   Finder count or two per second say nothing changed in Twinfield, so no debtor is read;
 * push again: the same clients changed once more (what Kring wrote itself stays verified);
 * push with every record read first (one combined read per batch, then the write): the conflict
@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from practice.models import Practice
 from relations.models import Relation
-from sync import services
+from sync import drain
 from sync.adapters.base import LedgerCustomer
 from sync.adapters.twinfield import MAX_BATCH
 from sync.importer import run_import
@@ -180,7 +180,7 @@ def _timed_push(
     )
     fake.call("latency", latency)
     started, cpu = time.perf_counter(), time.process_time()
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     fake.call("latency", 0)
     clients = Relation.objects.filter(practice=practice).count()

@@ -9,6 +9,7 @@ class SyncConfig(AppConfig):
     def ready(self) -> None:
         from relations import extensions
         from relations.signals import ledger_changed
+        from sync import tasks  # noqa: F401 - the tasks that sync.wake asks for by name
         from sync.receivers import on_ledger_changed
         from sync.views import ledger_tab_context
 

@@ -8,9 +8,9 @@ import random
 import schwifty
 
 from sync.adapters.base import LedgerAddress, LedgerBank, LedgerCustomer
+from sync.drain import push_practice
 from sync.mapping import customer_to_dict
 from sync.models import LocalDebtor
-from sync.services import push_practice
 
 TARGET = 300
 FIRST_CODE = 20000

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from practice.access import get_scoped_or_404, owner_required, scoped
 from relations.models import Relation
-from sync.import_tasks import import_debtors
 from sync.importer import Outcome, kept_count
 from sync.models import ImportRun
+from sync.tasks import import_debtors
 
 log = logging.getLogger(__name__)
 

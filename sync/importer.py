@@ -45,6 +45,7 @@ from sync.adapters.base import (
     Waited,
     chunks,
 )
+from sync.feed import start_change_feed
 from sync.mapping import (
     address_from,
     address_type,
@@ -53,9 +54,9 @@ from sync.mapping import (
     customer_to_dict,
     looks_like_company,
 )
-from sync.models import ImportRun, LocalDebtor, SyncState
-from sync.services import _set_per_row as set_sync_states
-from sync.services import apply_customer, start_change_feed
+from sync.models import ImportRun, SyncState
+from sync.models import set_per_row as set_sync_states
+from sync.services import apply_customer
 
 CHUNK_SIZE = 500
 # The report lists every failure, every kept change and every debtor with a warning (up to
@@ -581,14 +582,7 @@ class _Importer:
 
 def _count(adapter: LedgerAdapter, practice: Practice) -> int:
     """How many debtors the ledger holds, when it can say so cheaply; 0 means unknown."""
-    counter = getattr(adapter, "count_customers", None)
-    if callable(counter):
-        return int(counter())
-    from sync.adapters.local import LocalAdapter
-
-    if isinstance(adapter, LocalAdapter):
-        return LocalDebtor.objects.filter(practice=practice).count()
-    return 0
+    return adapter.count_customers() or 0
 
 
 def _one_default_per_type(customer: LedgerCustomer) -> tuple[LedgerAddress, ...]:

@@ -1,5 +1,11 @@
-"""Thin Celery tasks: take ids, call sync.services. Nothing here may lose a change: a task that never
-runs (broker down, worker killed) only delays the push, because the sweep finds every due client."""
+"""Thin Celery tasks: take ids, call the drain or the importer. Nothing here may lose a change: a
+task that never runs (broker down, worker killed) only delays the push, because the sweep finds
+every due client.
+
+Nothing in sync imports this module: a push is asked for by the task's name (sync.wake), and
+SyncConfig.ready() imports it so that the web process knows the tasks it sends (and runs them
+eagerly without a broker); Celery's autodiscovery imports it in a worker.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,20 @@ import time
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import translation
 
 from practice.models import Practice
-from sync import services
+from sync import drain, outbox
+from sync.importer import run_import
+from sync.models import ImportRun
+from sync.wake import PUSH_TASK, nudge
 
 log = logging.getLogger(__name__)
 EAGER_DEADLINE_SECONDS = 3
 
 
 @shared_task(
-    name="sync.push_practice",
+    name=PUSH_TASK,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=settings.SYNC_TASK_SOFT_TIME_LIMIT_SECONDS,
@@ -39,7 +49,7 @@ def push_practice(self, practice_id: int) -> dict:
         else max(10, settings.SYNC_TASK_SOFT_TIME_LIMIT_SECONDS - 20)
     )
     deadline = time.monotonic() + budget
-    report = services.push_practice(practice, deadline=deadline)
+    report = drain.push_practice(practice, deadline=deadline)
     return {"pushed": report.pushed, "failed": report.failed, "conflicts": report.conflicts}
 
 
@@ -48,23 +58,38 @@ def sweep() -> int:
     """Every minute (beat): a push for each practice with clients due, whatever happened to nudges."""
     practices = set()
     for practice in Practice.objects.filter(relations__kind="client").distinct():
-        services.ensure_states(practice)
-        if services.due_states(practice).exists():
+        outbox.ensure_states(practice)
+        if outbox.due_states(practice).exists():
             practices.add(practice.pk)
     for practice_id in practices:
         nudge(practice_id)
     return len(practices)
 
 
-def nudge(practice_id: int) -> None:
-    """Ask a worker to push now. If the broker cannot take it, the next sweep will: never an error."""
-    try:
-        push_practice.apply_async(args=[practice_id], retry=False)
-    except Exception:
-        # Any broker failure (or, with eager tasks, the push itself): the outbox row is committed,
-        # so the sweep pushes it later. The user's save must not fail for it.
-        log.exception("ledger push for practice %s not queued; the sweep will retry", practice_id)
+@shared_task(name="sync.import_debtors", acks_late=True, reject_on_worker_lost=True)
+def import_debtors(run_id: int, language: str | None = None) -> dict[str, int]:
+    """Run a queued import (thin: load the run, call the importer). A run that already finished
+    (a redelivered message) is left alone.
 
-
-# The import task lives beside the import code; imported here so workers register it.
-from sync import import_tasks  # noqa: E402, F401
+    `language` is the starter's, so the per-debtor messages in the report read in it.
+    """
+    run = (
+        ImportRun.objects.select_related("practice", "started_by")
+        .filter(pk=run_id, status=ImportRun.Status.RUNNING)
+        .first()
+    )
+    if run is None:
+        return {}
+    with translation.override(language or settings.LANGUAGE_CODE):
+        try:
+            run_import(practice=run.practice, run=run)
+        except Exception:
+            # The run holds the error and shows it on the import page; the log gets the traceback.
+            log.exception("import run %s failed", run_id)
+    return {
+        "processed": run.processed,
+        "created": run.created,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "failed": run.failed,
+    }

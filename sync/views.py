@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from practice.access import change_required, owner_required
 from relations.models import Relation
 from relations.views.common import get_relation, relation_action
-from sync import crypto, services
+from sync import crypto, outbox, services
 from sync.forms import LedgerConnectionForm
 from sync.mapping import customer_for, customer_from_dict
 from sync.models import LedgerConnection, SyncState
@@ -144,7 +144,7 @@ def ledger_settings(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("The ledger settings have been saved."))
         return redirect("sync-settings")
-    counts = services.ledger_counts(practice)
+    counts = outbox.ledger_counts(practice)
     return render(
         request,
         "sync/settings.html",

@@ -22,7 +22,7 @@ from relations.models import (
 )
 from relations.text import fold
 from relations.views.pages import tabs_for
-from sync import services
+from sync import feed
 from tests.factories import MembershipFactory, RelationFactory
 
 pytestmark = pytest.mark.django_db
@@ -175,7 +175,7 @@ def test_ledger_bench_runs_and_requests_per_batch_hold():
     assert result.push_batches == pages
     for requests in (result.push_requests, result.repush_requests):
         counts = requests["search"]
-        assert 1 <= counts <= pages * (1 + services.FEED_SECONDS)
+        assert 1 <= counts <= pages * (1 + feed.FEED_SECONDS)
         assert requests.get("reads", 0) == requests.get("read", 0) == 0
         assert requests["dimensions"] == pages
         assert requests["soap"] == pages + counts

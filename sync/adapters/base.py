@@ -177,6 +177,18 @@ class Patience:
 
 
 class LedgerAdapter(Protocol):
+    """What Kring needs from a ledger: three calls every ledger has, and what this one can do
+    beyond them, declared by every adapter (the drain and the import ask, never guess)."""
+
+    max_batch: int
+    # A write may be in flight (on a drain's writer thread) while the drain prepares the next
+    # batch: the adapter keeps its own requests one at a time, and the drain makes no other call
+    # until the write is back.
+    overlaps_writes: bool
+    # How its requests wait when the ledger asks them to (a run sets `deadline` and `on_wait`);
+    # None when they never wait.
+    patience: Patience | None
+
     def list_customers(self) -> Iterator[LedgerCustomer]:
         """Every debtor, paging inside."""
         ...
@@ -189,16 +201,23 @@ class LedgerAdapter(Protocol):
         """Create or update; one result per item, in order. At most `max_batch` items."""
         ...
 
-    max_batch: int
+    def change_feed(self) -> ChangeFeed | None:
+        """The ledger's change feed, or None when it has none (every debtor is then read before
+        it is written)."""
+        ...
+
+    def count_customers(self) -> int | None:
+        """How many debtors the ledger holds, when it can say so cheaply; None when it cannot."""
+        ...
 
 
 class ChangeFeed(Protocol):
-    """What a ledger that stamps every change can tell (optional; Twinfield's Finder can).
+    """What a ledger that stamps every change can tell (Twinfield's Finder can).
 
     `since` is a stamp in the ledger's own clock and format (as `LedgerCustomer.modified`); a
     debtor counts when its last change is at or after it, hidden debtors included. Kring then reads
     before writing only the debtors that may have changed since it last saw them
-    (sync.services.check_ledger_changes), instead of every debtor it pushes."""
+    (sync.feed.check_ledger_changes), instead of every debtor it pushes."""
 
     def count_changed_since(self, since: str) -> int:
         """How many debtors changed at or after `since` (one request)."""

@@ -16,7 +16,7 @@ from django.db.models.functions import Length
 from django.utils import timezone
 
 from practice.models import Practice
-from sync.adapters.base import LedgerCustomer, UpsertResult
+from sync.adapters.base import ChangeFeed, LedgerCustomer, Patience, UpsertResult
 from sync.mapping import customer_from_dict, customer_to_dict
 from sync.models import LocalDebtor
 
@@ -24,10 +24,21 @@ PAGE = 500
 
 
 class LocalAdapter:
+    """The ledger protocol (sync.adapters.base) over LocalDebtor. In the same database as Kring, so
+    it needs no change feed (a read costs a query), never waits, and writes in the drain's turn."""
+
     max_batch = 25
+    overlaps_writes = False
+    patience: Patience | None = None
 
     def __init__(self, practice: Practice) -> None:
         self.practice = practice
+
+    def change_feed(self) -> ChangeFeed | None:
+        return None
+
+    def count_customers(self) -> int | None:
+        return LocalDebtor.objects.filter(practice=self.practice).count()
 
     def list_customers(self) -> Iterator[LedgerCustomer]:
         last = ""

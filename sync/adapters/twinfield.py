@@ -42,6 +42,7 @@ import urllib3
 from django.utils import timezone
 
 from sync.adapters.base import (
+    ChangeFeed,
     LedgerAddress,
     LedgerBank,
     LedgerCustomer,
@@ -526,6 +527,7 @@ class TwinfieldAdapter:
     # A write may run on a drain's writer thread while the drain prepares the next batch: every
     # call holds the office lock, and the drain makes no other call until the write is back.
     overlaps_writes = True
+    patience: Patience
 
     def __init__(
         self,
@@ -578,6 +580,15 @@ class TwinfieldAdapter:
         for start in range(0, len(wanted), MAX_BATCH):
             found.update(self._read_many(wanted[start : start + MAX_BATCH]))
         return found
+
+    def change_feed(self) -> ChangeFeed:
+        """The Finder's `modifiedsince` (TWINFIELD.md §3.2): this adapter is its own feed."""
+        return self
+
+    def count_customers(self) -> int | None:
+        """Not asked: it would cost a Finder request before the listing, so an import from
+        Twinfield shows its progress without a total."""
+        return None
 
     def count_changed_since(self, since: str) -> int:
         """The Finder's total for debtors modified at or after `since` (one row asked for)."""

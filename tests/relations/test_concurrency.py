@@ -29,7 +29,7 @@ from django.urls import reverse
 from practice.models import Membership, Practice
 from relations import services
 from relations.models import Relation, TeamAssignment, TimelineEvent
-from sync import services as sync_services
+from sync import drain as sync_drain
 from sync.mapping import customer_for
 from sync.models import LocalDebtor, SyncState
 from tests.factories import MembershipFactory, RelationFactory, UserFactory
@@ -245,7 +245,7 @@ def test_100_random_interleavings_of_two_editors_never_overwrite_silently(practi
     assert min(outcomes[path] for path in paths) >= 5, outcomes
 
     # The outbox holds the last saved state of every client: a drain leaves the ledger equal.
-    sync_services.push_practice(practice)
+    sync_drain.push_practice(practice)
     for relation in relations:
         relation.refresh_from_db()
         if relation.is_client:

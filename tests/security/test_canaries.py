@@ -28,9 +28,9 @@ from practice.middleware import SESSION_PRACTICE_KEY
 from practice.models import Membership, Practice
 from relations.models import Relation, TeamAssignment
 from sync import tasks
-from sync.import_tasks import import_debtors
 from sync.mapping import customer_for, customer_to_dict
 from sync.models import ImportRun, LedgerConnection, LocalDebtor
+from sync.tasks import import_debtors
 from tests.factories import (
     AddressFactory,
     BankAccountFactory,

@@ -10,7 +10,7 @@ import pytest
 from django.db.models import F
 
 from relations.models import Relation
-from sync import services
+from sync import drain, feed
 from sync.importer import run_import
 from sync.models import LedgerConnection, SyncState
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _one_check_per_drain(monkeypatch):
     """Deterministic request counts: a drain checks when it starts, and not again on a slow run."""
-    monkeypatch.setattr(services, "CHANGE_CHECK_SECONDS", 3600)
+    monkeypatch.setattr(drain, "CHANGE_CHECK_SECONDS", 3600)
 
 
 def _imported(practice, owner, fake, n: int) -> list[Relation]:
@@ -55,7 +55,7 @@ def test_clients_imported_and_unchanged_in_the_ledger_are_written_without_reads(
     fake_twinfield.requests.clear()
     fake_twinfield.soap_calls.clear()
 
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     assert (report.pushed, report.conflicts, report.failed) == (30, 0, 0)
     assert _listings(fake_twinfield) == 0
@@ -74,7 +74,7 @@ def test_a_debtor_changed_in_the_ledger_after_the_import_is_read_and_not_overwri
     _edit(clients, website="https://nieuw.example")
     fake_twinfield.requests.clear()
 
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     assert (report.pushed, report.conflicts) == (4, 1)
     assert _state(changed).status == SyncState.Status.CONFLICT
@@ -91,7 +91,7 @@ def test_a_change_in_the_ledger_after_krings_own_write_is_a_conflict_at_the_next
 ):
     clients = _imported(practice, owner, fake_twinfield, 3)
     _edit(clients, website="https://een.example")
-    assert services.push_practice(practice).pushed == 3
+    assert drain.push_practice(practice).pushed == 3
     # Someone edits one in Twinfield a second after Kring wrote it. (Within the same second it
     # would be taken for Kring's own write: Twinfield's stamps go no finer.)
     target = clients[0]
@@ -99,7 +99,7 @@ def test_a_change_in_the_ledger_after_krings_own_write_is_a_conflict_at_the_next
     fake_twinfield.change(target.client_code, name="Na Kring Gewijzigd B.V.")
     _edit(clients, website="https://twee.example")
 
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     assert (report.pushed, report.conflicts) == (2, 1)
     assert fake_twinfield.customers[target.client_code]["name"] == "Na Kring Gewijzigd B.V."
@@ -111,19 +111,19 @@ def test_what_kring_wrote_itself_is_written_again_without_a_read(
 ):
     clients = _imported(practice, owner, fake_twinfield, 30)
     _edit(clients, website="https://een.example")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     fake_twinfield.advance(3)  # a later drain, in later seconds
     _edit(clients, website="https://twee.example")
     fake_twinfield.requests.clear()
     fake_twinfield.soap_calls.clear()
 
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     assert (report.pushed, report.conflicts) == (30, 0)
     assert fake_twinfield.requests["read"] + fake_twinfield.requests["reads"] == 0
     assert fake_twinfield.requests["dimensions"] == 2
     # Counts only (G, and the second after each one Kring's writes were stamped in), no listing.
-    assert 2 <= fake_twinfield.requests["search"] <= 1 + services.FEED_SECONDS
+    assert 2 <= fake_twinfield.requests["search"] <= 1 + feed.FEED_SECONDS
     assert _listings(fake_twinfield) == 0
     assert {r["website"] for r in fake_twinfield.customers.values()} == {"https://twee.example"}
 
@@ -136,11 +136,11 @@ def test_a_change_to_a_client_that_is_not_due_marks_it_to_be_read_at_its_next_pu
     fake_twinfield.change(idle.client_code, name="Elders Gewijzigd B.V.")
     _edit(busy, website="https://nieuw.example")
 
-    assert services.push_practice(practice).pushed == 3
+    assert drain.push_practice(practice).pushed == 3
     assert not _state(idle).remote_verified  # the feed reported it; no push was due
 
     _edit([idle], website="https://later.example")
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
     assert report.conflicts == 1
     assert fake_twinfield.customers[idle.client_code]["name"] == "Elders Gewijzigd B.V."
 
@@ -156,7 +156,7 @@ def test_when_the_finder_cannot_answer_every_debtor_is_read(
     )
     fake_twinfield.requests.clear()
 
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     assert (report.pushed, report.conflicts) == (2, 1)
     assert fake_twinfield.requests["read"] + fake_twinfield.requests["reads"] >= 1
@@ -179,8 +179,8 @@ def test_a_change_made_in_the_ledger_during_a_drain_is_seen_before_the_next_batc
     clients = _imported(practice, owner, fake_twinfield, 30)
     last = max(clients, key=lambda r: r.pk)  # in the second batch (due rows go by pk)
     _edit(clients, website="https://nieuw.example")
-    monkeypatch.setattr(services, "CHANGE_CHECK_SECONDS", 0)  # a check before every batch
-    check = services.check_ledger_changes
+    monkeypatch.setattr(drain, "CHANGE_CHECK_SECONDS", 0)  # a check before every batch
+    check = drain.check_ledger_changes
     calls = []
 
     def someone_edits_in_twinfield_after_the_first_batch(connection, feed):
@@ -191,9 +191,9 @@ def test_a_change_made_in_the_ledger_during_a_drain_is_seen_before_the_next_batc
         check(connection, feed)
 
     monkeypatch.setattr(
-        services, "check_ledger_changes", someone_edits_in_twinfield_after_the_first_batch
+        drain, "check_ledger_changes", someone_edits_in_twinfield_after_the_first_batch
     )
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     assert len(calls) == 2
     assert (report.pushed, report.conflicts) == (29, 1)
@@ -217,7 +217,7 @@ def test_a_drain_in_autocommit_writes_while_it_prepares_the_next_batch_one_reque
     fake_twinfield.max_in_flight = 0
     writes = []
 
-    original = services._write_in_thread
+    original = drain._write_in_thread
 
     def spy(adapter, batch):
         writes.append(threading.current_thread().name)
@@ -225,8 +225,8 @@ def test_a_drain_in_autocommit_writes_while_it_prepares_the_next_batch_one_reque
             fake_twinfield.fail_next_write()
         return original(adapter, batch)
 
-    monkeypatch.setattr(services, "_write_in_thread", spy)
-    report = services.push_practice(practice)
+    monkeypatch.setattr(drain, "_write_in_thread", spy)
+    report = drain.push_practice(practice)
 
     assert len(writes) == 4  # 25, 24 (one conflict), 25 (refused by the ledger), 5
     assert all(name.startswith("ledger-write") for name in writes)

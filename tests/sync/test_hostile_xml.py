@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from relations.models import Relation
-from sync import services
+from sync import drain
 from sync.adapters.base import RejectedLedgerError, RetryableLedgerError
 from sync.adapters.twinfield import TwinfieldAdapter, UnsafeReplyError
 from sync.importer import run_import
@@ -299,7 +299,7 @@ def test_the_drain_records_a_hostile_reply_and_pushes_the_other_clients(
     clients = make_clients(practice, staff, 30)
     fake_twinfield.next_raw_reply(reply() if callable(reply) else reply, headers=headers)
 
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     states = SyncState.objects.filter(practice=practice)
     hit = states.exclude(status=SyncState.Status.SYNCED)
@@ -315,7 +315,7 @@ def test_the_drain_records_a_hostile_reply_and_pushes_the_other_clients(
     assert (report.pushed, report.batches) == (5, 2)
     assert report.failed + report.retried == 25
     # Not a crash loop: nothing is due again at once.
-    assert services.push_practice(practice).batches == 0
+    assert drain.push_practice(practice).batches == 0
     assert len(clients) == 30
 
 
@@ -329,7 +329,7 @@ def test_the_ledger_tab_shows_the_refusal_and_retry_pushes_it(
 ):
     [client] = make_clients(practice, staff, 1)
     fake_twinfield.next_raw_reply(BILLION_LAUGHS)
-    services.push_practice(practice)
+    drain.push_practice(practice)
     url = reverse("relations-tab", args=[client.public_id, "ledger"])
 
     page = staff_client.get(url).content.decode()
@@ -350,7 +350,7 @@ def test_a_retryable_reply_shows_the_error_and_the_next_attempt(
 ):
     [client] = make_clients(practice, staff, 1)
     fake_twinfield.next_raw_reply("<html>oops</html>")
-    services.push_practice(practice)
+    drain.push_practice(practice)
 
     page = staff_client.get(reverse("relations-tab", args=[client.public_id, "ledger"]))
 
@@ -363,7 +363,7 @@ def test_a_failed_write_leaves_the_batchs_conflicts_and_equal_records_as_they_we
     practice, staff, twinfield_connection, fake_twinfield
 ):
     clients = make_clients(practice, staff, 3)
-    services.push_practice(practice)
+    drain.push_practice(practice)
     conflicting, equal, changed = clients
     fake_twinfield.advance(1)  # a second after Kring's write, or the feed takes it for Kring's
     fake_twinfield.change(conflicting.client_code, name="Veranderd in Twinfield B.V.")
@@ -375,7 +375,7 @@ def test_a_failed_write_leaves_the_batchs_conflicts_and_equal_records_as_they_we
     Relation.objects.filter(pk=equal.pk).update(ledger_version=F("ledger_version") + 1)
     fake_twinfield.fail_next_write()
 
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     states = {s.relation_id: s for s in SyncState.objects.filter(practice=practice)}
     assert states[conflicting.pk].status == SyncState.Status.CONFLICT

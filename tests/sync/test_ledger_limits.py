@@ -14,7 +14,7 @@ from django.utils import translation
 
 from relations import services as relations_services
 from relations.models import Relation
-from sync import importer, services
+from sync import drain, importer
 from sync.adapters import twinfield as twinfield_adapter
 from sync.adapters.base import Patience, RetryableLedgerError
 from sync.importer import run_import
@@ -119,14 +119,14 @@ def test_a_rate_limit_on_the_change_check_never_switches_the_feed_off(
 ):
     """Before: a 429 on the check made the drain read every client first (more requests, more
     429s). Now the check waits; no debtor is read that the feed vouches for."""
-    monkeypatch.setattr(services, "CHANGE_CHECK_SECONDS", 0)  # a check before every batch
+    monkeypatch.setattr(drain, "CHANGE_CHECK_SECONDS", 0)  # a check before every batch
     clients = list(Relation.objects.filter(practice=practice).order_by("client_code")[:60])
     Relation.objects.filter(pk__in=[c.pk for c in clients]).update(
         website="https://nieuw.example", ledger_version=F("ledger_version") + 1
     )
     reads_before = strict_fake.requests["read"] + strict_fake.requests["reads"]
 
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     assert (report.pushed, report.retried, report.failed) == (60, 0, 0)
     assert report.waits >= 1

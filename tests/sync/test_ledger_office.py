@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from relations import services as relations_services
 from relations.models import Relation
-from sync import services
+from sync import drain, outbox
 from sync.models import LedgerConnection, LocalDebtor, SyncState
 from tests.factories import RelationFactory, created_relation
 
@@ -51,7 +51,7 @@ def texts(response) -> list[str]:
 @pytest.fixture
 def pushed(practice, staff):
     relation = created_relation(practice, staff, legal_name="Voor B.V.")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     return relation
 
 
@@ -135,7 +135,7 @@ def test_office_page_and_ledger_status_count_the_same(
     failed = created_relation(practice, staff, legal_name="Fout B.V.")
     conflict = created_relation(practice, staff, legal_name="Botsing B.V.")
     LedgerConnection.objects.filter(practice=practice).update(enabled=True)
-    services.push_practice(practice)
+    drain.push_practice(practice)
     LedgerConnection.objects.filter(practice=practice).update(enabled=False)
     rename(waiting, staff, "Weer Anders B.V.")  # that push took it along: changed again, paused
     with_version = Relation.objects.get(pk=backing_off.pk).ledger_version
@@ -170,7 +170,7 @@ def test_office_page_and_ledger_status_count_the_same(
         "conflict": 1,
         "due now": 2,
     }
-    assert services.ledger_counts(practice).due == services.due_states(practice).count() + 1
+    assert outbox.ledger_counts(practice).due == outbox.due_states(practice).count() + 1
 
 
 # --- Send now ------------------------------------------------------------------------------------

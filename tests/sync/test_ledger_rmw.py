@@ -8,7 +8,7 @@ import pytest
 
 from relations import services as relations_services
 from relations.models import Relation
-from sync import services
+from sync import drain, services
 from sync.importer import run_import
 from sync.models import SyncState
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _one_check_per_drain(monkeypatch):
-    monkeypatch.setattr(services, "CHANGE_CHECK_SECONDS", 3600)
+    monkeypatch.setattr(drain, "CHANGE_CHECK_SECONDS", 3600)
 
 
 def _import(practice, owner, fake, n=3) -> list[Relation]:
@@ -53,7 +53,7 @@ def test_a_telephone_and_an_email_added_in_twinfield_survive_a_kring_push(
     fake_twinfield.change_address(code, 2, email="post@klant.example", telefax="030-7654321")
 
     _rename(client, staff, "Hernoemd in Kring B.V.")
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     assert (report.pushed, report.conflicts, report.failed) == (1, 0, 0)
     record = fake_twinfield.customers[code]
@@ -80,7 +80,7 @@ def test_fields_kring_does_not_own_survive_a_push_without_a_read(
     reads = fake_twinfield.requests["read"] + fake_twinfield.requests["reads"]
 
     _rename(client, staff, "Zonder Lezen B.V.")
-    assert services.push_practice(practice).pushed == 1
+    assert drain.push_practice(practice).pushed == 1
 
     assert fake_twinfield.requests["read"] + fake_twinfield.requests["reads"] == reads
     record = fake_twinfield.customers[code]
@@ -100,7 +100,7 @@ def test_a_name_changed_on_both_sides_is_a_conflict(
     fake_twinfield.change(client.client_code, name="Veranderd in Twinfield B.V.")
 
     _rename(client, staff, "Veranderd in Kring B.V.")
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     assert (report.pushed, report.conflicts) == (0, 1)
     assert _status(client) == SyncState.Status.CONFLICT
@@ -118,7 +118,7 @@ def test_a_twinfield_change_to_a_field_kring_owns_is_a_conflict_not_an_overwrite
     fake_twinfield.change_address(code, 1, field2="Nieuwe Gracht 1", postcode="3512 AA")
 
     _rename(client, staff, "Alleen De Naam B.V.")
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
 
     assert report.conflicts == 1
     assert _status(client) == SyncState.Status.CONFLICT
@@ -135,10 +135,10 @@ def test_keep_krings_after_a_conflict_still_keeps_twinfields_other_fields(
     fake_twinfield.change_address(code, 1, telephone="030-1111111")
     fake_twinfield.change(code, name="Twinfield Naam B.V.")
     _rename(client, staff, "Kring Naam B.V.")
-    assert services.push_practice(practice).conflicts == 1
+    assert drain.push_practice(practice).conflicts == 1
 
     services.keep_kring(relation=Relation.objects.get(pk=client.pk), user=staff)
-    assert services.push_practice(practice).pushed == 1
+    assert drain.push_practice(practice).pushed == 1
 
     assert fake_twinfield.customers[code]["name"] == "Kring Naam B.V."
     assert _address(fake_twinfield, code, 1)["telephone"] == "030-1111111"

@@ -11,7 +11,8 @@ from django.utils import timezone, translation
 
 from relations import services as relations_services
 from relations.models import BankAccount, Relation
-from sync import services
+from sync import drain, outbox, services
+from sync import models as sync_models
 from sync.adapters.base import RetryableLedgerError
 from sync.adapters.local import LocalAdapter
 from sync.models import LedgerConnection, LocalDebtor, SyncState
@@ -44,7 +45,7 @@ def test_a_new_client_is_pushed_with_its_addresses_and_banks(practice, staff):
     relation = make_client(practice, staff, legal_name="Bakkerij B.V.")
     AddressFactory(relation=relation, street="Keizersgracht", house_number="1", city="Amsterdam")
     BankAccountFactory(relation=relation, holder="Bakkerij B.V.")
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
     assert report.pushed == 1
     record = ledger(practice, relation.client_code).record
     assert record["name"] == "Bakkerij B.V."
@@ -59,10 +60,10 @@ def test_a_new_client_is_pushed_with_its_addresses_and_banks(practice, staff):
 
 def test_an_edit_is_pushed_once_and_nothing_twice(practice, staff):
     relation = make_client(practice, staff, legal_name="Oud B.V.")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     rename(relation, staff, "Nieuw B.V.")
-    assert services.push_practice(practice).pushed == 1
-    assert services.push_practice(practice).pushed == 0  # nothing due any more
+    assert drain.push_practice(practice).pushed == 1
+    assert drain.push_practice(practice).pushed == 0  # nothing due any more
     debtor = ledger(practice, relation.client_code)
     assert debtor.record["name"] == "Nieuw B.V."
     assert debtor.touched == 1
@@ -78,19 +79,19 @@ def test_the_commit_nudges_a_push(practice, staff, django_capture_on_commit_call
 def test_contacts_and_other_practices_are_not_pushed(practice, other_practice, staff, outsider):
     RelationFactory(practice=practice, contact=True)
     foreign = make_client(other_practice, outsider, legal_name="Elders B.V.")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     assert not LocalDebtor.objects.filter(practice=practice).exists()
     assert not LocalDebtor.objects.filter(code=foreign.client_code, practice=practice).exists()
 
 
 def test_a_change_made_in_the_ledger_is_a_conflict_not_an_overwrite(practice, staff):
     relation = make_client(practice, staff, legal_name="Kring B.V.")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     debtor = ledger(practice, relation.client_code)
     debtor.record = {**debtor.record, "email": "boekhouding@ledger.nl"}
     debtor.save()
     rename(relation, staff, "Kring Nieuw B.V.")
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
     assert report.conflicts == 1
     assert ledger(practice, relation.client_code).record["name"] == "Kring B.V."
     assert state(relation).status == SyncState.Status.CONFLICT
@@ -98,39 +99,39 @@ def test_a_change_made_in_the_ledger_is_a_conflict_not_an_overwrite(practice, st
 
 def test_keep_kring_overwrites_the_ledger(practice, staff):
     relation = make_client(practice, staff, legal_name="Kring B.V.")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     debtor = ledger(practice, relation.client_code)
     debtor.record = {**debtor.record, "name": "Ledger B.V."}
     debtor.save()
     rename(relation, staff, "Kring Twee B.V.")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     services.keep_kring(relation=Relation.objects.get(pk=relation.pk), user=staff)
-    services.push_practice(practice)
+    drain.push_practice(practice)
     assert ledger(practice, relation.client_code).record["name"] == "Kring Twee B.V."
     assert state(relation).status == SyncState.Status.SYNCED
 
 
 def test_take_the_ledgers_version(practice, staff):
     relation = make_client(practice, staff, legal_name="Kring B.V.")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     debtor = ledger(practice, relation.client_code)
     debtor.record = {**debtor.record, "name": "Ledger B.V.", "kvk_number": "87654321"}
     debtor.save()
     rename(relation, staff, "Kring Twee B.V.")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     services.take_ledger(relation=Relation.objects.get(pk=relation.pk), user=staff)
     relation.refresh_from_db()
     assert relation.display_name == "Ledger B.V."
     assert relation.kvk_number == "87654321"
     assert state(relation).status == SyncState.Status.SYNCED
-    assert services.push_practice(practice).pushed == 0  # nothing to send back
+    assert drain.push_practice(practice).pushed == 0  # nothing to send back
 
 
 def test_a_refused_item_fails_visibly_and_the_others_land(practice, staff):
     good = make_client(practice, staff, legal_name="Goed B.V.")
     bad = make_client(practice, staff, legal_name="Fout B.V.")
     BankAccount.objects.create(relation=bad, iban="NL00BANK0000000000", holder="x")
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
     assert (report.pushed, report.failed) == (1, 1)
     assert LocalDebtor.objects.filter(practice=practice, code=good.client_code).exists()
     failed = state(bad)
@@ -139,7 +140,7 @@ def test_a_refused_item_fails_visibly_and_the_others_land(practice, staff):
     # A later change (the IBAN fixed) makes it due again without anyone pressing Retry.
     BankAccount.objects.filter(relation=bad).delete()
     Relation.objects.filter(pk=bad.pk).update(ledger_version=failed.failed_version + 1)
-    assert services.push_practice(practice).pushed == 1
+    assert drain.push_practice(practice).pushed == 1
     assert state(bad).status == SyncState.Status.SYNCED
 
 
@@ -154,54 +155,54 @@ def test_a_retryable_failure_backs_off_and_ends_failed_after_the_budget(
     practice, staff, monkeypatch
 ):
     relation = make_client(practice, staff, legal_name="Later B.V.")
-    monkeypatch.setattr(services, "adapter_for", lambda p: FlakyLedger(p))
-    report = services.push_practice(practice)
+    monkeypatch.setattr(drain, "adapter_for", lambda p: FlakyLedger(p))
+    report = drain.push_practice(practice)
     assert report.retried == 1
     current = state(relation)
     assert current.status == SyncState.Status.PENDING
     assert current.attempts == 1
     assert current.next_attempt_at >= timezone.now() + timedelta(seconds=119)
     assert "503" in current.last_error
-    assert services.push_practice(practice).batches == 0  # not due before its time
-    for _ in range(services.RETRY_BUDGET - 1):
+    assert drain.push_practice(practice).batches == 0  # not due before its time
+    for _ in range(sync_models.RETRY_BUDGET - 1):
         SyncState.objects.filter(pk=current.pk).update(next_attempt_at=None)
-        services.push_practice(practice)
+        drain.push_practice(practice)
     assert state(relation).status == SyncState.Status.FAILED
     monkeypatch.undo()
     services.retry(relation=Relation.objects.get(pk=relation.pk), user=staff)
-    assert services.push_practice(practice).pushed == 1
+    assert drain.push_practice(practice).pushed == 1
     assert state(relation).status == SyncState.Status.SYNCED
 
 
 def test_backoff_grows_with_jitter_and_a_cap():
     for attempts in range(1, 15):
-        delay = services.backoff(attempts).total_seconds()
-        step = min(services.BACKOFF_CAP, services.BACKOFF_BASE * 2 ** (attempts - 1))
+        delay = sync_models.backoff(attempts).total_seconds()
+        step = min(sync_models.BACKOFF_CAP, sync_models.BACKOFF_BASE * 2 ** (attempts - 1))
         assert step / 2 <= delay <= step
-    assert services.backoff(1, retry_after=600).total_seconds() >= 600
+    assert sync_models.backoff(1, retry_after=600).total_seconds() >= 600
 
 
 def test_one_drain_per_office_at_a_time(practice, staff):
     make_client(practice, staff, legal_name="Eén B.V.")
-    connection = services.connection_for(practice)
-    assert services._claim_office(connection, "someone-else")
-    report = services.push_practice(practice)
+    connection = outbox.connection_for(practice)
+    assert drain._claim_office(connection, "someone-else")
+    report = drain.push_practice(practice)
     assert report.skipped_busy
     assert not LocalDebtor.objects.filter(practice=practice).exists()
     LedgerConnection.objects.filter(pk=connection.pk).update(
         drain_lease_until=timezone.now() - timedelta(seconds=1)
     )
-    assert services.push_practice(practice).pushed == 1  # an expired lease is taken over
+    assert drain.push_practice(practice).pushed == 1  # an expired lease is taken over
 
 
 def test_a_worker_that_died_mid_push_leaves_the_row_due_after_the_lease(practice, staff):
     relation = make_client(practice, staff, legal_name="Weer B.V.")
-    services.ensure_states(practice)
-    claimed = services._claim_batch(practice, 25)  # claimed, then the worker "dies"
+    outbox.ensure_states(practice)
+    claimed = drain._claim_batch(practice, 25)  # claimed, then the worker "dies"
     assert [s.relation_id for s, _v in claimed] == [relation.pk]
-    assert services.push_practice(practice).pushed == 0  # leased: not due yet
+    assert drain.push_practice(practice).pushed == 0  # leased: not due yet
     SyncState.objects.filter(relation=relation).update(next_attempt_at=timezone.now())
-    assert services.push_practice(practice).pushed == 1
+    assert drain.push_practice(practice).pushed == 1
     assert state(relation).attempts == 0
 
 
@@ -228,7 +229,7 @@ def test_a_drain_held_past_its_claim_records_no_success_over_the_drain_that_took
         return results
 
     monkeypatch.setattr(LocalAdapter, "upsert_customers", slow_upsert)
-    report = services.push_practice(practice, max_batches=1)
+    report = drain.push_practice(practice, max_batches=1)
     assert report.pushed == 3
     # The batch's outcome (one set-based UPDATE) is written only where the claim still stands.
     for relation in clients:
@@ -255,7 +256,7 @@ def test_a_drain_that_lost_its_claim_before_sending_does_not_mark_what_it_sends(
         return found
 
     monkeypatch.setattr(LocalAdapter, "get_customers", slow_read)
-    services.push_practice(practice, max_batches=1)
+    drain.push_practice(practice, max_batches=1)
     assert state(relation).sending_fingerprint == "theirs"
 
 
@@ -276,12 +277,12 @@ def test_a_client_whose_code_changed_after_the_claim_is_not_sent_and_its_claim_l
         return found
 
     monkeypatch.setattr(LocalAdapter, "get_customers", read_then_retype)
-    report = services.push_practice(practice, max_batches=1)
+    report = drain.push_practice(practice, max_batches=1)
     assert (report.pushed, report.failed, report.retried) == (0, 0, 0)
     assert not LocalDebtor.objects.filter(practice=practice, code=old_code).exists()
     assert state(relation).next_attempt_at is None  # due again at once, under its new code
     monkeypatch.undo()
-    assert services.push_practice(practice).pushed == 1
+    assert drain.push_practice(practice).pushed == 1
     assert ledger(practice, "9999").record["name"] == "Nieuwe Code B.V."
     assert not LocalDebtor.objects.filter(practice=practice, code=old_code).exists()
 
@@ -291,7 +292,7 @@ def test_a_drain_whose_office_was_taken_over_stops_before_its_next_batch(
 ):
     for i in range(LocalAdapter.max_batch + 1):
         make_client(practice, staff, legal_name=f"Kantoor {i} B.V.")
-    monkeypatch.setattr(services, "LEASE", timedelta(milliseconds=200))
+    monkeypatch.setattr(drain, "LEASE", timedelta(milliseconds=200))
     upsert = LocalAdapter.upsert_customers
 
     def held_past_the_lease(self, batch):
@@ -300,7 +301,7 @@ def test_a_drain_whose_office_was_taken_over_stops_before_its_next_batch(
         return upsert(self, batch)
 
     monkeypatch.setattr(LocalAdapter, "upsert_customers", held_past_the_lease)
-    report = services.push_practice(practice)
+    report = drain.push_practice(practice)
     # Renewed at most every LEASE/4, but checked then: the lost office ends the drain.
     assert (report.batches, report.pushed) == (1, LocalAdapter.max_batch)
     assert LedgerConnection.objects.get(practice=practice).drain_owner == "the next drain"
@@ -313,7 +314,7 @@ def test_ledger_tab_shows_the_state_and_a_retry_for_failures(
     staff_client, practice, staff, django_capture_on_commit_callbacks
 ):
     relation = make_client(practice, staff, legal_name="Tab B.V.")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     url = reverse("relations-tab", args=[relation.public_id, "ledger"])
     assert "In the ledger" in staff_client.get(url).content.decode()
     SyncState.objects.filter(relation=relation).update(
@@ -330,12 +331,12 @@ def test_ledger_tab_shows_the_state_and_a_retry_for_failures(
 
 def test_conflict_view_shows_both_sides(staff_client, practice, staff):
     relation = make_client(practice, staff, legal_name="Kring B.V.")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     debtor = ledger(practice, relation.client_code)
     debtor.record = {**debtor.record, "name": "Ledger B.V."}
     debtor.save()
     rename(relation, staff, "Kring Nieuw B.V.")
-    services.push_practice(practice)
+    drain.push_practice(practice)
     page = staff_client.get(
         reverse("relations-tab", args=[relation.public_id, "ledger"])
     ).content.decode()

@@ -109,7 +109,7 @@ def sync_summary(practice):
     """What the states look like, for a timeout's message."""
     from collections import Counter
 
-    from sync.services import due_states
+    from sync.outbox import due_states
 
     rows = SyncState.objects.filter(practice=practice).exclude(status=SyncState.Status.SYNCED)
     return (
@@ -122,7 +122,7 @@ def sync_summary(practice):
 
 
 def all_synced(practice):
-    from sync.services import due_states
+    from sync.outbox import due_states
 
     states = SyncState.objects.filter(practice=practice)
     return (

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from practice.models import Practice
 from sync import crypto
 from sync.models import LedgerConnection
-from sync.services import connection_for
+from sync.outbox import connection_for
 
 
 class Command(BaseCommand):

@@ -5,8 +5,9 @@ from django.utils.translation import gettext as _
 
 from practice.models import Practice
 from relations.models import Relation
+from sync.drain import PushReport, push_practice
 from sync.models import SyncState
-from sync.services import PushReport, due_states, push_practice
+from sync.outbox import due_states
 
 
 class Command(BaseCommand):

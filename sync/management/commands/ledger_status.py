@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from practice.models import Practice
 from sync.models import SyncState
-from sync.services import ledger_counts
+from sync.outbox import ledger_counts
 
 
 class Command(BaseCommand):
