@@ -24,7 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOORS = {"practice": 0, "relations": 1, "connections": 2, "portal": 2, "sync": 2, "config": 3}
 
 # Edges (importer, imported) that are known and on their way out; each says who removes it.
-ALLOWED: set[tuple[str, str]] = set()
+BULK_SEED_WRITES_CONNECTIONS = {
+    # removed by the write-path branch (the bulk writer moves to a module of its own)
+    ("relations.bulk_seed", "connections.models"),
+}
+READS_CONNECTIONS_FROM_BELOW_OR_BESIDE = {
+    # Found by this test, outside the engine branch's reach (views another branch is reworking):
+    # relations' "convert to private" proposes a sole trader's director's names, and the portal
+    # lists a contact's connected clients, both by reading connections' model (function-local).
+    # They want an extension point in relations that connections fills in.
+    ("relations.views.pages", "connections.models"),
+    ("portal.views", "connections.models"),
+}
+ALLOWED = BULK_SEED_WRITES_CONNECTIONS | READS_CONNECTIONS_FROM_BELOW_OR_BESIDE
 
 
 @dataclass(frozen=True)
@@ -192,4 +204,4 @@ def test_no_import_circles():
 
 def test_the_allow_list_holds_only_imports_that_are_there():
     edges = {(found.source, found.target) for found in IMPORTS}
-    assert edges >= ALLOWED
+    assert ALLOWED - edges == set()
