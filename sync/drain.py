@@ -269,7 +269,7 @@ def _load_relations(claimed: list[tuple[SyncState, int]]) -> dict[int, Relation]
 def _vouched(state: SyncState, code: str) -> bool:
     """The change feed says the ledger still holds what Kring last saw of this debtor: the record
     (and its fingerprint, written with it) under this code. Then it needs no read."""
-    record = state.remote_record
+    record = state.remote_record or {}
     return (
         bool(code and state.remote_verified and state.remote_fingerprint and record)
         and record.get("code") == code
@@ -317,6 +317,41 @@ def _freeze_codes(items: list[Pushed], relations: dict[int, Relation]) -> set[in
         if state.relation_id in sending and state.relation_id not in keep:
             state.let_go()
     return going | keep
+
+
+def _as_vouched(
+    state: SyncState, customer: LedgerCustomer
+) -> tuple[LedgerCustomer | None, LedgerCustomer | None]:
+    """The ledger holds Kring's last view of it: equal, or Kring's to overwrite. Its complete
+    record as last seen is the base of the write (Twinfield keeps fields Kring does not own; they
+    go back as they are). Returns (held, payload): one of them."""
+    raw = (state.remote_record or {}).get("raw", "")
+    if customer.fingerprint() == state.remote_fingerprint:
+        return dataclasses.replace(customer, modified=state.remote_modified, raw=raw), None
+    return None, dataclasses.replace(customer, raw=raw)
+
+
+def _changed_in_ledger(
+    state: SyncState, customer: LedgerCustomer, remote: LedgerCustomer | None
+) -> LedgerCustomer | None:
+    """The record just read, when it is neither Kring's payload nor a record Kring knows (the
+    last it saw, or what it was sending when a worker died)."""
+    if remote is None or remote.fingerprint() == customer.fingerprint():
+        return None
+    known = (state.remote_fingerprint, state.sending_fingerprint)
+    return remote if remote.fingerprint() not in known else None
+
+
+def _as_read(
+    customer: LedgerCustomer, remote: LedgerCustomer | None
+) -> tuple[LedgerCustomer | None, LedgerCustomer | None]:
+    """Against the record just read (no conflict). Returns (held, payload): the ledger's record
+    when it already holds Kring's (with its stamp: nothing to write), else the payload to write:
+    read-modify-write, the record just read its base, so that a change made in the ledger to a
+    field Kring does not own (a telephone number) survives."""
+    if remote is not None and remote.fingerprint() == customer.fingerprint():
+        return remote, None
+    return None, dataclasses.replace(customer, raw=remote.raw if remote is not None else "")
 
 
 class _Batch:
@@ -396,52 +431,22 @@ class _Batch:
         for state, version in self.claimed:
             customer = self.wanted[state.pk]
             if state.pk in self.vouched:
-                held, payload = self._as_vouched(state, customer)
+                held, payload = _as_vouched(state, customer)
             else:
                 remote = current.get(customer.code) if customer.code else None
-                held, payload = self._as_read(state, customer, remote)
-                if held is None and payload is None:
+                if (changed := _changed_in_ledger(state, customer, remote)) is not None:
                     # Someone changed the debtor in the ledger (or it existed before Kring knew
                     # it): an upsert would silently overwrite their change, so staff decide.
-                    assert remote is not None
-                    state.record_conflict(remote)
+                    state.record_conflict(changed)
                     self.settled.add(state.pk)
                     report.conflicts += 1
+                    continue
+                held, payload = _as_read(customer, remote)
             if held is not None:
                 already.append((state, version, held))
             if payload is not None:
                 to_push.append((state, version, payload))
         return already, to_push
-
-    @staticmethod
-    def _as_vouched(
-        state: SyncState, customer: LedgerCustomer
-    ) -> tuple[LedgerCustomer | None, LedgerCustomer | None]:
-        """The ledger holds Kring's last view of it: equal, or Kring's to overwrite. Its complete
-        record as last seen is the base of the write (Twinfield keeps fields Kring does not own;
-        they go back as they are). Returns (held, payload): one of them."""
-        raw = (state.remote_record or {}).get("raw", "")
-        if customer.fingerprint() == state.remote_fingerprint:
-            return dataclasses.replace(customer, modified=state.remote_modified, raw=raw), None
-        return None, dataclasses.replace(customer, raw=raw)
-
-    @staticmethod
-    def _as_read(
-        state: SyncState, customer: LedgerCustomer, remote: LedgerCustomer | None
-    ) -> tuple[LedgerCustomer | None, LedgerCustomer | None]:
-        """Against the record just read. Returns (held, payload): the ledger's record when it
-        already holds Kring's (with its stamp: nothing to write), else the payload to write; both
-        None for a conflict."""
-        if remote is not None and remote.fingerprint() == customer.fingerprint():
-            return remote, None
-        if remote is not None and remote.fingerprint() not in (
-            state.remote_fingerprint,
-            state.sending_fingerprint,
-        ):
-            return None, None
-        # Read-modify-write: the record just read is the base, so a change made in the ledger to
-        # a field Kring does not own (a telephone number) survives.
-        return None, dataclasses.replace(customer, raw=remote.raw if remote is not None else "")
 
     def _freeze(self, already: list[Pushed], to_push: list[Pushed], report: PushReport) -> None:
         """Freeze the codes of what goes ahead (see _freeze_codes); what the ledger already holds

@@ -167,7 +167,7 @@ class SyncStateQuerySet(models.QuerySet["SyncState"]):
         that come due again when the lease runs out (and a batch that keeps killing workers runs
         out of attempts instead of looping forever). Each row comes with its relation as read."""
         with transaction.atomic():
-            states = list(
+            states: list[SyncState] = list(
                 self.select_for_update(skip_locked=True, of=("self",)).select_related("relation")[
                     :size
                 ]

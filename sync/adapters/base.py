@@ -185,9 +185,12 @@ class LedgerAdapter(Protocol):
     # batch: the adapter keeps its own requests one at a time, and the drain makes no other call
     # until the write is back.
     overlaps_writes: bool
-    # How its requests wait when the ledger asks them to (a run sets `deadline` and `on_wait`);
-    # None when they never wait.
-    patience: Patience | None
+
+    @property
+    def patience(self) -> Patience | None:
+        """How its requests wait when the ledger asks them to (a run sets its `deadline` and
+        `on_wait`); None when they never wait."""
+        ...
 
     def list_customers(self) -> Iterator[LedgerCustomer]:
         """Every debtor, paging inside."""
