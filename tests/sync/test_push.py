@@ -439,3 +439,15 @@ def test_a_rolled_back_change_does_not_swallow_the_next_nudge(
             pass
         relations_services.convert_to_client(practice=practice, user=staff, relations=[second])
     assert [getattr(c, "nudges_practice", None) for c in callbacks] == [practice.pk]
+
+
+def test_a_change_after_the_last_nudge_ran_nudges_again(
+    practice, staff, django_capture_on_commit_callbacks
+):
+    first, second = (RelationFactory(practice=practice, contact=True) for _ in range(2))
+    with django_capture_on_commit_callbacks(execute=True) as ran:
+        relations_services.convert_to_client(practice=practice, user=staff, relations=[first])
+    with django_capture_on_commit_callbacks() as callbacks:
+        relations_services.convert_to_client(practice=practice, user=staff, relations=[second])
+    assert [getattr(c, "nudges_practice", None) for c in ran] == [practice.pk]
+    assert [getattr(c, "nudges_practice", None) for c in callbacks] == [practice.pk]
