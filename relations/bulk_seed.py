@@ -172,7 +172,11 @@ def seed_relations(*, practice: Practice, user: Any, count: int, stdout: Any = N
         if hook is not None:
             with transaction.atomic():
                 hook(
-                    rng, practice=practice, user=user, companies=companies, people=people,
+                    rng,
+                    practice=practice,
+                    user=user,
+                    companies=companies,
+                    people=people,
                     stdout=stdout,
                 )
     return added
