@@ -9,7 +9,8 @@ huge INSERT was most of `bulk_create`'s time there. Both write through here:
   and their children can refer to them;
 * `copy_rows(model, columns, rows)` writes plain tuples, no model instance built at all: the fast
   path for a load that composes its rows itself;
-* `next_ids(model, count)` draws `count` ids from the table's sequence.
+* `next_ids(model, count)` draws `count` ids from the table's sequence, and `column_defaults(model)`
+  gives the values a plain row starts from.
 
 Database errors come out as Django's (`django.db.DatabaseError` and its kin), on PostgreSQL too, so
 that a caller can catch them the way it catches an ORM write's.
@@ -42,6 +43,16 @@ def next_ids(model: type[models.Model], count: int) -> list[int]:
     # caller's transaction, which holds SQLite's one write lock once it has written.
     top = model.objects.aggregate(top=models.Max("pk"))["top"] or 0
     return list(range(top + 1, top + 1 + count))
+
+
+def column_defaults(model: type[models.Model]) -> dict[str, Any]:
+    """Each column's value (by attname, the primary key aside) in a row built from nothing, as the
+    model's defaults give it: what a load that writes plain rows starts each row from."""
+    return {
+        f.attname: f.get_default() if f.has_default() or not f.null else None
+        for f in model._meta.concrete_fields
+        if not f.primary_key
+    }
 
 
 def copy_rows(

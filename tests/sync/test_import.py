@@ -393,8 +393,8 @@ def test_a_crashed_run_keeps_finished_chunks_and_the_next_one_goes_on(practice, 
 def test_a_row_the_database_refuses_costs_only_its_debtor(practice, owner, monkeypatch):
     real_address_from = importer.address_from
 
-    def broken_address_from(ledger, relation):
-        address = real_address_from(ledger, relation)
+    def broken_address_from(ledger):
+        address = real_address_from(ledger)
         if ledger.city == "Nergens":
             address.city = None  # NOT NULL: the database refuses the chunk
         return address
