@@ -95,6 +95,10 @@ RECORD_FIELDS = (
     "review_notes",
 )
 
+# Where a new relation's `version` and `ledger_version` start: what `create_from_ledger` writes,
+# and so what the caller's "pushed" mark is for a client taken in from the ledger.
+FIRST_VERSION = 1
+
 _ADDRESS_COLUMNS = (
     "relation_id",
     "type",
@@ -169,7 +173,7 @@ def create_from_ledger(
 ) -> list[int]:
     """Add a client per record (code frozen: the ledger knows it under its code), with its
     addresses, bank accounts and "created" event. Returns the new relations' ids, in order; each
-    starts at `version` and `ledger_version` 1."""
+    starts at `version` and `ledger_version` `FIRST_VERSION`."""
     if not records:
         return []
     now = now or timezone.now()
@@ -183,8 +187,8 @@ def create_from_ledger(
         updated_at=now,
         created_by_id=getattr(user, "pk", None),
         updated_by_id=getattr(user, "pk", None),
-        version=1,
-        ledger_version=1,
+        version=FIRST_VERSION,
+        ledger_version=FIRST_VERSION,
     )
     columns = ["id", *base]
     rows = []

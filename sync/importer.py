@@ -413,7 +413,7 @@ class _Importer:
                     self.practice.pk,
                     relation_id,
                     SyncState.Status.SYNCED,
-                    1,  # a new relation's ledger_version
+                    intake.FIRST_VERSION,  # the new relation's ledger_version: pushed
                     item.fingerprint,
                     item.fingerprint,
                     customer_to_dict(item.customer),
