@@ -32,26 +32,24 @@ def ascii_digits(count: str, value: str) -> bool:
     return re.fullmatch(rf"[0-9]{{{count}}}", value) is not None
 
 
+def _digits_only(raw: str, count: str, message: str) -> str:
+    value = digits(raw)
+    if value and not ascii_digits(count, value):
+        raise ValidationError(message)
+    return value
+
+
 def validate_kvk_number(raw: str) -> str:
     """A KvK number: 8 digits, typed with or without separators."""
-    value = digits(raw)
-    if value and not ascii_digits("8", value):
-        raise ValidationError(_("A KvK number has exactly 8 digits."))
-    return value
+    return _digits_only(raw, "8", _("A KvK number has exactly 8 digits."))
 
 
 def validate_establishment_number(raw: str) -> str:
-    value = digits(raw)
-    if value and not ascii_digits("12", value):
-        raise ValidationError(_("An establishment number has exactly 12 digits."))
-    return value
+    return _digits_only(raw, "12", _("An establishment number has exactly 12 digits."))
 
 
 def validate_sbi_code(raw: str) -> str:
-    value = digits(raw)
-    if value and not ascii_digits("2,6", value):
-        raise ValidationError(_("An SBI code has 2 to 6 digits."))
-    return value
+    return _digits_only(raw, "2,6", _("An SBI code has 2 to 6 digits."))
 
 
 def _elfproef_reason(exc: Exception) -> str:

@@ -15,10 +15,12 @@ rule (relations.models, "one default per type") is applied here: the first the l
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -99,19 +101,14 @@ RECORD_FIELDS = (
 # and so what the caller's "pushed" mark is for a client taken in from the ledger.
 FIRST_VERSION = 1
 
-_ADDRESS_COLUMNS = (
-    "relation_id",
-    "type",
-    "street",
-    "house_number",
-    "house_number_addition",
-    "postcode",
-    "city",
-    "country",
-    "is_default",
-)
-_BANK_COLUMNS = ("relation_id", "iban", "bic", "holder", "bank_name", "is_default")
+# The columns of the details' rows: the relation, then the values' own fields, in their order.
+_ADDRESS_FIELDS = tuple(f.name for f in dataclasses.fields(AddressValues))
+_BANK_FIELDS = tuple(f.name for f in dataclasses.fields(BankValues))
+_ADDRESS_COLUMNS = ("relation_id", *_ADDRESS_FIELDS)
+_BANK_COLUMNS = ("relation_id", *_BANK_FIELDS)
 _EVENT_COLUMNS = ("practice_id", "relation_id", "actor_id", "kind", "fields", "created_at")
+_address_row = attrgetter(*_ADDRESS_FIELDS)
+_bank_row = attrgetter(*_BANK_FIELDS)
 
 
 def _cities(record: LedgerRecord) -> list[str]:
@@ -136,23 +133,8 @@ def _write_details(pairs: Iterable[tuple[int, LedgerRecord]]) -> None:
     banks: list[tuple[Any, ...]] = []
     for relation_id, record in pairs:
         kept_addresses, kept_banks = _settle_details(record)
-        addresses += [
-            (
-                relation_id,
-                a.type,
-                a.street,
-                a.house_number,
-                a.house_number_addition,
-                a.postcode,
-                a.city,
-                a.country,
-                a.is_default,
-            )
-            for a in kept_addresses
-        ]
-        banks += [
-            (relation_id, b.iban, b.bic, b.holder, b.bank_name, b.is_default) for b in kept_banks
-        ]
+        addresses += [(relation_id, *_address_row(a)) for a in kept_addresses]
+        banks += [(relation_id, *_bank_row(b)) for b in kept_banks]
     bulk.copy_rows(Address, _ADDRESS_COLUMNS, addresses)
     bulk.copy_rows(BankAccount, _BANK_COLUMNS, banks)
 

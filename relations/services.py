@@ -444,15 +444,7 @@ def archive(
         agreement.end_date = today
     for agreement in cancelled:
         agreement.cancelled_at = now
-    # Archiving is no ledger data: nothing is deleted or hidden there (DESIGN §3).
-    record_changes(
-        result.done,
-        user=user,
-        event=Event.ARCHIVED,
-        values={"archived_at": now, "archived_by": user},
-        ledger=False,
-        now=now,
-    )
+    _set_archived(result.done, user, now, archived=True)
     TimelineEvent.objects.bulk_create(
         [
             TimelineEvent(
@@ -471,7 +463,6 @@ def archive(
         ]
     )
     for relation in result.done:
-        relation.archived_at, relation.archived_by = now, user
         # Only a relation that was ever invited can have portal access to end: the portal keeps
         # `portal_state` in step with its invitations, in the same transaction.
         if relation.portal_state != PortalState.NONE:
@@ -493,17 +484,26 @@ def restore(
             result.done.append(relation)
         else:
             result.skipped.append((relation, _("not archived")))
+    _set_archived(result.done, user, now, archived=False)
+    return result
+
+
+def _set_archived(
+    relations: list[Relation], user: AbstractBaseUser, now, *, archived: bool
+) -> None:
+    """Archive or restore the rows (and the instances). Archiving is no ledger data: nothing is
+    deleted or hidden there (DESIGN §3)."""
+    values = {"archived_at": now if archived else None, "archived_by": user if archived else None}
     record_changes(
-        result.done,
+        relations,
         user=user,
-        event=Event.RESTORED,
-        values={"archived_at": None, "archived_by": None},
+        event=Event.ARCHIVED if archived else Event.RESTORED,
+        values=values,
         ledger=False,
         now=now,
     )
-    for relation in result.done:
-        relation.archived_at, relation.archived_by = None, None
-    return result
+    for relation in relations:
+        relation.archived_at, relation.archived_by = values["archived_at"], values["archived_by"]
 
 
 @transaction.atomic

@@ -49,13 +49,7 @@ from sync.adapters.base import (
     Waited,
     chunks,
 )
-from sync.mapping import (
-    address_from,
-    bank_from,
-    customer_from_dict,
-    customer_to_dict,
-    looks_like_company,
-)
+from sync.mapping import customer_from_dict, customer_to_dict, looks_like_company, record_from
 from sync.models import ImportRun, LocalDebtor, SyncState
 from sync.services import _set_per_row as set_sync_states
 from sync.services import start_change_feed
@@ -99,10 +93,10 @@ class Outcome(StrEnum):
 
 @dataclass
 class _Item:
-    """One debtor as read, and what Kring would store of it (`record`, None when it cannot)."""
+    """One debtor as read, and what Kring would store of it (`clean`, None when it cannot)."""
 
     customer: LedgerCustomer
-    record: LedgerRecord | None
+    clean: LedgerCustomer | None
     messages: list[str] = field(default_factory=list)
     # What Kring's forms would refuse, kept as imported: the relation is flagged "needs review".
     review: list[dict[str, str]] = field(default_factory=list)
@@ -110,6 +104,11 @@ class _Item:
     @cached_property
     def company(self) -> bool:
         return looks_like_company(self.customer)
+
+    def ledger_record(self) -> LedgerRecord:
+        """What relations takes in (relations.intake): built for the debtors written only."""
+        assert self.clean is not None
+        return record_from(self.clean, company=self.company, review_notes=self.review)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -303,7 +302,7 @@ class _Importer:
         if code.strip():
             self.seen.add(code)
         if reason:
-            return _Item(customer=customer, record=None, messages=[reason])
+            return _Item(customer=customer, clean=None, messages=[reason])
         messages: list[str] = []
         email = customer.email.strip()
         if email:
@@ -332,32 +331,25 @@ class _Importer:
                 % {"vat": customer.vat_number}
             )
             vat = ""
-        company = looks_like_company(customer)
-        review = _review_notes(customer, vat, company=company)
+        review = _review_notes(customer, vat, company=looks_like_company(customer))
         messages += [note["report"] for note in review]
-        notes = [{"field": n["field"], "message": n["message"]} for n in review]
         clean = dataclasses.replace(
-            customer, name=name, email=email, website=website, kvk_number=kvk, vat_number=vat
-        )
-        record = LedgerRecord(
-            code=clean.code,
+            customer,
             name=name,
-            company=company,
             email=email,
             website=website,
-            vat_number=vat,
             kvk_number=kvk,
-            addresses=[address_from(a) for a in customer.addresses],
-            banks=[bank_from(b) for b in _valid_banks(customer.banks, messages)],
-            review_notes=notes,
+            vat_number=vat,
+            banks=_valid_banks(customer.banks, messages),
         )
-        return _Item(customer=customer, record=record, messages=messages, review=notes)
+        notes = [{"field": n["field"], "message": n["message"]} for n in review]
+        return _Item(customer=customer, clean=clean, messages=messages, review=notes)
 
     # --- one chunk: compare with Kring and write ----------------------------------------------
 
     def write(self, items: list[_Item]) -> list[_Result]:
         results: list[_Result | None] = [None] * len(items)
-        valid = [(i, item) for i, item in enumerate(items) if item.record is not None]
+        valid = [(i, item) for i, item in enumerate(items) if item.clean is not None]
         codes = [item.customer.code for _i, item in valid]
         existing_qs = Relation.objects.filter(
             practice=self.practice, client_code__in=codes
@@ -369,7 +361,7 @@ class _Importer:
         new: list[tuple[int, _Item]] = []
         updates: list[tuple[int, _Item, Relation, SyncState]] = []
         for i, item in enumerate(items):
-            if item.record is None:
+            if item.clean is None:
                 results[i] = _failed(item, *item.messages)
                 continue
             relation = existing.get(item.customer.code)
@@ -398,12 +390,8 @@ class _Importer:
         states: the ledger holds exactly what was read, so each starts synced."""
         if not items:
             return
-        records = [item.record for item in items]
-        ids = intake.create_from_ledger(
-            practice=self.practice,
-            user=self.user,
-            records=records,  # type: ignore[arg-type]
-        )
+        records = [item.ledger_record() for item in items]
+        ids = intake.create_from_ledger(practice=self.practice, user=self.user, records=records)
         bulk.copy_rows(
             SyncState,
             _STATE_COLUMNS,
@@ -447,10 +435,10 @@ class _Importer:
                 for key, name in CHANGED_FIELDS.items()
                 if before is None or getattr(before, key) != getattr(item.customer, key)
             ]
-            changes.append((relation, item.record, changed))
+            changes.append((relation, item.ledger_record(), changed))
         # The rows are locked (write): an open edit form notices the new version; the ledger
         # already holds this, so no ledger_version.
-        intake.update_from_ledger(user=self.user, changes=changes)  # type: ignore[arg-type]
+        intake.update_from_ledger(user=self.user, changes=changes)
         set_sync_states(
             states,
             status=SyncState.Status.SYNCED,

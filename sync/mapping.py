@@ -95,14 +95,10 @@ def bank_from(ledger: LedgerBank) -> BankValues:
 
 
 def record_from(
-    customer: LedgerCustomer,
-    *,
-    company: bool,
-    review_notes: list[dict[str, str]] | None = None,
-    banks: tuple[LedgerBank, ...] | None = None,
+    customer: LedgerCustomer, *, company: bool, review_notes: list[dict[str, str]] | None = None
 ) -> LedgerRecord:
-    """The debtor as relations takes it in (relations.intake); `banks` when the caller checked
-    them (the import), else the customer's own."""
+    """The debtor as relations takes it in (relations.intake), its values as given: the import
+    checks them first (sync.importer)."""
     return LedgerRecord(
         code=customer.code,
         name=customer.name,
@@ -112,7 +108,7 @@ def record_from(
         vat_number=customer.vat_number,
         kvk_number=customer.kvk_number,
         addresses=[address_from(a) for a in customer.addresses],
-        banks=[bank_from(b) for b in (customer.banks if banks is None else banks)],
+        banks=[bank_from(b) for b in customer.banks],
         review_notes=review_notes,
     )
 
