@@ -10,13 +10,24 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from connections import services as connection_services
+from connections.models import Connection
+from relations import services
 from relations.admin import STALE_MESSAGE
-from relations.models import Address, BankAccount, Relation, TimelineEvent
+from relations.models import (
+    Address,
+    BankAccount,
+    Relation,
+    ServiceAgreement,
+    TeamAssignment,
+    TimelineEvent,
+)
 from relations.rules import ARCHIVED_READ_ONLY
-from tests.factories import RelationFactory, UserFactory
+from tests.factories import RelationFactory, ServiceAgreementFactory, UserFactory
 from tests.forms import as_browser_submits
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +152,81 @@ def test_the_one_default_rule_lives_on_the_details_querysets(practice):
     BankAccount.objects.keep_a_default(second)
     first.refresh_from_db()
     assert first.is_default
+
+
+def _refused(call) -> None:
+    with pytest.raises(ValidationError) as exc:
+        call()
+    assert exc.value.messages == [str(ARCHIVED_READ_ONLY)]
+
+
+def test_every_service_that_changes_a_relation_refuses_an_archived_one(practice, staff, owner):
+    """The services hold the rule (relations.rules), in its one wording; a view may ask first."""
+    relation = RelationFactory(practice=practice, legal_name="Bakkerij B.V.")
+    other = RelationFactory(practice=practice, contact=True, private=True)
+    address = Address.objects.create(relation=relation, street="Weg", city="Zwolle")
+    account = BankAccount.objects.create(relation=relation, iban="NL91ABNA0417164300")
+    agreement = ServiceAgreementFactory(relation=relation, service="payroll")
+    assignment = relation.team.create(
+        practice=practice, user=owner, role=TeamAssignment.Role.ACCOUNTANT
+    )
+    link = connection_services.add_connection(
+        practice=practice,
+        user=staff,
+        relation=other,
+        other=relation,
+        type=Connection.Type.CONTACT_PERSON,
+        subject_is_relation=True,
+    )
+    Relation.objects.filter(pk=relation.pk).update(archived_at=timezone.now())
+    relation.refresh_from_db()
+    agreement.refresh_from_db()
+    link.refresh_from_db()
+    version = relation.version
+
+    relation.legal_name = "Anders B.V."
+    _refused(
+        lambda: services.update_relation(
+            relation=relation, user=staff, version=version, changed=["legal_name"]
+        )
+    )
+    _refused(lambda: services.convert_to_private(relation=relation, user=staff, last_name="X"))
+    _refused(
+        lambda: services.save_address(
+            relation=relation, user=staff, address=Address(street="Laan", city="Ede")
+        )
+    )
+    _refused(lambda: services.remove_address(relation=relation, user=staff, address=address))
+    _refused(
+        lambda: services.save_bank_account(
+            relation=relation, user=staff, account=BankAccount(iban="NL20INGB0001234567")
+        )
+    )
+    _refused(lambda: services.remove_bank_account(relation=relation, user=staff, account=account))
+    _refused(
+        lambda: services.add_team_member(
+            relation=relation, user=staff, member=staff, role=TeamAssignment.Role.ASSISTANT
+        )
+    )
+    _refused(lambda: services.remove_team_member(assignment=assignment, user=staff))
+    _refused(
+        lambda: services.add_agreement(
+            relation=relation, user=staff, agreement=ServiceAgreement(service="vat")
+        )
+    )
+    _refused(lambda: services.change_agreement(agreement=agreement, user=staff, changed=["notes"]))
+    _refused(lambda: services.end_agreement(agreement=agreement, user=staff))
+    _refused(lambda: connection_services.end_connection(connection=link, user=staff))
+    _refused(
+        lambda: connection_services.add_connection(
+            practice=practice,
+            user=staff,
+            relation=relation,
+            other=other,
+            type=Connection.Type.DIRECTOR,
+            subject_is_relation=True,
+        )
+    )
+    stored = Relation.objects.get(pk=relation.pk)
+    assert (stored.legal_name, stored.version) == ("Bakkerij B.V.", version)
+    assert not Address.objects.filter(city="Ede").exists()
