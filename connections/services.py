@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from connections.models import Connection
 from practice.models import Practice
 from relations.models import Relation, TimelineEvent
+from relations.rules import ensure_editable
 
 Event = TimelineEvent.Kind
 
@@ -56,8 +57,7 @@ def add_connection(
         raise ValidationError({"other": _("Choose a relation of this practice.")})
     if other.pk == relation.pk:
         raise ValidationError({"other": _("A relation cannot be connected to itself.")})
-    if relation.is_archived:
-        raise ValidationError(_("This relation is archived. Restore it before changing it."))
+    ensure_editable(relation)
     if other.is_archived:
         raise ValidationError(
             {"other": _("%(name)s is archived. Restore it before connecting it.") % {"name": other}}
@@ -107,6 +107,9 @@ def end_connection(
 ) -> Connection:
     """Set the end date (today unless given); the row stays, so the history keeps the connection."""
     locked = Connection.objects.select_for_update().get(pk=connection.pk)
+    # Both ends keep the history of it: an archived one is read-only, its connections too.
+    ensure_editable(connection.a)
+    ensure_editable(connection.b)
     today = timezone.localdate()
     if locked.end_date is not None and locked.end_date <= today:
         raise ValidationError(_("This connection has ended already."))

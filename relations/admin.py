@@ -1,11 +1,13 @@
 """Owners' maintenance. Relations are never deleted, here or anywhere: no delete permission, no action."""
 
-from django.contrib import admin
-from django.db.models import F
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
 from practice.forms import PlainTextModelForm
+from relations import services
 from relations.models import (
-    LEDGER_FIELDS,
     Address,
     BankAccount,
     Relation,
@@ -13,7 +15,34 @@ from relations.models import (
     TeamAssignment,
     TimelineEvent,
 )
-from relations.services import notify_ledger
+from relations.rules import ARCHIVED_READ_ONLY
+from relations.services import StaleVersion, update_relation
+
+STALE_MESSAGE = _(
+    "Someone else saved this relation after you opened it. Your changes were not saved: "
+    "make them again on the relation as it is now."
+)
+
+
+class RelationAdminForm(PlainTextModelForm):
+    """The change form remembers the version it was opened with, for `update_relation`'s lock."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["loaded_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk is None:
+            return cleaned
+        stored = Relation.objects.filter(pk=self.instance.pk).values("version", "archived_at")[0]
+        if stored["archived_at"] is not None:
+            raise forms.ValidationError(ARCHIVED_READ_ONLY, code="archived")
+        if cleaned.get("loaded_version") != stored["version"]:
+            raise forms.ValidationError(STALE_MESSAGE, code="stale")
+        return cleaned
 
 
 class NoDeleteAdmin(admin.ModelAdmin):
@@ -63,6 +92,7 @@ class RelationAdmin(NoDeleteAdmin):
         "bsn"
     ]  # sensitive: never shown in the admin; staff reveal it on the detail page (logged)
     show_full_result_count = False
+    form = RelationAdminForm
     inlines = [AddressInline, BankAccountInline]
 
     def has_add_permission(self, request) -> bool:
@@ -75,28 +105,40 @@ class RelationAdmin(NoDeleteAdmin):
         return fields
 
     def save_model(self, request, obj, form, change) -> None:
-        # An admin edit is a change like any other: new version, timeline event, and the ledger hears.
-        obj.refresh_derived()
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
-        Relation.objects.filter(pk=obj.pk).update(version=F("version") + 1)
-        if form.changed_data:
-            TimelineEvent.record(
-                obj, TimelineEvent.Kind.CHANGED, actor=request.user, fields=form.changed_data
-            )
-        if obj.is_client and set(form.changed_data) & LEDGER_FIELDS:
-            Relation.objects.filter(pk=obj.pk).update(ledger_version=F("ledger_version") + 1)
-            notify_ledger(obj)
+        # An admin edit is a change like any other: through `update_relation`, so with its
+        # optimistic lock on the version the form was opened with, the timeline and the outbox.
+        changed = [name for name in form.changed_data if name != "loaded_version"]
+        update_relation(
+            relation=obj,
+            user=request.user,
+            version=form.cleaned_data["loaded_version"],
+            changed=changed,
+        )
 
-    def save_related(self, request, form, formsets, change) -> None:
-        super().save_related(request, form, formsets, change)
-        if any(formset.has_changed() for formset in formsets):
-            relation = form.instance
-            values = {"search_text": relation.compose_search_text()}
-            if relation.is_client:
-                values["ledger_version"] = F("ledger_version") + 1
-            Relation.objects.filter(pk=relation.pk).update(**values)
-            notify_ledger(relation)
+    def save_formset(self, request, form, formset, change) -> None:
+        # Addresses and bank accounts through their services too: one default per type, the
+        # timeline, search text and the outbox, exactly as on the relation's tabs.
+        relation = form.instance
+        if formset.model is Address:
+            save, remove, name = services.save_address, services.remove_address, "address"
+        else:
+            save, remove, name = services.save_bank_account, services.remove_bank_account, "account"
+        formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            remove(relation=relation, user=request.user, **{name: obj})
+        for obj in formset.new_objects:
+            save(relation=relation, user=request.user, **{name: obj})
+        for obj, changed in formset.changed_objects:
+            save(relation=relation, user=request.user, changed=changed, **{name: obj})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleVersion:
+            # Saved by someone else between this form's checks and its write: the whole admin
+            # save was rolled back; the fresh form shows what is stored now.
+            messages.error(request, STALE_MESSAGE)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 class DetailAdmin(NoDeleteAdmin):

@@ -3,25 +3,28 @@
 `relations.demo` builds a few hundred rows one `save()` at a time, through the same code paths as the
 app. At 100,000 rows that would take an hour, so this module composes every row in Python — the
 display name and the search text with the model's own `compose_*` methods, so that search finds them
-exactly as it finds rows saved by a person — and writes them with `bulk_create` in large batches.
+exactly as it finds rows saved by a person — and writes them in large batches through `relations.bulk` (COPY on PostgreSQL). Apps built on
+relations add their share through a `seed_at_scale` hook in their `demo` module (connections).
 Valid BSNs, VAT numbers and IBANs come from small pools drawn once: validating per row is what is slow.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
+from importlib import import_module
+from importlib.util import find_spec
 from itertools import islice
 from typing import Any
 
 import schwifty
-from django.db import connection, models, transaction
+from django.apps import apps
+from django.db import transaction
 from django.utils import timezone
 
-from connections.models import Connection
 from practice.models import Practice
+from relations.bulk import BATCH_SIZE, insert_with_ids, write
 from relations.demo import (
     CITIES,
     FIRST,
@@ -44,7 +47,6 @@ from relations.models import (
 )
 from relations.text import fold
 
-BATCH_SIZE = 5_000
 POOL_SIZE = 500
 ARCHIVED_SHARE = 0.03
 # A rare word for benchmarks and tests: a handful of rows carry it, the rest never do.
@@ -58,48 +60,6 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def _write(model: type[models.Model], objs: list[Any], *, with_pk: bool = False) -> None:
-    """Insert `objs`: COPY on PostgreSQL, where building one huge INSERT is most of bulk_create's time."""
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
-        return
-    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
-    now = timezone.now()
-    for f in fields:
-        if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False):
-            for obj in objs:
-                if getattr(obj, f.attname) is None:
-                    setattr(obj, f.attname, now)
-    attnames = [f.attname for f in fields]
-    json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    table = connection.ops.quote_name(model._meta.db_table)
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-    ):
-        for obj in objs:
-            row = [getattr(obj, name) for name in attnames]
-            for i in json_columns:
-                row[i] = json.dumps(row[i])
-            copy.write_row(row)
-
-
-def _insert_with_ids(model: type[models.Model], objs: list[Any]) -> None:
-    """Give unsaved rows their ids up front, so that COPY can write them and children can refer."""
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [model._meta.db_table, len(objs)],
-        )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
-    _write(model, objs, with_pk=True)
 
 
 class _Pools:
@@ -193,7 +153,7 @@ def seed_relations(*, practice: Practice, user: Any, count: int, stdout: Any = N
                     next_code += 1
                 # The visiting address is created below; its city is part of what search matches.
                 relation.search_text = relation.compose_search_text(cities=[city])
-            _insert_with_ids(Relation, [r for r, _, _ in built])
+            insert_with_ids(Relation, [r for r, _, _ in built])
             _children(rng, pools, practice, user, built, now)
             for relation, _, _ in built:
                 if relation.archived_at is None:
@@ -203,12 +163,22 @@ def seed_relations(*, practice: Practice, user: Any, count: int, stdout: Any = N
             stdout.write(f"relations: {added} of {count} added")
     Practice.objects.filter(pk=practice.pk).update(client_code_next=next_code)
     practice.client_code_next = next_code
-    with transaction.atomic():
-        linked = seed_connections(
-            rng, practice=practice, user=user, companies=companies, people=people
-        )
-    if stdout is not None:
-        stdout.write(f"connections: {linked} added")
+    # Apps built on relations (connections) add their office-scale data through their own
+    # `demo.seed_at_scale`, as `seed_demo` finds their `demo.seed`: relations never imports them.
+    for config in apps.get_app_configs():
+        if config.name == "relations" or find_spec(f"{config.name}.demo") is None:
+            continue
+        hook = getattr(import_module(f"{config.name}.demo"), "seed_at_scale", None)
+        if hook is not None:
+            with transaction.atomic():
+                hook(
+                    rng,
+                    practice=practice,
+                    user=user,
+                    companies=companies,
+                    people=people,
+                    stdout=stdout,
+                )
     return added
 
 
@@ -294,54 +264,4 @@ def _children(
         (TeamAssignment, team),
         (TimelineEvent, events),
     ):
-        _write(model, rows)
-
-
-def seed_connections(
-    rng: random.Random,
-    *,
-    practice: Practice,
-    user: Any,
-    companies: list[int],
-    people: list[int],
-) -> int:
-    """Contact persons and directors for about a third of the companies, fiscal partners among people."""
-    if not companies or not people:
-        return 0
-    pairs: dict[tuple[int, int, str], Connection] = {}
-
-    def link(subject: int, other: int, type_: str) -> None:
-        a, b = sorted((subject, other))
-        if a != b and (a, b, type_) not in pairs:
-            pairs[a, b, type_] = Connection(
-                practice=practice,
-                a_id=a,
-                b_id=b,
-                type=type_,
-                a_is_subject=a == subject or type_ in Connection.SYMMETRIC,
-                created_by=user,
-            )
-
-    for company in companies[::3]:
-        link(rng.choice(people), company, Connection.Type.CONTACT_PERSON)
-        if rng.random() < 0.5:
-            link(rng.choice(people), company, Connection.Type.DIRECTOR)
-    for left, right in zip(people[0::20], people[1::20], strict=False):
-        link(left, right, Connection.Type.FISCAL_PARTNER)
-    _write(Connection, list(pairs.values()))
-    events = [
-        TimelineEvent(
-            practice=practice,
-            relation_id=relation_id,
-            actor=user,
-            kind=TimelineEvent.Kind.CONNECTION_ADDED,
-            other_relation_id=other_id,
-        )
-        for connection in pairs.values()
-        for relation_id, other_id in (
-            (connection.a_id, connection.b_id),
-            (connection.b_id, connection.a_id),
-        )
-    ]
-    _write(TimelineEvent, events)
-    return len(pairs)
+        write(model, rows)

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import phonenumbers
-import schwifty
-import schwifty.exceptions
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -22,12 +20,11 @@ from django.utils.crypto import salted_hmac
 from django.utils.dates import MONTHS as MONTH_NAMES
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from stdnum import exceptions as stdnum_errors
-from stdnum.eu import vat
-from stdnum.nl import bsn, postcode
 
 from practice.forms import PlainTextMixin
+from relations import identifiers
 from relations.countries import CODES, country_choices
+from relations.identifiers import validate_dutch_postcode, validate_vat_number
 from relations.models import (
     COMPANY_FIELDS,
     PRIVATE_FIELDS,
@@ -130,63 +127,6 @@ class CountryField(forms.ChoiceField):
 
     def to_python(self, value):
         return super().to_python(value).strip().upper()
-
-
-def _digits(value: str) -> str:
-    """Separators dropped; full-width digits (typed with an East Asian input method) made 0-9."""
-    return re.sub(r"[\s.\-]", "", unicodedata.normalize("NFKC", value or ""))
-
-
-def _ascii_digits(count: str, value: str) -> bool:
-    """`count` digits 0-9, as "8" or "2,6". Not \\d: it also matches Arabic-Indic and full-width
-    digits, which the ledger and the duplicate check (by KvK number) would take for other numbers."""
-    return re.fullmatch(rf"[0-9]{{{count}}}", value) is not None
-
-
-def validate_elfproef(value: str, label: str) -> str:
-    """BSN and RSIN share the eleven-test; stdnum's BSN check applies to both."""
-    try:
-        return bsn.validate(value)
-    except stdnum_errors.ValidationError as exc:
-        raise forms.ValidationError(
-            _("This is not a valid %(label)s: %(reason)s")
-            % {"label": label, "reason": _elfproef_reason(exc)}
-        ) from exc
-
-
-def validate_vat_number(raw: str) -> str:
-    """The btw-id as the edit form takes it (compact, NL added to bare digits), or the form's error.
-    The ledger import checks imported data with the same rule (sync.importer)."""
-    value = (raw or "").strip().upper().replace(" ", "").replace(".", "")
-    if not value:
-        return ""
-    if value[:2].isdigit():
-        value = "NL" + value
-    try:
-        return vat.validate(value)
-    except stdnum_errors.ValidationError as exc:
-        raise forms.ValidationError(
-            _("This is not a valid VAT number (e.g. NL123456789B01).")
-        ) from exc
-
-
-def validate_dutch_postcode(raw: str) -> str:
-    """A Dutch postcode as the address form takes it ("1234 AB"), or the form's error."""
-    code = (raw or "").strip()
-    if not code:
-        raise forms.ValidationError(_("A Dutch address needs a postcode."))
-    try:
-        return postcode.validate(code)
-    except stdnum_errors.ValidationError as exc:
-        raise forms.ValidationError(_("A Dutch postcode looks like 1234 AB.")) from exc
-
-
-def _elfproef_reason(exc: Exception) -> str:
-    if isinstance(exc, stdnum_errors.InvalidLength):
-        return _("it must have 9 digits")
-    if isinstance(exc, stdnum_errors.InvalidFormat):
-        return _("it may contain digits only")
-    return _("the check digit does not match (eleven-test)")
 
 
 # Numbers typed the way they are printed ("1234 5678", "1112.22.333"): the column's length is held by
@@ -502,34 +442,26 @@ class RelationForm(RemembersLoaded, PlainTextMixin, forms.ModelForm):
             )
         return code
 
+    # The identifiers' rules and messages are relations.identifiers', shared with the ledger import.
     def clean_kvk_number(self) -> str:
-        value = _digits(self.cleaned_data.get("kvk_number", ""))
-        if value and not _ascii_digits("8", value):
-            raise forms.ValidationError(_("A KvK number has exactly 8 digits."))
-        return value
+        return identifiers.validate_kvk_number(self.cleaned_data.get("kvk_number", ""))
 
     def clean_establishment_number(self) -> str:
-        value = _digits(self.cleaned_data.get("establishment_number", ""))
-        if value and not _ascii_digits("12", value):
-            raise forms.ValidationError(_("An establishment number has exactly 12 digits."))
-        return value
+        return identifiers.validate_establishment_number(
+            self.cleaned_data.get("establishment_number", "")
+        )
 
     def clean_rsin(self) -> str:
-        value = _digits(self.cleaned_data.get("rsin", ""))
-        return validate_elfproef(value, "RSIN") if value else ""
+        return identifiers.validate_rsin(self.cleaned_data.get("rsin", ""))
 
     def clean_bsn(self) -> str:
-        value = _digits(self.cleaned_data.get("bsn", ""))
-        return validate_elfproef(value, "BSN") if value else ""
+        return identifiers.validate_bsn(self.cleaned_data.get("bsn", ""))
 
     def clean_vat_number(self) -> str:
         return validate_vat_number(self.cleaned_data.get("vat_number") or "")
 
     def clean_sbi_code(self) -> str:
-        value = _digits(self.cleaned_data.get("sbi_code", ""))
-        if value and not _ascii_digits("2,6", value):
-            raise forms.ValidationError(_("An SBI code has 2 to 6 digits."))
-        return value
+        return identifiers.validate_sbi_code(self.cleaned_data.get("sbi_code", ""))
 
     def clean_date_of_birth(self):
         value = self.cleaned_data.get("date_of_birth")
@@ -687,11 +619,7 @@ class BankAccountForm(PlainTextMixin, forms.ModelForm):
             ) % {"iban": current.formatted_iban}
 
     def clean_iban(self) -> str:
-        raw = self.cleaned_data.get("iban") or ""
-        try:
-            iban = schwifty.IBAN(raw)
-        except (schwifty.exceptions.SchwiftyException, ValueError) as exc:
-            raise forms.ValidationError(_("This is not a valid IBAN.")) from exc
+        iban = identifiers.parse_iban(self.cleaned_data.get("iban") or "")
         own = self.relation.bank_accounts.filter(iban=iban.compact).exclude(
             pk=self.instance.pk or 0
         )
@@ -701,13 +629,7 @@ class BankAccountForm(PlainTextMixin, forms.ModelForm):
         return iban.compact
 
     def clean_bic(self) -> str:
-        raw = (self.cleaned_data.get("bic") or "").strip().upper().replace(" ", "")
-        if not raw:
-            return ""
-        try:
-            return schwifty.BIC(raw).compact
-        except (schwifty.exceptions.SchwiftyException, ValueError) as exc:
-            raise forms.ValidationError(_("This is not a valid BIC.")) from exc
+        return identifiers.validate_bic(self.cleaned_data.get("bic") or "")
 
     def clean(self):
         cleaned = super().clean()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -360,15 +361,14 @@ class Relation(models.Model):
             cities = (
                 list(self.addresses.values_list("city", flat=True).distinct()) if self.pk else []
             )
-        parts = [
+        return search_text_of(
             self.display_name,
             self.legal_name,
             self.client_code,
             self.email,
             self.kvk_number,
-            *cities,
-        ]
-        return fold(" ".join(p for p in parts if p))
+            cities,
+        )
 
     def refresh_derived(self) -> None:
         self.display_name = self.compose_display_name()
@@ -389,14 +389,72 @@ class Relation(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    # --- one-row state changes (several rows: relations.services) --------------------------------
 
-    def touch_ledger(self) -> None:
-        """Record that the ledger must hear of this client's current state (the outbox)."""
-        self.ledger_version = F("ledger_version") + 1
+def search_text_of(
+    display_name: str,
+    legal_name: str,
+    client_code: str,
+    email: str,
+    kvk_number: str,
+    cities: Iterable[str],
+) -> str:
+    """What search matches (`Relation.search_text`), from the values themselves: a bulk load
+    composes it without building the relation (relations.intake)."""
+    parts = [display_name, legal_name, client_code, email, kvk_number, *cities]
+    return fold(" ".join(p for p in parts if p))
 
 
-class AddressQuerySet(models.QuerySet["Address"]):
+# --- one default per type --------------------------------------------------------------------------
+# The ledger wants one default address per type and one default bank account (DESIGN §5). The rule,
+# for every path that writes them (the Addresses and Banks tabs, the admin, the ledger import, "take
+# the ledger's"): at most one default per relation and type (bank accounts: per relation) — a
+# database constraint backs it — a newly ticked one takes it from the others, and a relation that
+# has rows of a type keeps a default among them: the one being saved when no other is, else the
+# oldest. Rows taken in from the ledger keep its choice: the first it marks default wins.
+
+
+class OneDefaultQuerySet(models.QuerySet):
+    """`one_default_group`: the columns within which one row is the default."""
+
+    one_default_group: tuple[str, ...] = ("relation_id",)
+
+    def _group_of(self, obj: Any) -> models.QuerySet:
+        return self.filter(**{name: getattr(obj, name) for name in self.one_default_group})
+
+    def take_default(self, obj: Any) -> None:
+        """Before saving `obj`: ticked, it becomes its group's default (the others lose it);
+        not ticked, it is the default anyway when no other row of its group is."""
+        others = self._group_of(obj).exclude(pk=obj.pk or 0).filter(is_default=True)
+        if obj.is_default:
+            others.update(is_default=False)
+        elif not others.exists():
+            obj.is_default = True
+
+    def keep_a_default(self, obj: Any) -> None:
+        """After `obj` left its group (removed, or its type changed): the oldest remaining row
+        becomes the default when none is left."""
+        group = self._group_of(obj).exclude(pk=obj.pk or 0)
+        if not group.filter(is_default=True).exists():
+            successor = group.order_by("pk").values_list("pk", flat=True).first()
+            if successor:
+                group.filter(pk=successor).update(is_default=True)
+
+
+def one_default_each(rows: Iterable[Any], group: Callable[[Any], Any] = lambda row: None) -> None:
+    """Rows about to be written together (taken in from the ledger): in each `group` the first
+    marked default stays so, the others are unmarked. Sets `is_default` on the rows in place."""
+    seen: set[Any] = set()
+    for row in rows:
+        if row.is_default:
+            key = group(row)
+            if key in seen:
+                row.is_default = False
+            seen.add(key)
+
+
+class AddressQuerySet(OneDefaultQuerySet):
+    one_default_group = ("relation_id", "type")
+
     def preferred_first(self) -> AddressQuerySet:
         """The address that stands for a relation where only one is shown (the list's city, the
         export's address columns, the pickers) first: the default visiting address, else the
@@ -485,6 +543,8 @@ class BankAccount(models.Model):
     bank_name = models.CharField(_("bank"), max_length=100, blank=True, default="")
     holder = models.CharField(_("account holder"), max_length=40, blank=True, default="")
     is_default = models.BooleanField(_("default account"), default=True)
+
+    objects = OneDefaultQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("bank account")

@@ -1,5 +1,7 @@
-"""Workflows over several rows. Each runs in one transaction and writes its timeline event; a change
-to what the ledger holds bumps the client's `ledger_version` in that same transaction (the outbox)."""
+"""Workflows over several rows. Each runs in one transaction; every change to a relation's row goes
+through `relations.changes` (new `version`, the outbox's `ledger_version` when the ledger must hear,
+the timeline event, the ledger woken), and every one refuses an archived relation
+(`relations.rules.ensure_editable`)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,15 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from practice.models import Membership, Practice
+from relations.changes import notify_ledger, record_change, record_changes
 from relations.models import (
     COMPANY_FIELDS,
-    LEDGER_FIELDS,
     PRIVATE_FIELDS,
     Address,
     BankAccount,
@@ -27,15 +29,10 @@ from relations.models import (
     TeamAssignment,
     TimelineEvent,
 )
-from relations.signals import ledger_changed, relation_archived
+from relations.rules import ensure_editable
+from relations.signals import relation_archived
 
 Event = TimelineEvent.Kind
-
-
-def notify_ledger(relation: Relation) -> None:
-    """Tell whoever keeps the ledger in step (the sync app) that this client's ledger data changed."""
-    if relation.kind == Relation.Kind.CLIENT:
-        ledger_changed.send(sender=Relation, relation=relation)
 
 
 class StaleVersion(Exception):
@@ -144,6 +141,7 @@ def update_relation(
 
     `relation` carries the new values; `changed` names the fields the form changed.
     """
+    ensure_editable(relation)
     changed = set(changed)
     if "client_code" in changed:
         if relation.code_frozen:
@@ -160,32 +158,24 @@ def update_relation(
             )
     relation.refresh_derived()
     values = {name: getattr(relation, name) for name in changed}
-    values.update(
-        display_name=relation.display_name,
-        search_text=relation.search_text,
-        updated_by=user,
-        updated_at=timezone.now(),
-        version=F("version") + 1,
+    values.update(display_name=relation.display_name, search_text=relation.search_text)
+    # The conditional UPDATE is the lock: nothing written means the version moved on since the form
+    # was opened. A push freezes the code without touching the version: it may have frozen it just now.
+    written = record_change(
+        relation,
+        user=user,
+        values=values,
+        event=Event.CHANGED if changed else None,
+        fields=changed,
+        version=version,
+        where=Q(code_frozen=False) if "client_code" in changed else None,
     )
-    ledger_touched = relation.is_client and bool((changed | {"display_name"}) & LEDGER_FIELDS)
-    if ledger_touched:
-        values["ledger_version"] = F("ledger_version") + 1
-    # The conditional UPDATE is the lock: 0 rows means the version moved on since the form was opened.
-    target = Relation.objects.filter(pk=relation.pk, version=version)
-    if "client_code" in changed:
-        # A push freezes the code without touching the version: it may have frozen it just now.
-        target = target.filter(code_frozen=False)
-    updated = target.update(**values)
-    if not updated:
+    if not written:
         current = Relation.objects.select_related("updated_by").get(pk=relation.pk)
         if current.version == version:
             raise ValidationError({"client_code": _frozen_code()})
         raise StaleVersion(current)
     relation.refresh_from_db()
-    if changed:
-        TimelineEvent.record(relation, Event.CHANGED, actor=user, fields=changed)
-    if ledger_touched:
-        notify_ledger(relation)
     return relation
 
 
@@ -211,12 +201,6 @@ def settle_review(*, relation: Relation, checked: set[str], still_invalid: set[s
     ]
     if notes != relation.review_notes:
         Relation.objects.filter(pk=relation.pk).update(review_notes=notes, needs_review=bool(notes))
-
-
-def _bump(relation: Relation, user: AbstractBaseUser, **values) -> None:
-    values.setdefault("updated_by", user)
-    values.setdefault("updated_at", timezone.now())
-    Relation.objects.filter(pk=relation.pk).update(version=F("version") + 1, **values)
 
 
 @transaction.atomic
@@ -256,37 +240,18 @@ def convert_to_client(
         relation.kind = Relation.Kind.CLIENT
         relation.client_code = code
         relation.search_text = relation.compose_search_text(cities=cities[relation.pk])
-        relation.version = F("version") + 1
-        relation.ledger_version = F("ledger_version") + 1
-        relation.updated_by, relation.updated_at = user, now
-    Relation.objects.bulk_update(
+    record_changes(
         eligible,
-        [
-            "kind",
-            "client_code",
-            "search_text",
-            "version",
-            "ledger_version",
-            "updated_by",
-            "updated_at",
-        ],
+        user=user,
+        event=Event.CONVERTED_TO_CLIENT,
+        columns=["kind", "client_code", "search_text"],
+        fields=["client_code", "kind"],
+        ledger=True,
+        now=now,
     )
     converted = Relation.objects.in_bulk([relation.pk for relation in eligible])
     result.done = [converted[relation.pk] for relation in eligible]
-    TimelineEvent.objects.bulk_create(
-        TimelineEvent(
-            practice_id=relation.practice_id,
-            relation=relation,
-            actor=user,
-            kind=Event.CONVERTED_TO_CLIENT,
-            fields=["client_code", "kind"],
-            created_at=now,
-        )
-        for relation in result.done
-    )
     _ensure_managers(result.done, user, now)
-    for relation in result.done:
-        notify_ledger(relation)
     return result
 
 
@@ -311,6 +276,7 @@ def convert_to_private(
     the event names them, so nothing is silently lost.
     """
     relation = Relation.objects.select_for_update().get(pk=relation.pk)
+    ensure_editable(relation)
     if not relation.is_company:
         raise ValidationError(_("This relation is already a private person."))
     refusal = private_refusal(relation)
@@ -335,25 +301,25 @@ def convert_to_private(
                 % {"length": len(relation.display_name), "limit": limit}
             }
         )
-    _bump(
+    record_change(
         relation,
-        user,
-        entity=relation.entity,
-        first_name=relation.first_name,
-        name_prefix=relation.name_prefix,
-        last_name=relation.last_name,
-        display_name=relation.display_name,
-        search_text=relation.search_text,
-        ledger_version=F("ledger_version") + (1 if relation.is_client else 0),
-    )
-    TimelineEvent.record(
-        relation,
-        Event.CONVERTED_TO_PRIVATE,
-        actor=user,
+        user=user,
+        values={
+            name: getattr(relation, name)
+            for name in (
+                "entity",
+                "first_name",
+                "name_prefix",
+                "last_name",
+                "display_name",
+                "search_text",
+            )
+        },
+        event=Event.CONVERTED_TO_PRIVATE,
         fields=kept_fields(relation, COMPANY_FIELDS),
+        ledger=True,
     )
     relation.refresh_from_db()
-    notify_ledger(relation)
     return relation
 
 
@@ -373,6 +339,7 @@ def convert_to_company(*, relation: Relation, user: AbstractBaseUser, legal_name
     """Private person → company under the legal name the person gave; the person's fields stay on
     the row (hidden while a company) and the event names them."""
     relation = Relation.objects.select_for_update().get(pk=relation.pk)
+    ensure_editable(relation)
     if relation.is_company:
         raise ValidationError(_("This relation is already a company."))
     if not legal_name.strip():
@@ -380,23 +347,18 @@ def convert_to_company(*, relation: Relation, user: AbstractBaseUser, legal_name
     relation.entity = Relation.Entity.COMPANY
     relation.legal_name = legal_name.strip()
     relation.refresh_derived()
-    _bump(
+    record_change(
         relation,
-        user,
-        entity=relation.entity,
-        legal_name=relation.legal_name,
-        display_name=relation.display_name,
-        search_text=relation.search_text,
-        ledger_version=F("ledger_version") + (1 if relation.is_client else 0),
-    )
-    TimelineEvent.record(
-        relation,
-        Event.CONVERTED_TO_COMPANY,
-        actor=user,
+        user=user,
+        values={
+            name: getattr(relation, name)
+            for name in ("entity", "legal_name", "display_name", "search_text")
+        },
+        event=Event.CONVERTED_TO_COMPANY,
         fields=kept_fields(relation, PRIVATE_FIELDS),
+        ledger=True,
     )
     relation.refresh_from_db()
-    notify_ledger(relation)
     return relation
 
 
@@ -482,8 +444,7 @@ def archive(
         agreement.end_date = today
     for agreement in cancelled:
         agreement.cancelled_at = now
-    _bump_all(result.done, user, now, archived_at=now, archived_by=user)
-    _record_all(result.done, Event.ARCHIVED, user, now)
+    _set_archived(result.done, user, now, archived=True)
     TimelineEvent.objects.bulk_create(
         [
             TimelineEvent(
@@ -502,7 +463,6 @@ def archive(
         ]
     )
     for relation in result.done:
-        relation.archived_at, relation.archived_by = now, user
         # Only a relation that was ever invited can have portal access to end: the portal keeps
         # `portal_state` in step with its invitations, in the same transaction.
         if relation.portal_state != PortalState.NONE:
@@ -524,27 +484,26 @@ def restore(
             result.done.append(relation)
         else:
             result.skipped.append((relation, _("not archived")))
-    _bump_all(result.done, user, now, archived_at=None, archived_by=None)
-    _record_all(result.done, Event.RESTORED, user, now)
-    for relation in result.done:
-        relation.archived_at, relation.archived_by = None, None
+    _set_archived(result.done, user, now, archived=False)
     return result
 
 
-def _bump_all(relations: list[Relation], user: AbstractBaseUser, now, **values) -> None:
-    """`_bump` for many rows in one UPDATE."""
-    if relations:
-        Relation.objects.filter(pk__in=[r.pk for r in relations]).update(
-            version=F("version") + 1, updated_by=user, updated_at=now, **values
-        )
-
-
-def _record_all(relations: list[Relation], kind: str, user: AbstractBaseUser, now) -> None:
-    """`TimelineEvent.record` for many rows in one INSERT."""
-    TimelineEvent.objects.bulk_create(
-        TimelineEvent(practice_id=r.practice_id, relation=r, actor=user, kind=kind, created_at=now)
-        for r in relations
+def _set_archived(
+    relations: list[Relation], user: AbstractBaseUser, now, *, archived: bool
+) -> None:
+    """Archive or restore the rows (and the instances). Archiving is no ledger data: nothing is
+    deleted or hidden there (DESIGN §3)."""
+    values = {"archived_at": now if archived else None, "archived_by": user if archived else None}
+    record_changes(
+        relations,
+        user=user,
+        event=Event.ARCHIVED if archived else Event.RESTORED,
+        values=values,
+        ledger=False,
+        now=now,
     )
+    for relation in relations:
+        relation.archived_at, relation.archived_by = values["archived_at"], values["archived_by"]
 
 
 @transaction.atomic
@@ -557,49 +516,36 @@ def reveal_bsn(*, relation: Relation, user: AbstractBaseUser) -> str:
 # --- addresses and bank accounts -----------------------------------------------------------------
 
 
-def _ledger_detail_changed(relation: Relation, user: AbstractBaseUser) -> None:
-    values = {"search_text": relation.compose_search_text()}
-    if relation.is_client:
-        values["ledger_version"] = F("ledger_version") + 1
-    _bump(relation, user, **values)
-    notify_ledger(relation)
-
-
-def _make_single_default(qs, keep_pk: int) -> None:
-    qs.exclude(pk=keep_pk).filter(is_default=True).update(is_default=False)
-
-
-def _ensure_default(qs) -> None:
-    """The ledger wants one default per type: promote the oldest when none is left."""
-    if not qs.filter(is_default=True).exists():
-        successor = qs.order_by("pk").first()
-        if successor:
-            qs.filter(pk=successor.pk).update(is_default=True)
+def _detail_changed(
+    relation: Relation, user: AbstractBaseUser, event: str, fields: Iterable[str] = ()
+) -> None:
+    """Addresses and bank accounts are ledger data, and cities are part of what search matches."""
+    record_change(
+        relation,
+        user=user,
+        values={"search_text": relation.compose_search_text()},
+        event=event,
+        fields=fields,
+        ledger=True,
+    )
 
 
 @transaction.atomic
 def save_address(
     *, relation: Relation, user: AbstractBaseUser, address: Address, changed: Iterable[str] = ()
 ) -> Address:
+    ensure_editable(relation)
     is_new = address.pk is None
     previous_type = None if is_new else Address.objects.get(pk=address.pk).type
     address.relation = relation
-    if address.is_default:
-        _make_single_default(relation.addresses.filter(type=address.type), address.pk or 0)
-    elif (
-        not relation.addresses.filter(type=address.type, is_default=True)
-        .exclude(pk=address.pk or 0)
-        .exists()
-    ):
-        address.is_default = True  # the first of its type is the default, so the ledger has one
+    Address.objects.take_default(address)
     address.save()
     if previous_type and previous_type != address.type:
-        _ensure_default(relation.addresses.filter(type=previous_type))
-    _ledger_detail_changed(relation, user)
-    TimelineEvent.record(
+        Address.objects.keep_a_default(Address(relation=relation, type=previous_type))
+    _detail_changed(
         relation,
+        user,
         Event.ADDRESS_ADDED if is_new else Event.ADDRESS_CHANGED,
-        actor=user,
         fields=[] if is_new else changed,
     )
     return address
@@ -607,28 +553,25 @@ def save_address(
 
 @transaction.atomic
 def remove_address(*, relation: Relation, user: AbstractBaseUser, address: Address) -> None:
+    ensure_editable(relation)
     address.delete()
-    _ensure_default(relation.addresses.filter(type=address.type))
-    _ledger_detail_changed(relation, user)
-    TimelineEvent.record(relation, Event.ADDRESS_REMOVED, actor=user)
+    Address.objects.keep_a_default(address)
+    _detail_changed(relation, user, Event.ADDRESS_REMOVED)
 
 
 @transaction.atomic
 def save_bank_account(
     *, relation: Relation, user: AbstractBaseUser, account: BankAccount, changed: Iterable[str] = ()
 ) -> BankAccount:
+    ensure_editable(relation)
     is_new = account.pk is None
     account.relation = relation
-    if account.is_default:
-        _make_single_default(relation.bank_accounts.all(), account.pk or 0)
-    elif not relation.bank_accounts.filter(is_default=True).exclude(pk=account.pk or 0).exists():
-        account.is_default = True
+    BankAccount.objects.take_default(account)
     account.save()
-    _ledger_detail_changed(relation, user)
-    TimelineEvent.record(
+    _detail_changed(
         relation,
+        user,
         Event.BANK_ADDED if is_new else Event.BANK_CHANGED,
-        actor=user,
         fields=[] if is_new else changed,
     )
     return account
@@ -638,10 +581,10 @@ def save_bank_account(
 def remove_bank_account(
     *, relation: Relation, user: AbstractBaseUser, account: BankAccount
 ) -> None:
+    ensure_editable(relation)
     account.delete()
-    _ensure_default(relation.bank_accounts.all())
-    _ledger_detail_changed(relation, user)
-    TimelineEvent.record(relation, Event.BANK_REMOVED, actor=user)
+    BankAccount.objects.keep_a_default(account)
+    _detail_changed(relation, user, Event.BANK_REMOVED)
 
 
 # --- team ----------------------------------------------------------------------------------------
@@ -688,6 +631,7 @@ def _ensure_manager(relation: Relation, user: AbstractBaseUser) -> None:
 def add_team_member(
     *, relation: Relation, user: AbstractBaseUser, member: AbstractBaseUser, role: str
 ) -> TeamAssignment:
+    ensure_editable(relation)
     if not Membership.objects.filter(practice_id=relation.practice_id, user=member).exists():
         raise ValidationError({"member": _("Only members of the practice can be on the team.")})
     if relation.team.filter(user=member, role=role).exists():
@@ -702,6 +646,7 @@ def add_team_member(
 @transaction.atomic
 def remove_team_member(*, assignment: TeamAssignment, user: AbstractBaseUser) -> None:
     relation = Relation.objects.select_for_update().get(pk=assignment.relation_id)
+    ensure_editable(relation)
     managers = relation.team.filter(role=MANAGER)
     if relation.is_client and assignment.role == MANAGER and managers.count() <= 1:
         raise ValidationError(
@@ -720,6 +665,7 @@ def remove_team_member(*, assignment: TeamAssignment, user: AbstractBaseUser) ->
 def add_agreement(
     *, relation: Relation, user: AbstractBaseUser, agreement: ServiceAgreement
 ) -> ServiceAgreement:
+    ensure_editable(relation)
     if not relation.is_client:
         raise ValidationError(_("Only clients have service agreements."))
     agreement.relation = relation
@@ -733,6 +679,7 @@ def add_agreement(
 def change_agreement(
     *, agreement: ServiceAgreement, user: AbstractBaseUser, changed: Iterable[str]
 ) -> ServiceAgreement:
+    ensure_editable(agreement.relation)
     agreement.save()
     if changed:
         TimelineEvent.record(
@@ -756,8 +703,7 @@ def end_agreement(
     """
     on = on or timezone.localdate()
     relation = Relation.objects.select_for_update().get(pk=agreement.relation_id)
-    if relation.is_archived:
-        raise ValidationError(_("This relation is archived. Restore it before changing it."))
+    ensure_editable(relation)
     agreement = ServiceAgreement.objects.select_for_update().get(pk=agreement.pk)
     status = agreement.status(on)
     if status == ServiceAgreement.Status.CANCELLED:

@@ -5,6 +5,8 @@ import unicodedata
 
 def fold(value: str) -> str:
     """Lower-case and strip accents: 'Café Ñandú' → 'cafe nandu'; search is case- and accent-blind."""
+    if value.isascii():  # nothing to decompose or strip: the common case, and a bulk load's
+        return value.casefold().strip()
     decomposed = unicodedata.normalize("NFKD", value)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().strip()
 

@@ -22,23 +22,27 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-import schwifty
-import schwifty.exceptions
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from practice.models import Practice
-from relations import bulk_seed
-from relations.forms import validate_dutch_postcode, validate_vat_number
-from relations.models import Address, BankAccount, Relation, TimelineEvent
+from relations import bulk, intake
+from relations.identifiers import (
+    validate_bic,
+    validate_dutch_postcode,
+    validate_iban,
+    validate_kvk_number,
+    validate_vat_number,
+)
+from relations.intake import LedgerRecord
+from relations.models import BankAccount, Relation
 from sync.adapters import adapter_for
 from sync.adapters.base import (
     LedgerAdapter,
-    LedgerAddress,
     LedgerBank,
     LedgerCustomer,
     LedgerError,
@@ -46,17 +50,9 @@ from sync.adapters.base import (
     chunks,
 )
 from sync.feed import start_change_feed
-from sync.mapping import (
-    address_from,
-    address_type,
-    bank_from,
-    customer_from_dict,
-    customer_to_dict,
-    looks_like_company,
-)
+from sync.mapping import customer_from_dict, customer_to_dict, looks_like_company, record_from
 from sync.models import ImportRun, SyncState
 from sync.models import set_per_row as set_sync_states
-from sync.services import apply_customer
 
 CHUNK_SIZE = 500
 # The report lists every failure, every kept change and every debtor with a warning (up to
@@ -74,7 +70,6 @@ PRIVATE_NAME_MAX = _field_length["last_name"]
 VAT_MAX = _field_length["vat_number"]
 WEBSITE_MAX = _field_length["website"]
 BIC_MAX: int = BankAccount._meta.get_field("bic").max_length or 11
-KVK = re.compile(r"^[0-9]{8}$")
 
 # A debtor's fields as the timeline names them (names of fields, never their values).
 CHANGED_FIELDS = {
@@ -109,6 +104,11 @@ class _Item:
     @cached_property
     def company(self) -> bool:
         return looks_like_company(self.customer)
+
+    def ledger_record(self) -> LedgerRecord:
+        """What relations takes in (relations.intake): built for the debtors written only."""
+        assert self.clean is not None
+        return record_from(self.clean, company=self.company, review_notes=self.review)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -317,12 +317,12 @@ class _Importer:
         if len(website) > WEBSITE_MAX:
             messages.append(_("The website address is too long; it was left out."))
             website = ""
-        kvk = re.sub(r"[\s.]", "", customer.kvk_number)
-        if kvk and not KVK.match(kvk):
-            messages.append(
-                _("KvK number %(kvk)s is not valid; it was left out.")
-                % {"kvk": customer.kvk_number}
-            )
+        # Kring's own rules and messages for identifiers (relations.identifiers, as the forms).
+        try:
+            kvk = validate_kvk_number(customer.kvk_number)
+        except ValidationError as exc:
+            what = _("KvK number %(value)s") % {"value": customer.kvk_number}
+            messages.append(_left_out(what, exc))
             kvk = ""
         vat = re.sub(r"[\s.]", "", customer.vat_number).upper()
         if len(vat) > VAT_MAX:
@@ -340,7 +340,6 @@ class _Importer:
             website=website,
             kvk_number=kvk,
             vat_number=vat,
-            addresses=_one_default_per_type(customer),
             banks=_valid_banks(customer.banks, messages),
         )
         notes = [{"field": n["field"], "message": n["message"]} for n in review]
@@ -382,105 +381,47 @@ class _Importer:
             entity = Relation.Entity.COMPANY if item.company else Relation.Entity.PRIVATE
             results[i] = _result(item, Outcome.CREATED, entity, item.messages)
         if not self.dry_run:
-            events = self.create([item for _i, item in new])
-            events += self.update(
-                [(item, relation, state) for _i, item, relation, state in updates]
-            )
-            _write(TimelineEvent, events)
+            self.create([item for _i, item in new])
+            self.update([(item, relation, state) for _i, item, relation, state in updates])
         return [result for result in results if result is not None]
 
-    def create(self, items: list[_Item]) -> list[TimelineEvent]:
+    def create(self, items: list[_Item]) -> None:
+        """New clients through relations.intake (COPY, no model instances), and their sync
+        states: the ledger holds exactly what was read, so each starts synced."""
         if not items:
-            return []
-        now = timezone.now()
-        built: list[tuple[_Item, Relation, list[Address], list[BankAccount]]] = []
-        for item in items:
-            customer = item.clean
-            assert customer is not None
-            relation = Relation(
-                practice=self.practice,
-                kind=Relation.Kind.CLIENT,
-                entity=Relation.Entity.COMPANY if item.company else Relation.Entity.PRIVATE,
-                client_code=customer.code,
-                code_frozen=True,  # the ledger knows the client under this code
-                created_at=now,
-                updated_at=now,
-                created_by=self.user,
-                updated_by=self.user,
-            )
-            apply_customer(relation, customer)  # unsaved: sets the fields, leaves details to us
-            relation.needs_review, relation.review_notes = bool(item.review), item.review
-            relation.display_name = relation.compose_display_name()
-            addresses = [address_from(a, relation) for a in customer.addresses]
-            banks = [bank_from(b, relation) for b in customer.banks]
-            relation.search_text = relation.compose_search_text(cities=_cities(addresses))
-            built.append((item, relation, addresses, banks))
-        # COPY on PostgreSQL (ids drawn from the sequence first), where compiling one huge INSERT
-        # was most of the chunk's time; bulk_create elsewhere.
-        _insert_with_ids(Relation, [relation for _i, relation, _a, _b in built])
-        # Built before their relations had a pk: take it from the saved relation now.
-        addresses = [a for _i, _r, addresses, _b in built for a in addresses]
-        banks = [b for _i, _r, _a, banks in built for b in banks]
-        for address in addresses:
-            address.relation_id = address.relation.pk
-        for bank in banks:
-            bank.relation_id = bank.relation.pk
-        _write(Address, addresses)
-        _write(BankAccount, banks)
-        _write(
+            return
+        records = [item.ledger_record() for item in items]
+        ids = intake.create_from_ledger(practice=self.practice, user=self.user, records=records)
+        bulk.copy_rows(
             SyncState,
-            [
-                SyncState(
-                    practice=self.practice,
-                    relation=relation,
-                    status=SyncState.Status.SYNCED,
-                    pushed_version=relation.ledger_version,
-                    pushed_fingerprint=item.fingerprint,
-                    remote_fingerprint=item.fingerprint,
-                    remote_record=customer_to_dict(item.customer),
-                    remote_modified=item.customer.modified,
-                    remote_verified=bool(item.customer.modified),
+            _STATE_COLUMNS,
+            (
+                (
+                    *_STATE_DEFAULTS,
+                    self.practice.pk,
+                    relation_id,
+                    SyncState.Status.SYNCED,
+                    intake.FIRST_VERSION,  # the new relation's ledger_version: pushed
+                    item.fingerprint,
+                    item.fingerprint,
+                    customer_to_dict(item.customer),
+                    item.customer.modified,
+                    bool(item.customer.modified),
+                    timezone.now(),
                 )
-                for item, relation, _a, _b in built
-            ],
+                for item, relation_id in zip(items, ids, strict=True)
+            ),
         )
-        return [
-            TimelineEvent(
-                practice=self.practice,
-                relation=relation,
-                actor=self.user,
-                kind=TimelineEvent.Kind.CREATED,
-                fields=[],
-                created_at=now,
-            )
-            for _i, relation, _a, _b in built
-        ]
 
-    def update(self, updates: list[tuple[_Item, Relation, SyncState]]) -> list[TimelineEvent]:
+    def update(self, updates: list[tuple[_Item, Relation, SyncState]]) -> None:
         """Take the ledger's changed records: Kring has nothing unpushed for them, so nothing is
-        lost. Set-based: their addresses and banks are replaced in four statements, the relations
-        and sync states written in one each."""
+        lost. Set-based: relations.intake replaces their details and writes the relations in a
+        few statements; the sync states in one."""
         if not updates:
-            return []
-        now = timezone.now()
-        addresses: list[Address] = []
-        banks: list[BankAccount] = []
+            return
         states: dict[int, dict[str, Any]] = {}
-        events = []
+        changes = []
         for item, relation, state in updates:
-            customer = item.clean
-            assert customer is not None
-            apply_customer(relation, customer, details=False)
-            relation.needs_review, relation.review_notes = bool(item.review), item.review
-            new_addresses = [address_from(a, relation) for a in customer.addresses]
-            addresses += new_addresses
-            banks += [bank_from(b, relation) for b in customer.banks]
-            relation.search_text = relation.compose_search_text(cities=_cities(new_addresses))
-            relation.updated_by = self.user
-            relation.updated_at = now
-            # An open edit form must notice (the row is locked: no one else can bump it meanwhile);
-            # the ledger already holds this, so no ledger_version.
-            relation.version += 1
             states[state.pk] = {
                 "pushed_fingerprint": item.fingerprint,
                 "remote_fingerprint": item.fingerprint,
@@ -494,43 +435,10 @@ class _Importer:
                 for key, name in CHANGED_FIELDS.items()
                 if before is None or getattr(before, key) != getattr(item.customer, key)
             ]
-            events.append(
-                TimelineEvent(
-                    practice=self.practice,
-                    relation=relation,
-                    actor=self.user,
-                    kind=TimelineEvent.Kind.CHANGED,
-                    fields=sorted(changed),
-                    created_at=now,
-                )
-            )
-        ids = [relation.pk for _item, relation, _state in updates]
-        Address.objects.filter(relation_id__in=ids).delete()
-        BankAccount.objects.filter(relation_id__in=ids).delete()
-        _write(Address, addresses)
-        _write(BankAccount, banks)
-        Relation.objects.bulk_update(
-            [relation for _item, relation, _state in updates],
-            [
-                "legal_name",
-                "trade_name",
-                "vat_number",
-                "kvk_number",
-                "first_name",
-                "initials",
-                "name_prefix",
-                "last_name",
-                "email",
-                "website",
-                "display_name",
-                "search_text",
-                "needs_review",
-                "review_notes",
-                "updated_by",
-                "updated_at",
-                "version",
-            ],
-        )
+            changes.append((relation, item.ledger_record(), changed))
+        # The rows are locked (write): an open edit form notices the new version; the ledger
+        # already holds this, so no ledger_version.
+        intake.update_from_ledger(user=self.user, changes=changes)
         set_sync_states(
             states,
             status=SyncState.Status.SYNCED,
@@ -538,7 +446,6 @@ class _Importer:
             next_attempt_at=None,
             last_error="",
         )
-        return events
 
     # --- progress ------------------------------------------------------------------------------
 
@@ -585,66 +492,58 @@ def _count(adapter: LedgerAdapter, practice: Practice) -> int:
     return adapter.count_customers() or 0
 
 
-def _one_default_per_type(customer: LedgerCustomer) -> tuple[LedgerAddress, ...]:
-    """Kring holds at most one default address per type (a constraint); the first one wins."""
-    seen: set[str] = set()
-    addresses = []
-    for address in customer.addresses:
-        kind = address_type(address.type)
-        default = address.default and kind not in seen
-        if default:
-            seen.add(kind)
-        addresses.append(
-            address if default == address.default else dataclasses.replace(address, default=False)
-        )
-    return tuple(addresses)
-
-
 def _valid_banks(banks: Sequence[LedgerBank], messages: list[str]) -> tuple[LedgerBank, ...]:
-    """Valid, compact IBANs, each once, at most one default; what is left out is reported."""
+    """Valid, compact IBANs and BICs (relations.identifiers); what is left out is reported.
+    Each IBAN once and one default: relations.intake keeps to that rule."""
     kept: list[LedgerBank] = []
-    ibans: set[str] = set()
-    has_default = False
     for bank in banks:
         try:
-            iban = schwifty.IBAN(bank.iban).compact
-        except (schwifty.exceptions.SchwiftyException, ValueError):
+            iban = validate_iban(bank.iban)
+        except ValidationError:
             messages.append(
                 _("IBAN %(iban)s is not valid; the bank account was left out.")
                 % {"iban": bank.iban}
             )
             continue
-        if iban in ibans:
-            continue
-        ibans.add(iban)
-        bic = bank.bic.strip().replace(" ", "").upper()
-        if bic:
-            try:
-                schwifty.BIC(bic)
-            except (schwifty.exceptions.SchwiftyException, ValueError):
-                bic = ""
-            if not bic or len(bic) > BIC_MAX:
-                messages.append(_("BIC %(bic)s is not valid; it was left out.") % {"bic": bank.bic})
-                bic = ""
-        default = bank.default and not has_default
-        has_default = has_default or default
-        kept.append(dataclasses.replace(bank, iban=iban, bic=bic, default=default))
+        try:
+            bic = validate_bic(bank.bic)
+        except ValidationError as exc:
+            messages.append(_left_out(_("BIC %(value)s") % {"value": bank.bic}, exc))
+            bic = ""
+        if len(bic) > BIC_MAX:
+            bic = ""
+        kept.append(dataclasses.replace(bank, iban=iban, bic=bic))
     return tuple(kept)
 
 
-def _insert_with_ids(model: type[Any], objs: list[Any]) -> None:
-    # COPY goes to psycopg directly: its errors become Django's, which chunk() knows how to take.
-    with connection.wrap_database_errors:
-        bulk_seed._insert_with_ids(model, objs)
+def _left_out(what: str, exc: ValidationError) -> str:
+    """A value Kring's rules refuse, left out of the import: the rule's own message."""
+    return _("%(what)s: %(problem)s It was left out.") % {
+        "what": what,
+        "problem": " ".join(exc.messages),
+    }
 
 
-def _write(model: type[Any], objs: list[Any]) -> None:
-    with connection.wrap_database_errors:
-        bulk_seed._write(model, objs)
-
-
-def _cities(addresses: list[Address]) -> list[str]:
-    return sorted({a.city for a in addresses if a.city and a.city != "-"})
+# A new client's sync state, in COPY's column order: the defaults, then what the import knows.
+_STATE_KNOWN = (
+    "practice_id",
+    "relation_id",
+    "status",
+    "pushed_version",
+    "pushed_fingerprint",
+    "remote_fingerprint",
+    "remote_record",
+    "remote_modified",
+    "remote_verified",
+    "updated_at",
+)
+_STATE_DEFAULT_VALUES = {
+    name: value
+    for name, value in bulk.column_defaults(SyncState).items()
+    if name not in _STATE_KNOWN
+}
+_STATE_COLUMNS = (*_STATE_DEFAULT_VALUES, *_STATE_KNOWN)
+_STATE_DEFAULTS = tuple(_STATE_DEFAULT_VALUES.values())
 
 
 def _result(item: _Item, outcome: Outcome, entity: str, messages: list[str]) -> _Result:

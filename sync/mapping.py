@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from relations.models import Address, BankAccount, Relation
+from relations.intake import AddressValues, BankValues, LedgerRecord
+from relations.models import Address, Relation
 from sync.adapters.base import LedgerAddress, LedgerBank, LedgerCustomer
 
 # Words in a debtor's name that say "company" when the ledger does not (import guesses the type).
@@ -69,10 +70,9 @@ def address_type(ledger_type: str) -> str:
     return ledger_type if ledger_type in _ADDRESS_TYPES else Address.Type.INVOICE
 
 
-def address_from(ledger: LedgerAddress, relation: Relation) -> Address:
+def address_from(ledger: LedgerAddress) -> AddressValues:
     street, number, addition = split_street_line(ledger.line)
-    return Address(
-        relation=relation,
+    return AddressValues(
         type=address_type(ledger.type),
         street=street[:120] or "-",
         house_number=number[:10],
@@ -84,14 +84,32 @@ def address_from(ledger: LedgerAddress, relation: Relation) -> Address:
     )
 
 
-def bank_from(ledger: LedgerBank, relation: Relation) -> BankAccount:
-    return BankAccount(
-        relation=relation,
+def bank_from(ledger: LedgerBank) -> BankValues:
+    return BankValues(
         iban=ledger.iban,
         bic=ledger.bic,
         holder=ledger.holder[:40],
         bank_name=ledger.bank_name[:100],
         is_default=ledger.default,
+    )
+
+
+def record_from(
+    customer: LedgerCustomer, *, company: bool, review_notes: list[dict[str, str]] | None = None
+) -> LedgerRecord:
+    """The debtor as relations takes it in (relations.intake), its values as given: the import
+    checks them first (sync.importer)."""
+    return LedgerRecord(
+        code=customer.code,
+        name=customer.name,
+        company=company,
+        email=customer.email,
+        website=customer.website,
+        vat_number=customer.vat_number,
+        kvk_number=customer.kvk_number,
+        addresses=[address_from(a) for a in customer.addresses],
+        banks=[bank_from(b) for b in customer.banks],
+        review_notes=review_notes,
     )
 
 

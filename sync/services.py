@@ -13,12 +13,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from relations.models import Address, BankAccount, Relation, TimelineEvent
-from sync.adapters.base import LedgerCustomer
-from sync.mapping import address_from, bank_from, customer_from_dict
+from relations.changes import make_due
+from relations.intake import update_from_ledger
+from relations.models import Relation, TimelineEvent
+from sync.mapping import (
+    customer_from_dict,
+    record_from,
+)
 from sync.models import LedgerConnection, SyncState
 from sync.wake import nudge
 
@@ -41,8 +44,7 @@ def retry(*, relation: Relation, user: AbstractBaseUser) -> None:
         status=SyncState.Status.PENDING, attempts=0, next_attempt_at=None, failed_version=0
     )
     # Make the row due even when nothing changed since the failure.
-    if relation.ledger_version <= state.pushed_version:
-        Relation.objects.filter(pk=relation.pk).update(ledger_version=F("ledger_version") + 1)
+    make_due(relation, pushed_version=state.pushed_version)
     _nudge(relation.practice_id)
 
 
@@ -70,9 +72,7 @@ def send_now(*, relation: Relation, user: AbstractBaseUser) -> None:
     SyncState.objects.filter(pk=state.pk).update(
         status=SyncState.Status.PENDING, attempts=0, next_attempt_at=None, failed_version=0
     )
-    Relation.objects.filter(pk=relation.pk, ledger_version__lte=state.pushed_version).update(
-        ledger_version=F("ledger_version") + 1
-    )
+    make_due(relation, pushed_version=state.pushed_version)
     _nudge(relation.practice_id)
 
 
@@ -98,28 +98,26 @@ def keep_kring(*, relation: Relation, user: AbstractBaseUser) -> None:
         attempts=0,
         next_attempt_at=None,
     )
-    if relation.ledger_version <= state.pushed_version:
-        Relation.objects.filter(pk=relation.pk).update(ledger_version=F("ledger_version") + 1)
+    make_due(relation, pushed_version=state.pushed_version)
     TimelineEvent.record(relation, TimelineEvent.Kind.CHANGED, actor=user, fields=["ledger"])
     _nudge(relation.practice_id)
 
 
+# What "take the ledger's" names on the timeline: what a debtor record holds.
+TAKEN_FIELDS = ("display_name", "addresses", "bank_accounts", "vat_number", "kvk_number", "email")
+
+
 @transaction.atomic
 def take_ledger(*, relation: Relation, user: AbstractBaseUser) -> None:
-    """Conflict resolved in the ledger's favour: its name, numbers, addresses and banks become Kring's."""
+    """Conflict resolved in the ledger's favour: its name, numbers, addresses and banks become Kring's
+    (through relations.intake, as the import takes them)."""
     state = _state_for_update(relation)
     if state.status != SyncState.Status.CONFLICT or not state.remote_record:
         raise ValidationError(_("There is no conflict to resolve."))
     remote = customer_from_dict(state.remote_record)
     relation = Relation.objects.select_for_update().get(pk=relation.pk)
-    apply_customer(relation, remote)
-    relation.updated_by = user
-    relation.updated_at = timezone.now()
-    relation.version = F("version") + 1
-    relation.save()
-    relation.refresh_from_db()
-    relation.search_text = relation.compose_search_text()
-    relation.save(update_fields=["search_text"])
+    record = record_from(remote, company=relation.is_company)
+    update_from_ledger(user=user, changes=[(relation, record, TAKEN_FIELDS)])
     fingerprint = remote.fingerprint()
     SyncState.objects.filter(pk=state.pk).update(
         status=SyncState.Status.SYNCED,
@@ -130,53 +128,6 @@ def take_ledger(*, relation: Relation, user: AbstractBaseUser) -> None:
         next_attempt_at=None,
         last_error="",
     )
-    TimelineEvent.record(
-        relation,
-        TimelineEvent.Kind.CHANGED,
-        actor=user,
-        fields=["display_name", "addresses", "bank_accounts", "vat_number", "kvk_number", "email"],
-    )
-
-
-def apply_customer(relation: Relation, customer: LedgerCustomer, *, details: bool = True) -> None:
-    """Make the relation (saved by the caller) and its addresses and banks hold the ledger's record;
-    `details=False` sets the relation's fields only (the import replaces a chunk's details at once)."""
-    if relation.is_company:
-        relation.legal_name = customer.name
-        relation.trade_name = ""
-        relation.vat_number = customer.vat_number
-        relation.kvk_number = customer.kvk_number
-    else:
-        relation.last_name = customer.name
-        relation.first_name = relation.initials = relation.name_prefix = ""
-    relation.email = customer.email
-    relation.website = customer.website
-    relation.display_name = customer.name
-    if relation.pk and details:
-        relation.addresses.all().delete()
-        relation.bank_accounts.all().delete()
-        _store_details(relation, customer)
-
-
-def _store_details(relation: Relation, customer: LedgerCustomer) -> None:
-    seen_default: set[str] = set()
-    addresses = []
-    for ledger_address in customer.addresses:
-        address = address_from(ledger_address, relation)
-        address.is_default = address.is_default and address.type not in seen_default
-        seen_default.add(address.type) if address.is_default else None
-        addresses.append(address)
-    Address.objects.bulk_create(addresses)
-    banks, ibans, has_default = [], set(), False
-    for ledger_bank in customer.banks:
-        if ledger_bank.iban in ibans:
-            continue
-        ibans.add(ledger_bank.iban)
-        bank = bank_from(ledger_bank, relation)
-        bank.is_default = bank.is_default and not has_default
-        has_default = has_default or bank.is_default
-        banks.append(bank)
-    BankAccount.objects.bulk_create(banks)
 
 
 def _nudge(practice_id: int) -> None:

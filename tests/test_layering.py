@@ -24,10 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOORS = {"practice": 0, "relations": 1, "connections": 2, "portal": 2, "sync": 2, "config": 3}
 
 # Edges (importer, imported) that are known and on their way out; each says who removes it.
-BULK_SEED_WRITES_CONNECTIONS = {
-    # removed by the write-path branch (the bulk writer moves to a module of its own)
-    ("relations.bulk_seed", "connections.models"),
-}
 READS_CONNECTIONS_FROM_BELOW_OR_BESIDE = {
     # Found by this test, outside the engine branch's reach (views another branch is reworking):
     # relations' "convert to private" proposes a sole trader's director's names, and the portal
@@ -36,7 +32,7 @@ READS_CONNECTIONS_FROM_BELOW_OR_BESIDE = {
     ("relations.views.pages", "connections.models"),
     ("portal.views", "connections.models"),
 }
-ALLOWED = BULK_SEED_WRITES_CONNECTIONS | READS_CONNECTIONS_FROM_BELOW_OR_BESIDE
+ALLOWED = READS_CONNECTIONS_FROM_BELOW_OR_BESIDE
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from relations import services
+from relations import changes, services
 from relations.models import Relation, ServiceAgreement, TimelineEvent
 from relations.views import listing
 from tests.factories import RelationFactory, ServiceAgreementFactory
@@ -301,7 +301,7 @@ def test_archiving_never_half_applies(staff, practice, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("the timeline is down")
 
-    monkeypatch.setattr(services, "_record_all", fail)
+    monkeypatch.setattr(changes, "_record_all", fail)
     with pytest.raises(RuntimeError):
         services.archive(practice=practice, user=staff, relations=[client_], end_running=True)
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from relations.models import Address, BankAccount, Relation, TimelineEvent
-from sync import importer
+from sync import importer, mapping
 from sync.adapters.base import LedgerAddress, LedgerBank, LedgerCustomer
 from sync.adapters.local import LocalAdapter
 from sync.importer import Outcome, kept_count, run_import
@@ -397,15 +397,15 @@ def test_a_crashed_run_keeps_finished_chunks_and_the_next_one_goes_on(practice, 
 
 
 def test_a_row_the_database_refuses_costs_only_its_debtor(practice, owner, monkeypatch):
-    real_address_from = importer.address_from
+    real_address_from = mapping.address_from
 
-    def broken_address_from(ledger, relation):
-        address = real_address_from(ledger, relation)
+    def broken_address_from(ledger):
+        address = real_address_from(ledger)
         if ledger.city == "Nergens":
             address.city = None  # NOT NULL: the database refuses the chunk
         return address
 
-    monkeypatch.setattr(importer, "address_from", broken_address_from)
+    monkeypatch.setattr(mapping, "address_from", broken_address_from)
     bad = debtor(2, addresses=(LedgerAddress(type="visiting", line="Weg 1", city="Nergens"),))
     seed(practice, [debtor(1), bad, debtor(3)])
 
