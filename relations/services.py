@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -102,7 +102,7 @@ def _frozen_code() -> str:
 def create_relation(
     *,
     practice: Practice,
-    user: AbstractBaseUser,
+    user: User,
     relation: Relation,
 ) -> Relation:
     """Save a new relation built by a form; a client without a code gets the next one."""
@@ -136,7 +136,7 @@ def create_relation(
 def update_relation(
     *,
     relation: Relation,
-    user: AbstractBaseUser,
+    user: User,
     version: int,
     changed: Iterable[str],
 ) -> Relation:
@@ -213,7 +213,7 @@ def settle_review(*, relation: Relation, checked: set[str], still_invalid: set[s
         Relation.objects.filter(pk=relation.pk).update(review_notes=notes, needs_review=bool(notes))
 
 
-def _bump(relation: Relation, user: AbstractBaseUser, **values) -> None:
+def _bump(relation: Relation, user: User, **values) -> None:
     values.setdefault("updated_by", user)
     values.setdefault("updated_at", timezone.now())
     Relation.objects.filter(pk=relation.pk).update(version=F("version") + 1, **values)
@@ -221,7 +221,7 @@ def _bump(relation: Relation, user: AbstractBaseUser, **values) -> None:
 
 @transaction.atomic
 def convert_to_client(
-    *, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]
+    *, practice: Practice, user: User, relations: Iterable[Relation]
 ) -> BulkResult:
     """Contacts become clients with fresh codes; clients and archived rows are skipped, with reasons.
 
@@ -299,7 +299,7 @@ def kept_fields(relation: Relation, names: Iterable[str]) -> list[str]:
 def convert_to_private(
     *,
     relation: Relation,
-    user: AbstractBaseUser,
+    user: User,
     last_name: str,
     first_name: str = "",
     name_prefix: str = "",
@@ -369,7 +369,7 @@ def private_refusal(relation: Relation) -> str:
 
 
 @transaction.atomic
-def convert_to_company(*, relation: Relation, user: AbstractBaseUser, legal_name: str) -> Relation:
+def convert_to_company(*, relation: Relation, user: User, legal_name: str) -> Relation:
     """Private person → company under the legal name the person gave; the person's fields stay on
     the row (hidden while a company) and the event names them."""
     relation = Relation.objects.select_for_update().get(pk=relation.pk)
@@ -428,7 +428,7 @@ def agreements_archiving_stops(
 def archive(
     *,
     practice: Practice,
-    user: AbstractBaseUser,
+    user: User,
     relations: Iterable[Relation],
     end_running: bool = False,
 ) -> BulkResult:
@@ -512,7 +512,7 @@ def archive(
 
 @transaction.atomic
 def restore(
-    *, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]
+    *, practice: Practice, user: User, relations: Iterable[Relation]
 ) -> BulkResult:
     rows = Relation.objects.select_for_update().filter(
         practice=practice, pk__in=[r.pk for r in relations]
@@ -531,7 +531,7 @@ def restore(
     return result
 
 
-def _bump_all(relations: list[Relation], user: AbstractBaseUser, now, **values) -> None:
+def _bump_all(relations: list[Relation], user: User, now, **values) -> None:
     """`_bump` for many rows in one UPDATE."""
     if relations:
         Relation.objects.filter(pk__in=[r.pk for r in relations]).update(
@@ -539,7 +539,7 @@ def _bump_all(relations: list[Relation], user: AbstractBaseUser, now, **values) 
         )
 
 
-def _record_all(relations: list[Relation], kind: str, user: AbstractBaseUser, now) -> None:
+def _record_all(relations: list[Relation], kind: str, user: User, now) -> None:
     """`TimelineEvent.record` for many rows in one INSERT."""
     TimelineEvent.objects.bulk_create(
         TimelineEvent(practice_id=r.practice_id, relation=r, actor=user, kind=kind, created_at=now)
@@ -548,7 +548,7 @@ def _record_all(relations: list[Relation], kind: str, user: AbstractBaseUser, no
 
 
 @transaction.atomic
-def reveal_bsn(*, relation: Relation, user: AbstractBaseUser) -> str:
+def reveal_bsn(*, relation: Relation, user: User) -> str:
     """The BSN in full, for this one response; the reveal itself is on the timeline."""
     TimelineEvent.record(relation, Event.BSN_REVEALED, actor=user)
     return relation.bsn
@@ -557,7 +557,7 @@ def reveal_bsn(*, relation: Relation, user: AbstractBaseUser) -> str:
 # --- addresses and bank accounts -----------------------------------------------------------------
 
 
-def _ledger_detail_changed(relation: Relation, user: AbstractBaseUser) -> None:
+def _ledger_detail_changed(relation: Relation, user: User) -> None:
     values = {"search_text": relation.compose_search_text()}
     if relation.is_client:
         values["ledger_version"] = F("ledger_version") + 1
@@ -579,7 +579,7 @@ def _ensure_default(qs) -> None:
 
 @transaction.atomic
 def save_address(
-    *, relation: Relation, user: AbstractBaseUser, address: Address, changed: Iterable[str] = ()
+    *, relation: Relation, user: User, address: Address, changed: Iterable[str] = ()
 ) -> Address:
     is_new = address.pk is None
     previous_type = None if is_new else Address.objects.get(pk=address.pk).type
@@ -606,7 +606,7 @@ def save_address(
 
 
 @transaction.atomic
-def remove_address(*, relation: Relation, user: AbstractBaseUser, address: Address) -> None:
+def remove_address(*, relation: Relation, user: User, address: Address) -> None:
     address.delete()
     _ensure_default(relation.addresses.filter(type=address.type))
     _ledger_detail_changed(relation, user)
@@ -615,7 +615,7 @@ def remove_address(*, relation: Relation, user: AbstractBaseUser, address: Addre
 
 @transaction.atomic
 def save_bank_account(
-    *, relation: Relation, user: AbstractBaseUser, account: BankAccount, changed: Iterable[str] = ()
+    *, relation: Relation, user: User, account: BankAccount, changed: Iterable[str] = ()
 ) -> BankAccount:
     is_new = account.pk is None
     account.relation = relation
@@ -636,7 +636,7 @@ def save_bank_account(
 
 @transaction.atomic
 def remove_bank_account(
-    *, relation: Relation, user: AbstractBaseUser, account: BankAccount
+    *, relation: Relation, user: User, account: BankAccount
 ) -> None:
     account.delete()
     _ensure_default(relation.bank_accounts.all())
@@ -649,7 +649,7 @@ def remove_bank_account(
 MANAGER = TeamAssignment.Role.RELATIONSHIP_MANAGER
 
 
-def _ensure_managers(relations: list[Relation], user: AbstractBaseUser, now) -> None:
+def _ensure_managers(relations: list[Relation], user: User, now) -> None:
     """`_ensure_manager` for many clients: one query to find those without, two inserts."""
     managed = set(
         TeamAssignment.objects.filter(relation__in=relations, role=MANAGER).values_list(
@@ -675,7 +675,7 @@ def _ensure_managers(relations: list[Relation], user: AbstractBaseUser, now) -> 
     )
 
 
-def _ensure_manager(relation: Relation, user: AbstractBaseUser) -> None:
+def _ensure_manager(relation: Relation, user: User) -> None:
     """A client always has a relationship manager: the person who made it a client, by default."""
     if not relation.team.filter(role=MANAGER).exists():
         TeamAssignment.objects.create(
@@ -686,7 +686,7 @@ def _ensure_manager(relation: Relation, user: AbstractBaseUser) -> None:
 
 @transaction.atomic
 def add_team_member(
-    *, relation: Relation, user: AbstractBaseUser, member: AbstractBaseUser, role: str
+    *, relation: Relation, user: User, member: User, role: str
 ) -> TeamAssignment:
     if not Membership.objects.filter(practice_id=relation.practice_id, user=member).exists():
         raise ValidationError({"member": _("Only members of the practice can be on the team.")})
@@ -700,7 +700,7 @@ def add_team_member(
 
 
 @transaction.atomic
-def remove_team_member(*, assignment: TeamAssignment, user: AbstractBaseUser) -> None:
+def remove_team_member(*, assignment: TeamAssignment, user: User) -> None:
     relation = Relation.objects.select_for_update().get(pk=assignment.relation_id)
     managers = relation.team.filter(role=MANAGER)
     if relation.is_client and assignment.role == MANAGER and managers.count() <= 1:
@@ -718,7 +718,7 @@ def remove_team_member(*, assignment: TeamAssignment, user: AbstractBaseUser) ->
 
 @transaction.atomic
 def add_agreement(
-    *, relation: Relation, user: AbstractBaseUser, agreement: ServiceAgreement
+    *, relation: Relation, user: User, agreement: ServiceAgreement
 ) -> ServiceAgreement:
     if not relation.is_client:
         raise ValidationError(_("Only clients have service agreements."))
@@ -731,7 +731,7 @@ def add_agreement(
 
 @transaction.atomic
 def change_agreement(
-    *, agreement: ServiceAgreement, user: AbstractBaseUser, changed: Iterable[str]
+    *, agreement: ServiceAgreement, user: User, changed: Iterable[str]
 ) -> ServiceAgreement:
     agreement.save()
     if changed:
@@ -747,7 +747,7 @@ def change_agreement(
 
 @transaction.atomic
 def end_agreement(
-    *, agreement: ServiceAgreement, user: AbstractBaseUser, on=None
+    *, agreement: ServiceAgreement, user: User, on=None
 ) -> ServiceAgreement:
     """End a running agreement on `on` (today); one that has not started yet is cancelled instead.
 

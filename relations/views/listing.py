@@ -30,7 +30,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, JSONObject, NullIf, Trim
 from django.http import (
     FileResponse,
-    HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
     QueryDict,
@@ -52,6 +51,7 @@ from openpyxl.styles import Font
 
 from practice.access import change_required, member_required, scoped
 from practice.confirm import Confirmation, ask, is_confirmed
+from practice.http import MemberRequest
 from relations import services
 from relations.models import (
     Address,
@@ -361,7 +361,7 @@ def _page_url(filters: ListFilters, page: int) -> str:
 
 @require_GET
 @member_required
-def relation_list(request: HttpRequest) -> HttpResponse:
+def relation_list(request: MemberRequest) -> HttpResponse:
     filters = read_filters(request.GET)
     relations = filter_relations(scoped(request, Relation), filters, user=request.user)
     per_page = filters.per_page
@@ -489,7 +489,7 @@ BULK_ACTIONS = {
 }
 
 
-def _safe_next(request: HttpRequest) -> str:
+def _safe_next(request: MemberRequest) -> str:
     next_url = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -510,7 +510,7 @@ def _selected_ids(values: Iterable[str]) -> tuple[list[uuid.UUID], list[str]]:
     return list(ids), invalid
 
 
-def _all_matching(request: HttpRequest) -> list[Relation] | None:
+def _all_matching(request: MemberRequest) -> list[Relation] | None:
     """The rows of "select all N matching": what the list's filters select, as the list showed them.
 
     The filters are read as the list reads them and applied to the practice's rows (with "mine"
@@ -557,7 +557,7 @@ def _hints(relations: list[Relation]) -> dict[int, str]:
 
 @require_POST
 @change_required
-def bulk(request: HttpRequest) -> HttpResponse:
+def bulk(request: MemberRequest) -> HttpResponse:
     next_url = _safe_next(request)
     action_name = request.POST.get("action", "")
     action = BULK_ACTIONS.get(action_name)
@@ -618,7 +618,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
 
 
 def _ask_bulk(
-    request: HttpRequest,
+    request: MemberRequest,
     action: BulkAction,
     ids: list[uuid.UUID],
     invalid: list[str],
@@ -686,7 +686,7 @@ def _outcome(action: BulkAction, result: services.BulkResult, relation: Relation
 
 
 def _confirm_archive(
-    request: HttpRequest,
+    request: MemberRequest,
     next_url: str,
     submitted: list[str],
     found: list[Relation],
@@ -896,7 +896,7 @@ def _export_filename(extension: str) -> str:
     return f"relations-{timezone.localdate():%Y-%m-%d}.{extension}"
 
 
-def _exported(request: HttpRequest) -> Iterator[list[str]]:
+def _exported(request: MemberRequest) -> Iterator[list[str]]:
     filters = read_filters(request.GET)
     relations = filter_relations(scoped(request, Relation), filters, user=request.user)
     return _export_rows(relations, _export_labels())
@@ -904,7 +904,7 @@ def _exported(request: HttpRequest) -> Iterator[list[str]]:
 
 @require_GET
 @member_required
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+def export_csv(request: MemberRequest) -> StreamingHttpResponse:
     """CSV as Dutch Excel opens it: UTF-8 behind a byte order mark (without one Excel reads
     "CafÃ©"), cells separated by ";" (the list separator of a Dutch Windows, where "," is the
     decimal comma), every cell that could start a formula made text."""
@@ -936,7 +936,7 @@ def _xlsx_cell(sheet: Any, value: str) -> Any:
 
 @require_GET
 @member_required
-def export_xlsx(request: HttpRequest) -> FileResponse:
+def export_xlsx(request: MemberRequest) -> FileResponse:
     """The same rows as an Excel workbook. Written in openpyxl's write-only mode, which puts rows
     in a temporary file as they come: memory stays flat however many rows (10,000+) there are.
     Values are typed text, so nothing needs a leading quote: a phone number stays "+31 …"."""
