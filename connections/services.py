@@ -102,9 +102,7 @@ def add_connection(
 
 
 @transaction.atomic
-def end_connection(
-    *, connection: Connection, user: User, on: date | None = None
-) -> Connection:
+def end_connection(*, connection: Connection, user: User, on: date | None = None) -> Connection:
     """Set the end date (today unless given); the row stays, so the history keeps the connection."""
     locked = Connection.objects.select_for_update().get(pk=connection.pk)
     today = timezone.localdate()

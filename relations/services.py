@@ -511,9 +511,7 @@ def archive(
 
 
 @transaction.atomic
-def restore(
-    *, practice: Practice, user: User, relations: Iterable[Relation]
-) -> BulkResult:
+def restore(*, practice: Practice, user: User, relations: Iterable[Relation]) -> BulkResult:
     rows = Relation.objects.select_for_update().filter(
         practice=practice, pk__in=[r.pk for r in relations]
     )
@@ -635,9 +633,7 @@ def save_bank_account(
 
 
 @transaction.atomic
-def remove_bank_account(
-    *, relation: Relation, user: User, account: BankAccount
-) -> None:
+def remove_bank_account(*, relation: Relation, user: User, account: BankAccount) -> None:
     account.delete()
     _ensure_default(relation.bank_accounts.all())
     _ledger_detail_changed(relation, user)
@@ -685,9 +681,7 @@ def _ensure_manager(relation: Relation, user: User) -> None:
 
 
 @transaction.atomic
-def add_team_member(
-    *, relation: Relation, user: User, member: User, role: str
-) -> TeamAssignment:
+def add_team_member(*, relation: Relation, user: User, member: User, role: str) -> TeamAssignment:
     if not Membership.objects.filter(practice_id=relation.practice_id, user=member).exists():
         raise ValidationError({"member": _("Only members of the practice can be on the team.")})
     if relation.team.filter(user=member, role=role).exists():
@@ -746,9 +740,7 @@ def change_agreement(
 
 
 @transaction.atomic
-def end_agreement(
-    *, agreement: ServiceAgreement, user: User, on=None
-) -> ServiceAgreement:
+def end_agreement(*, agreement: ServiceAgreement, user: User, on=None) -> ServiceAgreement:
     """End a running agreement on `on` (today); one that has not started yet is cancelled instead.
 
     A cancelled agreement keeps its dates as agreed and never runs (`ServiceAgreement.status`). The
