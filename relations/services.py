@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -556,7 +557,7 @@ def reveal_bsn(*, relation: Relation, user: User) -> str:
 
 
 def _ledger_detail_changed(relation: Relation, user: User) -> None:
-    values = {"search_text": relation.compose_search_text()}
+    values: dict[str, Any] = {"search_text": relation.compose_search_text()}
     if relation.is_client:
         values["ledger_version"] = F("ledger_version") + 1
     _bump(relation, user, **values)
