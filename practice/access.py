@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, Concatenate, TypeGuard
+from typing import TYPE_CHECKING, Any, Concatenate, TypeGuard, overload
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -79,8 +79,16 @@ def require_change(request: MemberRequest) -> Membership:
     return membership
 
 
-def scoped[M: Model](request: MemberRequest, queryset: QuerySet[M] | type[M]) -> QuerySet[M]:
-    """The queryset narrowed to the request's practice: the starting point of every view query."""
+@overload
+def scoped[Q: QuerySet[Any, Any]](request: MemberRequest, queryset: Q) -> Q: ...
+@overload
+def scoped[M: Model](request: MemberRequest, queryset: type[M]) -> QuerySet[M]: ...
+def scoped(
+    request: MemberRequest, queryset: QuerySet[Any, Any] | type[Model]
+) -> QuerySet[Any, Any]:
+    """The queryset narrowed to the request's practice: the starting point of every view query.
+
+    Given a queryset, the same kind of queryset (RelationQuerySet stays one, with its methods)."""
     if request.membership is None:
         raise Http404("No practice membership.")
     qs = queryset._default_manager.all() if isinstance(queryset, type) else queryset

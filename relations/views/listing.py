@@ -11,11 +11,13 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.db.models import (
     Exists,
     F,
@@ -58,11 +60,15 @@ from relations.models import (
     BankAccount,
     PortalState,
     Relation,
+    RelationQuerySet,
     TeamAssignment,
     preferred_address_of,
     preferred_city,
 )
 from relations.views.common import relation_hint
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # The count is exact up to here and "10,000+" beyond: counting a sliced queryset stops after CAP + 1
 # rows, where an unbounded COUNT(*) would read the whole practice on every page view (DESIGN §7).
@@ -212,8 +218,8 @@ def read_filters(params: QueryDict) -> ListFilters:
 
 
 def filter_relations(
-    queryset: QuerySet[Relation], filters: ListFilters, *, user: Any = None
-) -> QuerySet[Relation]:
+    queryset: RelationQuerySet, filters: ListFilters, *, user: User | None = None
+) -> RelationQuerySet:
     """The rows the list and the export show, sorted; `queryset` is already the practice's."""
     qs = queryset.archived() if filters.status == "archived" else queryset.active()
     if filters.team == "mine" and user is not None:
@@ -363,7 +369,9 @@ def _page_url(filters: ListFilters, page: int) -> str:
 @member_required
 def relation_list(request: MemberRequest) -> HttpResponse:
     filters = read_filters(request.GET)
-    relations = filter_relations(scoped(request, Relation), filters, user=request.user)
+    relations = filter_relations(
+        scoped(request, Relation.objects.all()), filters, user=request.user
+    )
     per_page = filters.per_page
 
     # Counting stops at COUNT_CAP + 1 rows, so the count costs the same on a practice of any size.
@@ -405,7 +413,7 @@ def relation_list(request: MemberRequest) -> HttpResponse:
         "relations": _list_rows(rows, back_query(filters, page)),
         "filters": filters,
         # Nothing at all, not nothing matching: the page says how to add or import relations.
-        "practice_is_empty": count == 0 and not scoped(request, Relation).exists(),
+        "practice_is_empty": count == 0 and not scoped(request, Relation.objects.all()).exists(),
         "filter_params": urlencode(filters.params()),
         # Built only when the template's fragment cache misses: the filter bar's widgets cost
         # about as much to render as 50 rows, and they depend on the filters and language alone.
@@ -454,11 +462,11 @@ def _convert_preview(relation: Relation) -> str:
 @dataclass(frozen=True)
 class BulkAction:
     service: Callable[..., services.BulkResult]
-    label: str
-    outcome: str
-    summary: str  # "%(done)s … %(skipped)s …"
+    label: StrOrPromise
+    outcome: StrOrPromise
+    summary: StrOrPromise  # "%(done)s … %(skipped)s …"
     # An action that asks first (practice.confirm): the question, and each row's outcome to be.
-    question: str = ""
+    question: StrOrPromise = ""
     preview: Callable[[Relation], str] | None = None
 
 
@@ -519,7 +527,7 @@ def _all_matching(request: MemberRequest) -> list[Relation] | None:
     rather than acting on rows they never saw. None when refused (the message is queued).
     """
     filters = read_filters(QueryDict(request.POST.get("filters", "")[:1000]))
-    matching = filter_relations(scoped(request, Relation), filters, user=request.user)
+    matching = filter_relations(scoped(request, Relation.objects.all()), filters, user=request.user)
     rows = list(matching.only("pk", "public_id")[: COUNT_CAP + 1])
     if len(rows) > COUNT_CAP:
         messages.error(
@@ -568,7 +576,8 @@ def bulk(request: MemberRequest) -> HttpResponse:
         found = _all_matching(request)
         if found is None:
             return HttpResponseRedirect(next_url)
-        ids, invalid = [r.public_id for r in found], []
+        ids = [r.public_id for r in found]
+        invalid: list[str] = []
         submitted = [str(i) for i in ids]
     else:
         submitted = request.POST.getlist("ids")
@@ -577,7 +586,11 @@ def bulk(request: MemberRequest) -> HttpResponse:
             return HttpResponseRedirect(next_url)
         ids, invalid = _selected_ids(submitted)
         # Only the current practice's rows are loaded: another practice's id is "not found".
-        found = list(scoped(request, Relation).filter(public_id__in=ids).only("pk", "public_id"))
+        found = list(
+            scoped(request, Relation.objects.all())
+            .filter(public_id__in=ids)
+            .only("pk", "public_id")
+        )
     found_ids = {relation.public_id for relation in found}
     not_found = [str(i) for i in ids if i not in found_ids] + invalid
     options = {}
@@ -628,7 +641,7 @@ def _ask_bulk(
     assert action.preview is not None
     found = {
         relation.public_id: relation
-        for relation in scoped(request, Relation)
+        for relation in scoped(request, Relation.objects.all())
         .filter(public_id__in=ids)
         .only("public_id", "display_name", "kind", "archived_at")
     }
@@ -698,7 +711,7 @@ def _confirm_archive(
         Relation.objects.filter(pk__in=[r.pk for r in found]).order_by("display_name", "pk")
     )
     running, planned = services.agreements_archiving_stops(relations)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "relation": relation,
             "running": running.get(relation.pk, []),
@@ -751,7 +764,11 @@ def _member_name() -> Any:
     return Coalesce(NullIf(full, Value("")), "user__username")
 
 
-def _export_columns(relations: QuerySet[Relation]) -> QuerySet[Relation]:
+# name, kind, entity, code, e-mail, phone, address (JSON), KvK, btw-id, IBAN, team, archived at.
+type ExportRow = tuple[str, str, str, str, str, str, Any, str, str, Any, Any, datetime | None]
+
+
+def _export_columns(relations: QuerySet[Relation]) -> QuerySet[Any, ExportRow]:
     """The export's rows: every column in the one query, so a practice of any size is read in the
     same few queries, streamed in chunks. values_list names every column: the BSN (and anything
     else sensitive) is never even selected."""
@@ -898,7 +915,9 @@ def _export_filename(extension: str) -> str:
 
 def _exported(request: MemberRequest) -> Iterator[list[str]]:
     filters = read_filters(request.GET)
-    relations = filter_relations(scoped(request, Relation), filters, user=request.user)
+    relations = filter_relations(
+        scoped(request, Relation.objects.all()), filters, user=request.user
+    )
     return _export_rows(relations, _export_labels())
 
 
