@@ -68,7 +68,7 @@ def picker_results(relation: Relation, query: str) -> tuple[list[Relation], bool
     query = query.replace("\x00", "")
     if not query.strip():
         return [], False
-    matches = list(
+    matches: list[Relation] = list(
         Relation.objects.filter(practice_id=relation.practice_id)
         .active()
         .exclude(pk=relation.pk)
