@@ -90,8 +90,8 @@ class Side:
 
 
 def _member(practice: Practice, username: str, role: str):
-    user = UserFactory(username=username, first_name=username.title(), last_name="Tester")
-    MembershipFactory(practice=practice, user=user, role=role)
+    user = UserFactory.create(username=username, first_name=username.title(), last_name="Tester")
+    MembershipFactory.create(practice=practice, user=user, role=role)
     return user
 
 
@@ -114,13 +114,13 @@ def accept_invitation(relation: Relation, user, password: str = PORTAL_PASSWORD)
 def build_side(label: str, *, code_base: int, name_prefix: str | None = None) -> Side:
     """A practice `label` with every kind of object; client codes start at `code_base`."""
     prefix = name_prefix or f"Praktijk{label.upper()}"
-    practice = PracticeFactory(name=f"Kantoor {label.upper()}", slug=f"security-{label}")
+    practice = PracticeFactory.create(name=f"Kantoor {label.upper()}", slug=f"security-{label}")
     owner = _member(practice, f"{label}-owner", Membership.Role.OWNER)
     staff = _member(practice, f"{label}-staff", Membership.Role.STAFF)
     readonly = _member(practice, f"{label}-readonly", Membership.Role.READ_ONLY)
 
     def client_(name: str, number: int) -> Relation:
-        relation = RelationFactory(
+        relation = RelationFactory.create(
             practice=practice,
             legal_name=f"{prefix} {name} B.V.",
             client_code=str(code_base + number),
@@ -136,16 +136,16 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         return relation
 
     client = client_("Bakkerij", 1)
-    address = AddressFactory(relation=client, city=f"{prefix}stad", is_default=True)
+    address = AddressFactory.create(relation=client, city=f"{prefix}stad", is_default=True)
     _with_derived(client)
-    bank = BankAccountFactory(relation=client, holder=f"{prefix} Bakkerij", is_default=True)
-    agreement = ServiceAgreementFactory(relation=client)
+    bank = BankAccountFactory.create(relation=client, holder=f"{prefix} Bakkerij", is_default=True)
+    agreement = ServiceAgreementFactory.create(relation=client)
     team_assignment = TeamAssignment.objects.create(
         practice=practice, relation=client, user=staff, role=TeamAssignment.Role.ACCOUNTANT
     )
 
     def contact_(first: str, **extra) -> Relation:
-        return RelationFactory(
+        return RelationFactory.create(
             practice=practice,
             contact=True,
             private=True,
@@ -164,7 +164,7 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         type=Connection.Type.CONTACT_PERSON,
         subject_is_relation=True,
     )
-    company_contact = RelationFactory(
+    company_contact = RelationFactory.create(
         practice=practice,
         contact=True,
         legal_name=f"{prefix} Klusbedrijf",
