@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.db import transaction
@@ -56,9 +57,9 @@ class Side:
 
     label: str
     practice: Practice
-    owner: object
-    staff: object
-    readonly: object
+    owner: User
+    staff: User
+    readonly: User
     client: Relation  # company client: address, bank account, agreement, team, connection
     contact: Relation  # private contact with e-mail and BSN, not invited
     company_contact: Relation  # a contact company (ZZP'er) without agreements
@@ -73,7 +74,7 @@ class Side:
     team_assignment: TeamAssignment  # the accountant (removable: a manager stays)
     connection: Connection
     import_run: ImportRun
-    portal_user: object
+    portal_user: User
     portal_email: str
 
     def relations(self) -> list[Relation]:
@@ -89,7 +90,7 @@ class Side:
         ]
 
 
-def _member(practice: Practice, username: str, role: str):
+def _member(practice: Practice, username: str, role: str) -> User:
     user = UserFactory.create(username=username, first_name=username.title(), last_name="Tester")
     MembershipFactory.create(practice=practice, user=user, role=role)
     return user
@@ -102,11 +103,11 @@ def _with_derived(relation: Relation) -> Relation:
     return relation
 
 
-def accept_invitation(relation: Relation, user, password: str = PORTAL_PASSWORD) -> object:
+def accept_invitation(relation: Relation, user: User, password: str = PORTAL_PASSWORD) -> User:
     """Invite as staff do, take the token from the e-mail, accept it as the contact does."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         portal_services.invite(relation=relation, user=user, base_url="http://testserver")
-    match = TOKEN_IN_LINK.search(mail.outbox[-1].body)
+    match = TOKEN_IN_LINK.search(str(mail.outbox[-1].body))
     assert match, mail.outbox[-1].body
     return portal_services.accept(token=match.group(1), password=password)
 
