@@ -339,7 +339,7 @@ def test_new_relation_survives_any_input(staff_client, practice, kind, entity, d
         form_data(relation_fields(kind, entity), kind=st.just(kind), entity=st.just(entity))
     )
     with rolled_back():
-        RelationFactory.create(practice=practice, email="info@example.nl", kvk_number="12345678")
+        RelationFactory(practice=practice, email="info@example.nl", kvk_number="12345678")
         _response, accepted = post_form(staff_client, reverse("relations-new"), post)
         if accepted:
             created = Relation.objects.filter(practice=practice).latest("pk")
@@ -387,14 +387,14 @@ ADDRESS = {
 
 @pytest.fixture
 def client_company(practice):
-    return RelationFactory.create(practice=practice, legal_name="Bakkerij B.V.")
+    return RelationFactory(practice=practice, legal_name="Bakkerij B.V.")
 
 
 @FUZZ
 @given(data=st.data(), htmx=st.booleans(), edit=st.booleans())
 def test_address_form_survives_any_input(staff_client, client_company, data, htmx, edit):
     with rolled_back():
-        address = AddressFactory.create(relation=client_company)
+        address = AddressFactory(relation=client_company)
         url = (
             reverse("relations-address-edit", args=[client_company.public_id, address.pk])
             if edit
@@ -428,9 +428,9 @@ def test_bank_account_form_survives_any_input(
     staff_client, practice, client_company, data, htmx, edit
 ):
     with rolled_back():
-        account = BankAccountFactory.create(relation=client_company, iban="DE89370400440532013000")
+        account = BankAccountFactory(relation=client_company, iban="DE89370400440532013000")
         # NL91ABNA0417164300 belongs to another relation: the duplicate warning.
-        BankAccountFactory.create(relation=RelationFactory.create(practice=practice))
+        BankAccountFactory(relation=RelationFactory(practice=practice))
         url = (
             reverse("relations-bank-edit", args=[client_company.public_id, account.pk])
             if edit
@@ -454,7 +454,7 @@ AGREEMENT = {
 @given(data=st.data(), htmx=st.booleans(), edit=st.booleans())
 def test_agreement_form_survives_any_input(staff_client, client_company, data, htmx, edit):
     with rolled_back():
-        agreement = ServiceAgreementFactory.create(relation=client_company)
+        agreement = ServiceAgreementFactory(relation=client_company)
         url = (
             reverse("relations-agreement-edit", args=[client_company.public_id, agreement.pk])
             if edit
@@ -490,8 +490,8 @@ def test_connection_form_survives_any_input(
 ):
     url = reverse("connections-add", args=[client_company.public_id])
     with rolled_back():
-        jan = RelationFactory.create(practice=practice, contact=True, private=True)
-        elsewhere = RelationFactory.create(practice=other_practice)
+        jan = RelationFactory(practice=practice, contact=True, private=True)
+        elsewhere = RelationFactory(practice=other_practice)
         # The other practice's relation, the relation itself, an id that exists nowhere: refused.
         wrong = [elsewhere.public_id, client_company.public_id, uuid.uuid4()]
         fields = {
@@ -515,7 +515,7 @@ def test_ending_a_connection_survives_any_date(
 ):
     from connections import services
 
-    jan = RelationFactory.create(practice=practice, contact=True, private=True)
+    jan = RelationFactory(practice=practice, contact=True, private=True)
     connection = services.add_connection(
         practice=practice,
         user=staff,
@@ -650,9 +650,7 @@ def test_converting_to_a_private_person_survives_any_names(staff_client, client_
     )
 )
 def test_converting_to_a_company_survives_any_legal_name(staff_client, practice, data):
-    person = RelationFactory.create(
-        practice=practice, private=True, first_name="Piet", last_name="Bakker"
-    )
+    person = RelationFactory(practice=practice, private=True, first_name="Piet", last_name="Bakker")
     url = reverse("relations-convert-to-company", args=[person.public_id])
     with rolled_back():
         before = snapshot()
@@ -672,7 +670,7 @@ def test_converting_to_a_company_survives_any_legal_name(staff_client, practice,
 def test_archive_confirmation_survives_any_input(staff_client, client_company, data):
     """The archive's POST: archived (its agreements ended) when confirmed, else its confirm page."""
     with rolled_back():
-        ServiceAgreementFactory.create(relation=client_company)
+        ServiceAgreementFactory(relation=client_company)
         response = send(
             staff_client, reverse("relations-archive", args=[client_company.public_id]), data
         )
@@ -688,7 +686,7 @@ def test_archive_confirmation_survives_any_input(staff_client, client_company, d
 
 @pytest.fixture
 def hostile_contact(practice):
-    return RelationFactory.create(
+    return RelationFactory(
         practice=practice,
         contact=True,
         private=True,
@@ -956,7 +954,7 @@ def test_opening_the_ledger_settings_writes_nothing(owner_client, practice):
 def test_a_company_with_a_long_legal_name_becomes_a_private_person(staff_client, practice):
     """The legal name (200) once became the last name (100): a DataError on PostgreSQL. Now the
     names are asked for (issue 11); one past the column's length is a field error, not a 500."""
-    company = RelationFactory.create(practice=practice, contact=True, legal_name="B" * 200)
+    company = RelationFactory(practice=practice, contact=True, legal_name="B" * 200)
     url = reverse("relations-convert-to-private", args=[company.public_id])
     assert staff_client.get(url).status_code == 200
     too_long = staff_client.post(url, {"confirmed": "1", "last_name": "B" * 101})
