@@ -558,7 +558,7 @@ def _hints(relations: list[Relation]) -> dict[int, str]:
     shown = relations[:BULK_REPORT_LIMIT]
     rows = Relation.objects.filter(pk__in=[r.pk for r in shown]).annotate(city=preferred_city())
     return {
-        relation.pk: relation_hint(relation, relation.city)  # type: ignore[attr-defined]
+        relation.pk: relation_hint(relation, relation.city)
         for relation in rows.only("kind", "entity", "client_code", "email")
     }
 

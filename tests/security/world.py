@@ -328,7 +328,7 @@ class CsrfClient(Client):
         assert response.status_code == 200, (url, response.status_code)
         return self.cookies["csrftoken"].value
 
-    def post(self, path, data=None, **kwargs):  # type: ignore[override]
+    def post(self, path, data=None, **kwargs):
         data = dict(data or {})
         if "csrftoken" in self.cookies:
             data.setdefault("csrfmiddlewaretoken", self.cookies["csrftoken"].value)
