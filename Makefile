@@ -24,10 +24,11 @@ run: install
 	DEBUG=true PORT=$(PORT) $(MANAGE) seed_demo
 	DEBUG=true $(MANAGE) runserver 127.0.0.1:$(PORT)
 
-# Lint, format check, migrations check and the suite; DATABASE_URL picks the database (SQLite if unset).
+# Lint, format check, types, migrations check and the suite; DATABASE_URL picks the database (SQLite if unset).
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 	DJANGO_SETTINGS_MODULE=tests.settings $(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import environ
 import psycopg
@@ -18,7 +19,7 @@ def ensure_database(url: str) -> bool:
     config = environ.Env.db_url_config(url)
     if not config["ENGINE"].endswith("postgresql"):
         raise SystemExit("The bench needs DATABASE_URL on PostgreSQL.")
-    server = {
+    server: dict[str, Any] = {
         "host": config.get("HOST") or None,
         "port": config.get("PORT") or None,
         "user": config.get("USER") or None,

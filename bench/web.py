@@ -16,6 +16,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -219,7 +220,7 @@ def run(bench: Bench, *, stdout: Any = None, admin: bool = True) -> Bench:
                     post,
                     url="/relations/bulk/",
                     iterations=bench.bulk_iterations,
-                    after=lambda undo=undo: post(undo),
+                    after=partial(post, undo),
                 )
             )
         post("restore")
@@ -247,23 +248,24 @@ def run(bench: Bench, *, stdout: Any = None, admin: bool = True) -> Bench:
 def compare(bench: Bench, staff: Client, *, deep_page: int, log: Callable[[Result], None]) -> None:
     """The same search and page in Kring's list and in the admin changelist, 100 rows each."""
     superuser = _client(bench.admin)
-    for label, kring, admin in (
+    cases: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         ("page 1", {}, {}),
         (f"search {COMMON_WORD}", {"q": COMMON_WORD}, {"q": COMMON_WORD}),
         (f"search {RARE_WORD.lower()}", {"q": RARE_WORD.lower()}, {"q": RARE_WORD.lower()}),
         (f"page {deep_page}", {"page": deep_page}, {"p": deep_page}),
-    ):
+    ]
+    for label, kring, admin in cases:
         kring = {**kring, "per_page": 100}
         mine = measure(
             bench,
             f"kring vs admin: {label} (kring)",
-            lambda kring=kring: staff.get("/relations/", kring),
+            partial(staff.get, "/relations/", kring),
             url=f"/relations/?{_qs(kring)}",
         )
         theirs = measure(
             bench,
             f"kring vs admin: {label} (admin)",
-            lambda admin=admin: superuser.get("/admin/relations/relation/", admin),
+            partial(superuser.get, "/admin/relations/relation/", admin),
             url=f"/admin/relations/relation/?{_qs(admin)}",
         )
         log(mine)

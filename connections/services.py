@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
@@ -41,7 +41,7 @@ def _duplicate_error(existing: Connection, relation: Relation) -> ValidationErro
 def add_connection(
     *,
     practice: Practice,
-    user: AbstractBaseUser,
+    user: User,
     relation: Relation,
     other: Relation,
     type: str,
@@ -102,9 +102,7 @@ def add_connection(
 
 
 @transaction.atomic
-def end_connection(
-    *, connection: Connection, user: AbstractBaseUser, on: date | None = None
-) -> Connection:
+def end_connection(*, connection: Connection, user: User, on: date | None = None) -> Connection:
     """Set the end date (today unless given); the row stays, so the history keeps the connection."""
     locked = Connection.objects.select_for_update().get(pk=connection.pk)
     # Both ends keep the history of it: an archived one is read-only, its connections too.

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from connections.forms import ConnectionForm, EndConnectionForm
 from connections.models import Connection
 from practice.access import get_scoped_or_404, member_required
 from practice.confirm import Confirmation, ask, is_confirmed
+from practice.http import MemberRequest
 from relations.models import Relation, preferred_city
 from relations.views.common import get_relation, relation_hint
 
@@ -33,7 +34,7 @@ TAB = "connections"
 PICKER_LIMIT = 10
 
 
-def tab_context(request: HttpRequest, relation: Relation) -> dict[str, Any]:
+def tab_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
     """What `connections/tab.html` needs besides `relation`: one query however many connections."""
     today = timezone.localdate()
     current: list[dict[str, Any]] = []
@@ -67,7 +68,7 @@ def picker_results(relation: Relation, query: str) -> tuple[list[Relation], bool
     query = query.replace("\x00", "")
     if not query.strip():
         return [], False
-    matches = list(
+    matches: list[Relation] = list(
         Relation.objects.filter(practice_id=relation.practice_id)
         .active()
         .exclude(pk=relation.pk)
@@ -88,7 +89,7 @@ def _with_hints(relations: list[Relation]) -> list[Relation]:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _can_change(request: HttpRequest, relation: Relation) -> bool:
+def _can_change(request: MemberRequest, relation: Relation) -> bool:
     membership = request.membership
     return bool(membership and membership.can_change and not relation.is_archived)
 
@@ -97,19 +98,19 @@ def _tab_url(relation: Relation) -> str:
     return reverse("relations-tab", args=[relation.public_id, TAB])
 
 
-def _back_to_tab(request: HttpRequest, relation: Relation) -> HttpResponse:
+def _back_to_tab(request: MemberRequest, relation: Relation) -> HttpResponse:
     url = _tab_url(relation)
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def _refuse_if_archived(request: HttpRequest, relation: Relation) -> HttpResponse | None:
+def _refuse_if_archived(request: MemberRequest, relation: Relation) -> HttpResponse | None:
     if relation.is_archived:
         messages.error(request, _("This relation is archived. Restore it before changing it."))
         return _back_to_tab(request, relation)
     return None
 
 
-def _done(request: HttpRequest, relation: Relation, message: str) -> HttpResponse:
+def _done(request: MemberRequest, relation: Relation, message: str) -> HttpResponse:
     """After a change: the refreshed list in place of the form (htmx), else POST/redirect/GET."""
     messages.success(request, message)
     if not request.htmx:
@@ -161,7 +162,7 @@ def _chosen(relation: Relation, value: str) -> Relation | None:
 
 @require_http_methods(["GET", "POST"])
 @member_required
-def add(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def add(request: MemberRequest, public_id: UUID) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     if refused := _refuse_if_archived(request, relation):
         return refused
@@ -217,7 +218,7 @@ def add(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @require_GET
 @member_required
-def picker(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def picker(request: MemberRequest, public_id: UUID) -> HttpResponse:
     """The picker's matches as radio buttons, swapped into the add form as the person types."""
     relation = get_relation(request, public_id, change=True)
     context = {
@@ -235,7 +236,7 @@ def end_question(connection: Connection, relation: Relation) -> str:
 
 @require_http_methods(["GET", "POST"])
 @member_required
-def end(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
+def end(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     connection = get_scoped_or_404(
         request, Connection.objects.involving(relation).select_related("a", "b"), pk=pk

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -17,14 +17,14 @@ class AcceptInvitationForm(PlainTextMixin, SetPasswordForm):
 
     verbatim_fields = ("new_password1", "new_password2")
 
-    def __init__(self, user: AbstractBaseUser, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         super().__init__(user, *args, **kwargs)
         self.fields["new_password1"].label = _("Password")
         self.fields["new_password2"].label = _("Password again")
         for field in self.fields.values():
             field.widget.attrs["autocomplete"] = "new-password"
 
-    def save(self, commit: bool = True) -> AbstractBaseUser:
+    def save(self, commit: bool = True) -> User:
         raise NotImplementedError("portal.services.accept() sets the password.")
 
 
@@ -44,7 +44,7 @@ class PortalLoginForm(PlainTextMixin, forms.Form):
     def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
-        self.user: AbstractBaseUser | None = None
+        self.user: User | None = None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -12,9 +12,10 @@ import logging
 import secrets
 import uuid
 from functools import partial
+from typing import cast
 
-from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
@@ -88,7 +89,7 @@ def _refuse_unless_invitable(relation: Relation) -> None:
 # --- invite, resend, revoke (staff) --------------------------------------------------------------
 
 
-def _issue(*, relation: Relation, user: AbstractBaseUser, base_url: str) -> Invitation:
+def _issue(*, relation: Relation, user: User, base_url: str) -> Invitation:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = timezone.now()
     invitation = Invitation.objects.create(
@@ -109,7 +110,7 @@ def _issue(*, relation: Relation, user: AbstractBaseUser, base_url: str) -> Invi
 
 
 @transaction.atomic
-def invite(*, relation: Relation, user: AbstractBaseUser, base_url: str) -> Invitation:
+def invite(*, relation: Relation, user: User, base_url: str) -> Invitation:
     """Send a contact a single-use link to set a password for the portal (14 days valid).
 
     `base_url` is the scheme and host the link starts with, e.g. `https://kring.example.nl`.
@@ -127,7 +128,7 @@ def invite(*, relation: Relation, user: AbstractBaseUser, base_url: str) -> Invi
 
 
 @transaction.atomic
-def resend(*, relation: Relation, user: AbstractBaseUser, base_url: str) -> Invitation:
+def resend(*, relation: Relation, user: User, base_url: str) -> Invitation:
     """A new link (and 14 new days) to the contact's current address; the previous link stops working."""
     relation = _lock(relation)
     _refuse_unless_invitable(relation)
@@ -141,7 +142,7 @@ def resend(*, relation: Relation, user: AbstractBaseUser, base_url: str) -> Invi
     return _issue(relation=relation, user=user, base_url=base_url)
 
 
-def _revoke_locked(relation: Relation, user: AbstractBaseUser | None) -> bool:
+def _revoke_locked(relation: Relation, user: User | None) -> bool:
     """Void the open invitation and end the account's access; False when there was neither."""
     now = timezone.now()
     voided = (
@@ -159,7 +160,7 @@ def _revoke_locked(relation: Relation, user: AbstractBaseUser | None) -> bool:
 
 
 @transaction.atomic
-def revoke(*, relation: Relation, user: AbstractBaseUser) -> None:
+def revoke(*, relation: Relation, user: User) -> None:
     relation = _lock(relation)
     if not _revoke_locked(relation, user):
         raise ValidationError(
@@ -167,9 +168,7 @@ def revoke(*, relation: Relation, user: AbstractBaseUser) -> None:
         )
 
 
-def revoke_on_archive(
-    sender: type[Relation], *, relation: Relation, user: AbstractBaseUser, **kwargs
-) -> None:
+def revoke_on_archive(sender: type[Relation], *, relation: Relation, user: User, **kwargs) -> None:
     """relations.signals.relation_archived: sent inside the archive's transaction, the row locked."""
     _revoke_locked(relation, user)
 
@@ -239,15 +238,15 @@ def check_invitation(token: str) -> Invitation:
     return invitation
 
 
-def new_portal_user(invitation: Invitation) -> AbstractBaseUser:
+def new_portal_user(invitation: Invitation) -> User:
     """The (unsaved) user an acceptance creates: its own account, whatever other account shares the address."""
-    user = get_user_model()(username=f"portal-{uuid.uuid4().hex}", email=invitation.email)
+    user = User(username=f"portal-{uuid.uuid4().hex}", email=invitation.email)
     user.set_unusable_password()
     return user
 
 
 @transaction.atomic
-def accept(*, token: str, password: str) -> AbstractBaseUser:
+def accept(*, token: str, password: str) -> User:
     """Use the link once: set the password on the contact's portal account, which is created if new.
 
     Never signs in an existing staff user: the account is one made for this contact (or, after a
@@ -282,14 +281,13 @@ def accept(*, token: str, password: str) -> AbstractBaseUser:
 # --- signing in again (the contact) --------------------------------------------------------------
 
 
-def authenticate_portal_user(
-    request: HttpRequest, *, email: str, password: str
-) -> AbstractBaseUser | None:
+def authenticate_portal_user(request: HttpRequest, *, email: str, password: str) -> User | None:
     """A portal user by the address its invitation went to (portal.backends.PortalBackend)."""
-    return authenticate(request, portal_email=email, password=password)
+    # authenticate() is typed for any user model; PortalBackend, the one that takes these, gives a User.
+    return cast("User | None", authenticate(request, portal_email=email, password=password))
 
 
-def active_account(user: AbstractBaseUser) -> PortalAccount | None:
+def active_account(user: User | AnonymousUser) -> PortalAccount | None:
     if not user.is_authenticated:
         return None
     return (
@@ -300,7 +298,7 @@ def active_account(user: AbstractBaseUser) -> PortalAccount | None:
     )
 
 
-def withdrawn_account(user: AbstractBaseUser) -> PortalAccount | None:
+def withdrawn_account(user: User | AnonymousUser) -> PortalAccount | None:
     """The user's portal account if the office withdrew its access (revoked, or the contact archived)."""
     if not user.is_authenticated:
         return None

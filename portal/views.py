@@ -28,6 +28,7 @@ from portal.forms import AcceptInvitationForm, PortalLoginForm
 from portal.models import Invitation, PortalAccount
 from practice.access import change_required
 from practice.confirm import Confirmation, ask, is_confirmed
+from practice.http import MemberRequest, PortalRequest
 from relations.models import Relation
 from relations.views.common import get_relation, relation_action
 
@@ -37,7 +38,7 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _staff_action(
-    request: HttpRequest, public_id: UUID, run: Callable[[Relation], Any], success: str
+    request: MemberRequest, public_id: UUID, run: Callable[[Relation], Any], success: str
 ) -> HttpResponse:
     def run_and_mail(relation: Relation) -> None:
         try:
@@ -56,13 +57,13 @@ def _staff_action(
     return relation_action(request, public_id, run_and_mail, success)
 
 
-def _base_url(request: HttpRequest) -> str:
+def _base_url(request: MemberRequest) -> str:
     return request.build_absolute_uri("/")
 
 
 @require_POST
 @change_required
-def invite(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def invite(request: MemberRequest, public_id: UUID) -> HttpResponse:
     return _staff_action(
         request,
         public_id,
@@ -73,7 +74,7 @@ def invite(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @require_POST
 @change_required
-def resend(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def resend(request: MemberRequest, public_id: UUID) -> HttpResponse:
     return _staff_action(
         request,
         public_id,
@@ -91,7 +92,7 @@ def revoke_question(relation: Relation) -> str:
 
 @require_http_methods(["GET", "POST"])
 @change_required
-def revoke(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def revoke(request: MemberRequest, public_id: UUID) -> HttpResponse:
     if not is_confirmed(request):
         relation = get_relation(request, public_id, change=True)
         accepted = relation.portal_state == "accepted"
@@ -124,7 +125,7 @@ def revoke(request: HttpRequest, public_id: UUID) -> HttpResponse:
     )
 
 
-def header_action_context(request: HttpRequest, relation: Relation) -> dict[str, Any]:
+def header_action_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
     """What portal/header_action.html needs on a relation's detail page (relations.extensions)."""
     args = [relation.public_id]
     return {
@@ -254,7 +255,7 @@ def _connected_clients(relation: Relation) -> list[tuple[Any, Relation]]:
 
 @require_GET
 @login_required(login_url="portal-login")
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: PortalRequest) -> HttpResponse:
     account = services.active_account(request.user)
     if account is None:
         withdrawn = services.withdrawn_account(request.user)

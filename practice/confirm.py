@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_htmx.http import HttpResponseClientRedirect
 
+from practice.http import KringRequest
+
 CONFIRMED = "confirmed"
 
 
@@ -53,7 +55,7 @@ class Confirmation:
     danger: bool = True
 
 
-def ask(request: HttpRequest, confirmation: Confirmation) -> HttpResponse:
+def ask(request: KringRequest, confirmation: Confirmation) -> HttpResponse:
     """The confirm page; an unconfirmed htmx POST (a tab's inline button) goes there as a page."""
     if request.htmx and request.method == "POST":
         return HttpResponseClientRedirect(request.get_full_path())

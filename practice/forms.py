@@ -12,7 +12,7 @@ in Persian and emoji sequences need them.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -61,7 +61,13 @@ class PlainTextValidator:
         return isinstance(other, PlainTextValidator) and other.multiline == self.multiline
 
 
-class FriendlyErrorsMixin:
+if TYPE_CHECKING:  # what the mixins are mixed into, for the type checker; at run time plain mixins
+    _Form = forms.BaseForm
+else:
+    _Form = object
+
+
+class FriendlyErrorsMixin(_Form):
     """Each complaint once, and the first field that has one focused (`autofocus`: no script needed).
 
     A ModelForm checks the model too (`Model.clean`), which repeats what the form already said about
@@ -70,8 +76,7 @@ class FriendlyErrorsMixin:
     (templates/_error_summary.html) links to each field.
     """
 
-    fields: dict[str, forms.Field]
-    _errors: Any
+    _errors: Any  # BaseForm's private error dict, not in the stubs
 
     def _update_errors(self, errors: ValidationError) -> None:
         if hasattr(errors, "error_dict"):
@@ -83,10 +88,10 @@ class FriendlyErrorsMixin:
             if not kept:
                 return
             errors = ValidationError(kept)
-        super()._update_errors(errors)  # type: ignore[misc]
+        super()._update_errors(errors)  # type: ignore[misc]  # private in BaseForm, not in the stubs
 
     def full_clean(self) -> None:
-        super().full_clean()  # type: ignore[misc]
+        super().full_clean()
         if not self._errors:
             return
         first = next(
@@ -112,7 +117,6 @@ class PlainTextMixin(FriendlyErrorsMixin):
     """
 
     verbatim_fields: tuple[str, ...] = ()
-    fields: dict[str, forms.Field]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

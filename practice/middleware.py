@@ -5,9 +5,11 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 
 from practice import audit
+from practice.http import KringRequest
 from practice.models import AuditEvent, Membership
 
 SESSION_PRACTICE_KEY = "practice_id"
@@ -45,7 +47,7 @@ def current_membership(request: HttpRequest) -> Membership | None:
     return default_membership(user)
 
 
-def default_membership(user) -> Membership | None:
+def default_membership(user: User) -> Membership | None:
     """The practice a session starts in: the user's first by name."""
     return Membership.objects.default_for(user)
 
@@ -56,8 +58,8 @@ class CurrentPracticeMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.membership = current_membership(request)  # type: ignore[attr-defined]
+    def __call__(self, request: KringRequest) -> HttpResponse:
+        request.membership = current_membership(request)
         return self.get_response(request)
 
 

@@ -1,5 +1,4 @@
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from practice.models import Membership, Practice
@@ -8,12 +7,11 @@ from practice.models import Membership, Practice
 @transaction.atomic
 def create_practice(
     *, slug: str, name: str, owner_username: str, owner_password: str | None
-) -> tuple[Practice, AbstractBaseUser, bool]:
+) -> tuple[Practice, User, bool]:
     """A practice with its first owner; the owner account is created when it does not exist yet.
 
     Returns the practice, the owner and whether the owner account was created.
     """
-    User = get_user_model()
     practice = Practice.objects.create(slug=slug, name=name)
     owner = User.objects.filter(username=owner_username).first()
     created = owner is None

@@ -7,19 +7,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from practice.access import member_required
+from practice.http import MemberRequest
 from practice.middleware import SESSION_PRACTICE_KEY
 from practice.models import Membership
 
 
 @require_GET
 @member_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: MemberRequest) -> HttpResponse:
     return render(request, "practice/home.html")
 
 
 @require_POST
 @member_required
-def switch(request: HttpRequest) -> HttpResponse:
+def switch(request: MemberRequest) -> HttpResponse:
     """Make another of the user's practices the current one; a practice they are not in is a 404."""
     slug = request.POST.get("practice", "")
     if "\x00" in slug:  # no slug holds one, and PostgreSQL refuses it in a query parameter

@@ -1,5 +1,7 @@
 """Owners' maintenance. Relations are never deleted, here or anywhere: no delete permission, no action."""
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
@@ -119,6 +121,8 @@ class RelationAdmin(NoDeleteAdmin):
         # Addresses and bank accounts through their services too: one default per type, the
         # timeline, search text and the outbox, exactly as on the relation's tabs.
         relation = form.instance
+        save: Callable[..., object]
+        remove: Callable[..., object]
         if formset.model is Address:
             save, remove, name = services.save_address, services.remove_address, "address"
         else:

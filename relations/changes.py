@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
@@ -61,7 +61,7 @@ def _touches_ledger(relation: Relation, ledger: bool | None, names: Iterable[str
 def record_change(
     relation: Relation,
     *,
-    user: AbstractBaseUser | None,
+    user: User | None,
     values: Mapping[str, Any] | None = None,
     event: str | None = None,
     fields: Iterable[str] = (),
@@ -115,7 +115,7 @@ def record_change(
 def record_changes(
     relations: Sequence[Relation],
     *,
-    user: AbstractBaseUser | None,
+    user: User | None,
     event: str | None,
     values: Mapping[str, Any] | None = None,
     columns: Sequence[str] = (),
@@ -133,10 +133,9 @@ def record_changes(
         return
     now = now or timezone.now()
     values = dict(values or {})
-    per_row = isinstance(fields, Mapping)
-    if not per_row:
-        fields = list(fields)  # type: ignore[arg-type]
-    names = [*values, *columns, *([] if per_row else fields)]  # type: ignore[misc]
+    if not isinstance(fields, Mapping):
+        fields = list(fields)
+    names = [*values, *columns, *([] if isinstance(fields, Mapping) else fields)]
     bumped = [r for r in relations if _touches_ledger(r, ledger, names)]
     if columns:
         bumped_ids = {r.pk for r in bumped}
@@ -144,9 +143,9 @@ def record_changes(
             for name, value in values.items():
                 setattr(relation, name, value)
             relation.updated_by, relation.updated_at = user, now
-            relation.version = F("version") + 1  # type: ignore[assignment]
+            relation.version = F("version") + 1
             if relation.pk in bumped_ids:
-                relation.ledger_version = _ledger_bump()  # type: ignore[assignment]
+                relation.ledger_version = _ledger_bump()
         written = [*columns, *values, "updated_by", "updated_at", "version"]
         if bumped:
             written.append("ledger_version")
@@ -175,7 +174,7 @@ def record_changes(
 def _record_all(
     relations: Sequence[Relation],
     kind: str,
-    user: AbstractBaseUser | None,
+    user: User | None,
     now: datetime,
     fields: Iterable[str] | Mapping[int, Iterable[str]],
 ) -> None:

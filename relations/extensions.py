@@ -10,12 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.http import HttpRequest
+from practice.http import MemberRequest
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from relations.models import Relation
 
-Context = Callable[[HttpRequest, "Relation"], dict[str, Any]]
+Context = Callable[[MemberRequest, "Relation"], dict[str, Any]]
 
 
 def _always(relation: Relation) -> bool:
@@ -27,7 +29,7 @@ class Tab:
     """A tab at `/relations/<id>/tab/<slug>/`; `template` is a fragment included in the page."""
 
     slug: str
-    label: Any  # a lazy translation
+    label: StrOrPromise  # a lazy translation, read when the page is drawn
     template: str
     context: Context
     after: str  # the slug of the tab it follows

@@ -8,13 +8,15 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Any, cast
 
 import phonenumbers
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxLengthValidator
+from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.dates import MONTHS as MONTH_NAMES
@@ -209,18 +211,19 @@ class Merge:
     conflicts: set[str] = field(default_factory=set)
 
 
-class RemembersLoaded:
+if TYPE_CHECKING:  # what the mixin is mixed into, for the type checker; at run time a plain mixin
+    _EditForm = forms.ModelForm[Any]
+else:
+    _EditForm = object
+
+
+class RemembersLoaded(_EditForm):
     """An edit form that carries, in a hidden `loaded` field, the values it was opened with.
 
     So that a save can tell the fields this person changed from the fields someone else saved
     meanwhile: disjoint changes are merged, and a field both changed is the only conflict. Works
     without JavaScript: the snapshot is a plain hidden input. A form subclass says how to make a
     sibling of itself for another instance (`twin`)."""
-
-    instance: object
-    fields: dict[str, forms.Field]
-    data: object
-    cleaned_data: dict
 
     def twin(self, data, instance):  # pragma: no cover - each form defines it
         raise NotImplementedError
@@ -324,7 +327,9 @@ class RemembersLoaded:
         form was opened with, so that the next save goes through. `conflicting` lists what the
         other person saved for each field both changed."""
         fresh = self.twin(None, current)
-        data = self.data.copy()
+        # A bound form's data: the request's QueryDict (a dict subclass) or a dict; either copies
+        # as a mutable one.
+        data = cast("dict[str, Any]", self.data).copy()
         for name in self.data_fields():
             if name in merge.mine:
                 continue
@@ -599,9 +604,10 @@ class BankAccountForm(PlainTextMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.relation = relation
         # Typed with spaces ("NL91 ABNA 0417 1643 00", "ABNANL2A XXX"); the compact form is checked.
-        self.fields["iban"].max_length = None
-        self.fields["bic"].max_length = None
         for name in ("iban", "bic"):
+            field = self.fields[name]
+            if isinstance(field, forms.CharField):
+                field.max_length = None
             self.fields[name].validators = [
                 v for v in self.fields[name].validators if not hasattr(v, "limit_value")
             ]
@@ -674,14 +680,16 @@ class ServiceAgreementForm(PlainTextMixin, forms.ModelForm):
         return cleaned
 
 
-def member_label(user) -> str:
+def member_label(user: User) -> str:
     name = user.get_full_name()
     other = user.email or user.get_username()
     return f"{name} ({other})" if name else other
 
 
 class TeamMemberForm(PlainTextMixin, forms.Form):
-    member = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Team member"))
+    member: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        queryset=None, label=gettext_lazy("Team member")
+    )
     role = forms.ChoiceField(
         choices=TeamAssignment.Role.choices,
         label=gettext_lazy("Role"),
@@ -691,10 +699,8 @@ class TeamMemberForm(PlainTextMixin, forms.Form):
     def __init__(self, *args, practice, **kwargs):
         super().__init__(*args, **kwargs)
         # Only the practice's own people: another office's staff are not offered, nor accepted.
-        users = (
-            get_user_model()
-            .objects.filter(memberships__practice=practice)
-            .order_by("first_name", "last_name", "username")
+        users = User.objects.filter(memberships__practice=practice).order_by(
+            "first_name", "last_name", "username"
         )
         self.fields["member"].queryset = users
         # The e-mail (or user name) beside the name tells two "Jan de Vries"es apart.
@@ -703,7 +709,9 @@ class TeamMemberForm(PlainTextMixin, forms.Form):
 
 def _relation_field(name: str, **kwargs) -> forms.Field:
     """The model field's form field (its label and length), as the edit form has it."""
-    field = Relation._meta.get_field(name).formfield(**kwargs)
+    model_field = Relation._meta.get_field(name)
+    assert isinstance(model_field, models.Field)  # a column of its own, not a relation's reverse
+    field = model_field.formfield(**kwargs)
     assert field is not None
     return field
 

@@ -23,7 +23,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from practice.models import Practice
@@ -149,7 +149,7 @@ def _names(record: LedgerRecord, company: bool) -> dict[str, str]:
 def create_from_ledger(
     *,
     practice: Practice,
-    user: AbstractBaseUser | None,
+    user: User | None,
     records: Sequence[LedgerRecord],
     now: datetime | None = None,
 ) -> list[int]:
@@ -230,7 +230,7 @@ def apply_record(relation: Relation, record: LedgerRecord) -> None:
 
 def update_from_ledger(
     *,
-    user: AbstractBaseUser | None,
+    user: User | None,
     changes: Sequence[tuple[Relation, LedgerRecord, Iterable[str]]],
     now: datetime | None = None,
 ) -> None:

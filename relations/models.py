@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -67,9 +67,11 @@ class RelationsAreNeverDeleted(Exception):
 
 
 class RelationQuerySet(models.QuerySet["Relation"]):
-    def delete(self):  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise RelationsAreNeverDeleted("Relations are archived, never deleted.")
 
+    # Django's flags on a method (templates never call it; managers do not copy it): function
+    # attributes, which the type checker does not model.
     delete.alters_data = True  # type: ignore[attr-defined]
     delete.queryset_only = True  # type: ignore[attr-defined]
 
@@ -289,10 +291,10 @@ class Relation(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("relations-detail", args=[self.public_id])
 
-    def delete(self, *args, **kwargs):  # type: ignore[override]
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise RelationsAreNeverDeleted("Relations are archived, never deleted.")
 
-    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.alters_data = True  # type: ignore[attr-defined]  # Django's flag: templates never call it
 
     # --- derived values -------------------------------------------------------------------------
 

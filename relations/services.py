@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -99,7 +99,7 @@ def _frozen_code() -> str:
 def create_relation(
     *,
     practice: Practice,
-    user: AbstractBaseUser,
+    user: User,
     relation: Relation,
 ) -> Relation:
     """Save a new relation built by a form; a client without a code gets the next one."""
@@ -133,7 +133,7 @@ def create_relation(
 def update_relation(
     *,
     relation: Relation,
-    user: AbstractBaseUser,
+    user: User,
     version: int,
     changed: Iterable[str],
 ) -> Relation:
@@ -205,7 +205,7 @@ def settle_review(*, relation: Relation, checked: set[str], still_invalid: set[s
 
 @transaction.atomic
 def convert_to_client(
-    *, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]
+    *, practice: Practice, user: User, relations: Iterable[Relation]
 ) -> BulkResult:
     """Contacts become clients with fresh codes; clients and archived rows are skipped, with reasons.
 
@@ -264,7 +264,7 @@ def kept_fields(relation: Relation, names: Iterable[str]) -> list[str]:
 def convert_to_private(
     *,
     relation: Relation,
-    user: AbstractBaseUser,
+    user: User,
     last_name: str,
     first_name: str = "",
     name_prefix: str = "",
@@ -335,7 +335,7 @@ def private_refusal(relation: Relation) -> str:
 
 
 @transaction.atomic
-def convert_to_company(*, relation: Relation, user: AbstractBaseUser, legal_name: str) -> Relation:
+def convert_to_company(*, relation: Relation, user: User, legal_name: str) -> Relation:
     """Private person → company under the legal name the person gave; the person's fields stay on
     the row (hidden while a company) and the event names them."""
     relation = Relation.objects.select_for_update().get(pk=relation.pk)
@@ -390,7 +390,7 @@ def agreements_archiving_stops(
 def archive(
     *,
     practice: Practice,
-    user: AbstractBaseUser,
+    user: User,
     relations: Iterable[Relation],
     end_running: bool = False,
 ) -> BulkResult:
@@ -471,9 +471,7 @@ def archive(
 
 
 @transaction.atomic
-def restore(
-    *, practice: Practice, user: AbstractBaseUser, relations: Iterable[Relation]
-) -> BulkResult:
+def restore(*, practice: Practice, user: User, relations: Iterable[Relation]) -> BulkResult:
     rows = Relation.objects.select_for_update().filter(
         practice=practice, pk__in=[r.pk for r in relations]
     )
@@ -488,9 +486,7 @@ def restore(
     return result
 
 
-def _set_archived(
-    relations: list[Relation], user: AbstractBaseUser, now, *, archived: bool
-) -> None:
+def _set_archived(relations: list[Relation], user: User, now, *, archived: bool) -> None:
     """Archive or restore the rows (and the instances). Archiving is no ledger data: nothing is
     deleted or hidden there (DESIGN §3)."""
     values = {"archived_at": now if archived else None, "archived_by": user if archived else None}
@@ -503,11 +499,12 @@ def _set_archived(
         now=now,
     )
     for relation in relations:
-        relation.archived_at, relation.archived_by = values["archived_at"], values["archived_by"]
+        relation.archived_at = now if archived else None
+        relation.archived_by = user if archived else None
 
 
 @transaction.atomic
-def reveal_bsn(*, relation: Relation, user: AbstractBaseUser) -> str:
+def reveal_bsn(*, relation: Relation, user: User) -> str:
     """The BSN in full, for this one response; the reveal itself is on the timeline."""
     TimelineEvent.record(relation, Event.BSN_REVEALED, actor=user)
     return relation.bsn
@@ -516,9 +513,7 @@ def reveal_bsn(*, relation: Relation, user: AbstractBaseUser) -> str:
 # --- addresses and bank accounts -----------------------------------------------------------------
 
 
-def _detail_changed(
-    relation: Relation, user: AbstractBaseUser, event: str, fields: Iterable[str] = ()
-) -> None:
+def _detail_changed(relation: Relation, user: User, event: str, fields: Iterable[str] = ()) -> None:
     """Addresses and bank accounts are ledger data, and cities are part of what search matches."""
     record_change(
         relation,
@@ -532,7 +527,7 @@ def _detail_changed(
 
 @transaction.atomic
 def save_address(
-    *, relation: Relation, user: AbstractBaseUser, address: Address, changed: Iterable[str] = ()
+    *, relation: Relation, user: User, address: Address, changed: Iterable[str] = ()
 ) -> Address:
     ensure_editable(relation)
     is_new = address.pk is None
@@ -552,7 +547,7 @@ def save_address(
 
 
 @transaction.atomic
-def remove_address(*, relation: Relation, user: AbstractBaseUser, address: Address) -> None:
+def remove_address(*, relation: Relation, user: User, address: Address) -> None:
     ensure_editable(relation)
     address.delete()
     Address.objects.keep_a_default(address)
@@ -561,7 +556,7 @@ def remove_address(*, relation: Relation, user: AbstractBaseUser, address: Addre
 
 @transaction.atomic
 def save_bank_account(
-    *, relation: Relation, user: AbstractBaseUser, account: BankAccount, changed: Iterable[str] = ()
+    *, relation: Relation, user: User, account: BankAccount, changed: Iterable[str] = ()
 ) -> BankAccount:
     ensure_editable(relation)
     is_new = account.pk is None
@@ -578,9 +573,7 @@ def save_bank_account(
 
 
 @transaction.atomic
-def remove_bank_account(
-    *, relation: Relation, user: AbstractBaseUser, account: BankAccount
-) -> None:
+def remove_bank_account(*, relation: Relation, user: User, account: BankAccount) -> None:
     ensure_editable(relation)
     account.delete()
     BankAccount.objects.keep_a_default(account)
@@ -592,7 +585,7 @@ def remove_bank_account(
 MANAGER = TeamAssignment.Role.RELATIONSHIP_MANAGER
 
 
-def _ensure_managers(relations: list[Relation], user: AbstractBaseUser, now) -> None:
+def _ensure_managers(relations: list[Relation], user: User, now) -> None:
     """`_ensure_manager` for many clients: one query to find those without, two inserts."""
     managed = set(
         TeamAssignment.objects.filter(relation__in=relations, role=MANAGER).values_list(
@@ -618,7 +611,7 @@ def _ensure_managers(relations: list[Relation], user: AbstractBaseUser, now) -> 
     )
 
 
-def _ensure_manager(relation: Relation, user: AbstractBaseUser) -> None:
+def _ensure_manager(relation: Relation, user: User) -> None:
     """A client always has a relationship manager: the person who made it a client, by default."""
     if not relation.team.filter(role=MANAGER).exists():
         TeamAssignment.objects.create(
@@ -628,9 +621,7 @@ def _ensure_manager(relation: Relation, user: AbstractBaseUser) -> None:
 
 
 @transaction.atomic
-def add_team_member(
-    *, relation: Relation, user: AbstractBaseUser, member: AbstractBaseUser, role: str
-) -> TeamAssignment:
+def add_team_member(*, relation: Relation, user: User, member: User, role: str) -> TeamAssignment:
     ensure_editable(relation)
     if not Membership.objects.filter(practice_id=relation.practice_id, user=member).exists():
         raise ValidationError({"member": _("Only members of the practice can be on the team.")})
@@ -644,7 +635,7 @@ def add_team_member(
 
 
 @transaction.atomic
-def remove_team_member(*, assignment: TeamAssignment, user: AbstractBaseUser) -> None:
+def remove_team_member(*, assignment: TeamAssignment, user: User) -> None:
     relation = Relation.objects.select_for_update().get(pk=assignment.relation_id)
     ensure_editable(relation)
     managers = relation.team.filter(role=MANAGER)
@@ -663,7 +654,7 @@ def remove_team_member(*, assignment: TeamAssignment, user: AbstractBaseUser) ->
 
 @transaction.atomic
 def add_agreement(
-    *, relation: Relation, user: AbstractBaseUser, agreement: ServiceAgreement
+    *, relation: Relation, user: User, agreement: ServiceAgreement
 ) -> ServiceAgreement:
     ensure_editable(relation)
     if not relation.is_client:
@@ -677,7 +668,7 @@ def add_agreement(
 
 @transaction.atomic
 def change_agreement(
-    *, agreement: ServiceAgreement, user: AbstractBaseUser, changed: Iterable[str]
+    *, agreement: ServiceAgreement, user: User, changed: Iterable[str]
 ) -> ServiceAgreement:
     ensure_editable(agreement.relation)
     agreement.save()
@@ -693,9 +684,7 @@ def change_agreement(
 
 
 @transaction.atomic
-def end_agreement(
-    *, agreement: ServiceAgreement, user: AbstractBaseUser, on=None
-) -> ServiceAgreement:
+def end_agreement(*, agreement: ServiceAgreement, user: User, on=None) -> ServiceAgreement:
     """End a running agreement on `on` (today); one that has not started yet is cancelled instead.
 
     A cancelled agreement keeps its dates as agreed and never runs (`ServiceAgreement.status`). The

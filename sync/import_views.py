@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from practice.access import get_scoped_or_404, owner_required, scoped
+from practice.http import MemberRequest
 from relations.models import Relation
 from sync.importer import Outcome, kept_count
 from sync.models import ImportRun
@@ -38,7 +39,7 @@ OUTCOME_ORDER = [Outcome.FAILED, Outcome.KEPT, Outcome.UPDATED, Outcome.CREATED,
 
 @require_http_methods(["GET", "POST"])
 @owner_required
-def start(request: HttpRequest) -> HttpResponse:
+def start(request: MemberRequest) -> HttpResponse:
     if request.method == "POST":
         run = ImportRun.objects.create(
             practice=request.membership.practice,
@@ -54,7 +55,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @owner_required
-def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def run_detail(request: MemberRequest, pk: int) -> HttpResponse:
     run = get_scoped_or_404(request, ImportRun, pk=pk)
     context = _progress_context(run)
     template = "sync/import.html#progress" if request.htmx else "sync/import.html"

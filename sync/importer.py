@@ -22,7 +22,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
@@ -177,7 +177,7 @@ def kept_count(run: ImportRun) -> int:
 def run_import(
     *,
     practice: Practice,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     dry_run: bool = False,
     run: ImportRun | None = None,
     progress: Progress | None = None,
@@ -216,7 +216,7 @@ class _Importer:
         self,
         *,
         practice: Practice,
-        user: AbstractBaseUser | None,
+        user: User | None,
         dry_run: bool,
         run: ImportRun,
         adapter: LedgerAdapter | None = None,

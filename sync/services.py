@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -36,7 +36,7 @@ def _state_for_update(relation: Relation) -> SyncState:
 
 
 @transaction.atomic
-def retry(*, relation: Relation, user: AbstractBaseUser) -> None:
+def retry(*, relation: Relation, user: User) -> None:
     state = _state_for_update(relation)
     if state.status != SyncState.Status.FAILED:
         raise ValidationError(_("Only a failed push can be retried."))
@@ -49,7 +49,7 @@ def retry(*, relation: Relation, user: AbstractBaseUser) -> None:
 
 
 @transaction.atomic
-def send_now(*, relation: Relation, user: AbstractBaseUser) -> None:
+def send_now(*, relation: Relation, user: User) -> None:
     """Send this client to the ledger now: due at once (a retry waited out, a refused push tried
     again, an unchanged client sent again), and a drain nudged once this commits. A conflict is
     staff's to resolve first; a paused office sends nothing."""
@@ -86,7 +86,7 @@ def is_in_ledger(relation: Relation) -> bool:
 
 
 @transaction.atomic
-def keep_kring(*, relation: Relation, user: AbstractBaseUser) -> None:
+def keep_kring(*, relation: Relation, user: User) -> None:
     """Conflict resolved in Kring's favour: the next push overwrites the ledger's change."""
     state = _state_for_update(relation)
     if state.status != SyncState.Status.CONFLICT:
@@ -108,7 +108,7 @@ TAKEN_FIELDS = ("display_name", "addresses", "bank_accounts", "vat_number", "kvk
 
 
 @transaction.atomic
-def take_ledger(*, relation: Relation, user: AbstractBaseUser) -> None:
+def take_ledger(*, relation: Relation, user: User) -> None:
     """Conflict resolved in the ledger's favour: its name, numbers, addresses and banks become Kring's
     (through relations.intake, as the import takes them)."""
     state = _state_for_update(relation)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from practice.access import change_required, owner_required
+from practice.http import MemberRequest
 from relations.models import Relation
 from relations.views.common import get_relation, relation_action
 from sync import crypto, outbox, services
@@ -23,7 +24,7 @@ from sync.mapping import customer_for, customer_from_dict
 from sync.models import LedgerConnection, SyncState
 
 
-def ledger_tab_context(request: HttpRequest, relation: Relation) -> dict[str, Any]:
+def ledger_tab_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
     state = SyncState.objects.filter(relation=relation).first()
     paused = LedgerConnection.objects.filter(
         practice_id=relation.practice_id, enabled=False
@@ -74,7 +75,7 @@ def _compare(ours, theirs) -> list[tuple[str, str, str, bool]]:
     return [(label, a, b, a != b) for label, a, b in rows]
 
 
-def _action(request: HttpRequest, public_id: UUID, service, success: str) -> HttpResponse:
+def _action(request: MemberRequest, public_id: UUID, service, success: str) -> HttpResponse:
     return relation_action(
         request,
         public_id,
@@ -86,13 +87,13 @@ def _action(request: HttpRequest, public_id: UUID, service, success: str) -> Htt
 
 @require_POST
 @change_required
-def retry(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def retry(request: MemberRequest, public_id: UUID) -> HttpResponse:
     return _action(request, public_id, services.retry, _("The push will be tried again."))
 
 
 @require_POST
 @change_required
-def keep_kring(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def keep_kring(request: MemberRequest, public_id: UUID) -> HttpResponse:
     return _action(
         request, public_id, services.keep_kring, _("Kring's version will be sent to the ledger.")
     )
@@ -100,7 +101,7 @@ def keep_kring(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @require_POST
 @change_required
-def take_ledger(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def take_ledger(request: MemberRequest, public_id: UUID) -> HttpResponse:
     return _action(
         request, public_id, services.take_ledger, _("The ledger's version is now Kring's too.")
     )
@@ -108,7 +109,7 @@ def take_ledger(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @require_POST
 @change_required
-def send_now(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def send_now(request: MemberRequest, public_id: UUID) -> HttpResponse:
     """Nu versturen: this client to the ledger now. With eager tasks (no broker) the push has run
     when the service returns; with a worker it is queued, and the message says which."""
     relation = get_relation(request, public_id, change=True)
@@ -131,7 +132,7 @@ def send_now(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @sensitive_post_parameters("client_secret", "refresh_token")
 @require_http_methods(["GET", "POST"])
 @owner_required
-def ledger_settings(request: HttpRequest) -> HttpResponse:
+def ledger_settings(request: MemberRequest) -> HttpResponse:
     practice = request.membership.practice
     # Not connection_for(): a GET or a refused POST must not create the row.
     connection = LedgerConnection.objects.filter(practice=practice).first() or LedgerConnection(

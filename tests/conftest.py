@@ -10,16 +10,18 @@ from tests.factories import MembershipFactory, PracticeFactory, UserFactory
 
 @pytest.fixture
 def practice(db) -> Practice:
-    return PracticeFactory(name="Administratiekantoor Van Dam", slug="vandam")
+    return PracticeFactory.create(name="Administratiekantoor Van Dam", slug="vandam")
 
 
 @pytest.fixture
 def other_practice(db) -> Practice:
-    return PracticeFactory(name="Boekhouding Elders", slug="elders")
+    return PracticeFactory.create(name="Boekhouding Elders", slug="elders")
 
 
 def _member(practice: Practice, username: str, role: str) -> Membership:
-    return MembershipFactory(practice=practice, user=UserFactory(username=username), role=role)
+    return MembershipFactory.create(
+        practice=practice, user=UserFactory.create(username=username), role=role
+    )
 
 
 @pytest.fixture

@@ -1,14 +1,15 @@
 import factory
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from practice.models import Membership, Practice
+from relations.models import Address, BankAccount, Relation, ServiceAgreement
 
 PASSWORD = "correct-horse-battery"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         django_get_or_create = ["username"]
         skip_postgeneration_save = True
 
@@ -24,7 +25,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save(update_fields=["password"])
 
 
-class PracticeFactory(factory.django.DjangoModelFactory):
+class PracticeFactory(factory.django.DjangoModelFactory[Practice]):
     class Meta:
         model = Practice
         django_get_or_create = ["slug"]
@@ -33,7 +34,7 @@ class PracticeFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"office-{n}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -42,11 +43,11 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.STAFF
 
 
-class RelationFactory(factory.django.DjangoModelFactory):
+class RelationFactory(factory.django.DjangoModelFactory[Relation]):
     """A client company by default; `private()` / `contact()` traits switch kind and type."""
 
     class Meta:
-        model = "relations.Relation"
+        model = Relation
         skip_postgeneration_save = True
 
     practice = factory.SubFactory(PracticeFactory)
@@ -72,9 +73,9 @@ class RelationFactory(factory.django.DjangoModelFactory):
             obj.save(update_fields=["display_name", "search_text"])
 
 
-class AddressFactory(factory.django.DjangoModelFactory):
+class AddressFactory(factory.django.DjangoModelFactory[Address]):
     class Meta:
-        model = "relations.Address"
+        model = Address
 
     relation = factory.SubFactory(RelationFactory)
     type = "visiting"
@@ -85,9 +86,9 @@ class AddressFactory(factory.django.DjangoModelFactory):
     country = "NL"
 
 
-class BankAccountFactory(factory.django.DjangoModelFactory):
+class BankAccountFactory(factory.django.DjangoModelFactory[BankAccount]):
     class Meta:
-        model = "relations.BankAccount"
+        model = BankAccount
 
     relation = factory.SubFactory(RelationFactory)
     iban = "NL91ABNA0417164300"
@@ -96,9 +97,9 @@ class BankAccountFactory(factory.django.DjangoModelFactory):
     holder = "Bakkerij B.V."
 
 
-class ServiceAgreementFactory(factory.django.DjangoModelFactory):
+class ServiceAgreementFactory(factory.django.DjangoModelFactory[ServiceAgreement]):
     class Meta:
-        model = "relations.ServiceAgreement"
+        model = ServiceAgreement
 
     relation = factory.SubFactory(RelationFactory)
     practice = factory.SelfAttribute("relation.practice")

@@ -104,7 +104,7 @@ def _grow(relation, practice, numbers: range) -> None:
         agreement = ServiceAgreement.objects.create(
             practice=practice, relation=relation, service="payroll"
         )
-        user = MembershipFactory(practice=practice).user
+        user = MembershipFactory.create(practice=practice).user
         TeamAssignment.objects.create(
             practice=practice, relation=relation, user=user,
             role=["accountant", "assistant", "payroll", "tax_advisor"][i % 4],

@@ -14,7 +14,9 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 def parse_po(text: str) -> list[dict]:
     """Entries as {"flags", "msgid", "msgid_plural", "msgstr": [forms]}; enough of the format for us."""
-    entries, entry, key = [], None, None
+    entries: list[dict] = []
+    entry: dict | None = None
+    key: tuple[str, int | None] | None = None
     for line in [*text.splitlines(), ""]:
         if not line.strip():
             if entry and "msgid" in entry:
@@ -28,6 +30,7 @@ def parse_po(text: str) -> list[dict]:
             continue
         elif line.startswith('"'):
             value = ast.literal_eval(line)
+            assert key is not None, f"a continued string before any keyword: {line!r}"
             if key[0] == "msgstr":
                 entry["msgstr"][key[1]] += value
             else:

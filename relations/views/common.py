@@ -5,14 +5,15 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 
 from practice.access import get_scoped_or_404
+from practice.http import MemberRequest
 from relations.models import Relation
 
 
-def get_relation(request: HttpRequest, public_id: UUID, *, change: bool = False) -> Relation:
+def get_relation(request: MemberRequest, public_id: UUID, *, change: bool = False) -> Relation:
     """The relation of the current practice; 404 for anyone else's, 403 on change for read-only."""
     return get_scoped_or_404(request, Relation, change=change, public_id=public_id)
 
@@ -31,7 +32,7 @@ def relation_hint(relation: Relation, city: str | None, *, kind: bool = True) ->
 
 
 def relation_action(
-    request: HttpRequest,
+    request: MemberRequest,
     public_id: UUID,
     run: Callable[[Relation], object],
     success: str,

@@ -11,11 +11,13 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.db.models import (
     Exists,
     F,
@@ -30,7 +32,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, JSONObject, NullIf, Trim
 from django.http import (
     FileResponse,
-    HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
     QueryDict,
@@ -52,17 +53,22 @@ from openpyxl.styles import Font
 
 from practice.access import change_required, member_required, scoped
 from practice.confirm import Confirmation, ask, is_confirmed
+from practice.http import MemberRequest
 from relations import services
 from relations.models import (
     Address,
     BankAccount,
     PortalState,
     Relation,
+    RelationQuerySet,
     TeamAssignment,
     preferred_address_of,
     preferred_city,
 )
 from relations.views.common import relation_hint
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # The count is exact up to here and "10,000+" beyond: counting a sliced queryset stops after CAP + 1
 # rows, where an unbounded COUNT(*) would read the whole practice on every page view (DESIGN §7).
@@ -212,8 +218,8 @@ def read_filters(params: QueryDict) -> ListFilters:
 
 
 def filter_relations(
-    queryset: QuerySet[Relation], filters: ListFilters, *, user: Any = None
-) -> QuerySet[Relation]:
+    queryset: RelationQuerySet, filters: ListFilters, *, user: User | None = None
+) -> RelationQuerySet:
     """The rows the list and the export show, sorted; `queryset` is already the practice's."""
     qs = queryset.archived() if filters.status == "archived" else queryset.active()
     if filters.team == "mine" and user is not None:
@@ -361,9 +367,11 @@ def _page_url(filters: ListFilters, page: int) -> str:
 
 @require_GET
 @member_required
-def relation_list(request: HttpRequest) -> HttpResponse:
+def relation_list(request: MemberRequest) -> HttpResponse:
     filters = read_filters(request.GET)
-    relations = filter_relations(scoped(request, Relation), filters, user=request.user)
+    relations = filter_relations(
+        scoped(request, Relation.objects.all()), filters, user=request.user
+    )
     per_page = filters.per_page
 
     # Counting stops at COUNT_CAP + 1 rows, so the count costs the same on a practice of any size.
@@ -405,7 +413,7 @@ def relation_list(request: HttpRequest) -> HttpResponse:
         "relations": _list_rows(rows, back_query(filters, page)),
         "filters": filters,
         # Nothing at all, not nothing matching: the page says how to add or import relations.
-        "practice_is_empty": count == 0 and not scoped(request, Relation).exists(),
+        "practice_is_empty": count == 0 and not scoped(request, Relation.objects.all()).exists(),
         "filter_params": urlencode(filters.params()),
         # Built only when the template's fragment cache misses: the filter bar's widgets cost
         # about as much to render as 50 rows, and they depend on the filters and language alone.
@@ -454,11 +462,11 @@ def _convert_preview(relation: Relation) -> str:
 @dataclass(frozen=True)
 class BulkAction:
     service: Callable[..., services.BulkResult]
-    label: str
-    outcome: str
-    summary: str  # "%(done)s … %(skipped)s …"
+    label: StrOrPromise
+    outcome: StrOrPromise
+    summary: StrOrPromise  # "%(done)s … %(skipped)s …"
     # An action that asks first (practice.confirm): the question, and each row's outcome to be.
-    question: str = ""
+    question: StrOrPromise = ""
     preview: Callable[[Relation], str] | None = None
 
 
@@ -489,7 +497,7 @@ BULK_ACTIONS = {
 }
 
 
-def _safe_next(request: HttpRequest) -> str:
+def _safe_next(request: MemberRequest) -> str:
     next_url = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -510,7 +518,7 @@ def _selected_ids(values: Iterable[str]) -> tuple[list[uuid.UUID], list[str]]:
     return list(ids), invalid
 
 
-def _all_matching(request: HttpRequest) -> list[Relation] | None:
+def _all_matching(request: MemberRequest) -> list[Relation] | None:
     """The rows of "select all N matching": what the list's filters select, as the list showed them.
 
     The filters are read as the list reads them and applied to the practice's rows (with "mine"
@@ -519,7 +527,7 @@ def _all_matching(request: HttpRequest) -> list[Relation] | None:
     rather than acting on rows they never saw. None when refused (the message is queued).
     """
     filters = read_filters(QueryDict(request.POST.get("filters", "")[:1000]))
-    matching = filter_relations(scoped(request, Relation), filters, user=request.user)
+    matching = filter_relations(scoped(request, Relation.objects.all()), filters, user=request.user)
     rows = list(matching.only("pk", "public_id")[: COUNT_CAP + 1])
     if len(rows) > COUNT_CAP:
         messages.error(
@@ -550,14 +558,14 @@ def _hints(relations: list[Relation]) -> dict[int, str]:
     shown = relations[:BULK_REPORT_LIMIT]
     rows = Relation.objects.filter(pk__in=[r.pk for r in shown]).annotate(city=preferred_city())
     return {
-        relation.pk: relation_hint(relation, relation.city)  # type: ignore[attr-defined]
+        relation.pk: relation_hint(relation, relation.city)
         for relation in rows.only("kind", "entity", "client_code", "email")
     }
 
 
 @require_POST
 @change_required
-def bulk(request: HttpRequest) -> HttpResponse:
+def bulk(request: MemberRequest) -> HttpResponse:
     next_url = _safe_next(request)
     action_name = request.POST.get("action", "")
     action = BULK_ACTIONS.get(action_name)
@@ -568,7 +576,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
         found = _all_matching(request)
         if found is None:
             return HttpResponseRedirect(next_url)
-        ids, invalid = [r.public_id for r in found], []
+        ids = [r.public_id for r in found]
+        invalid: list[str] = []
         submitted = [str(i) for i in ids]
     else:
         submitted = request.POST.getlist("ids")
@@ -577,7 +586,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(next_url)
         ids, invalid = _selected_ids(submitted)
         # Only the current practice's rows are loaded: another practice's id is "not found".
-        found = list(scoped(request, Relation).filter(public_id__in=ids).only("pk", "public_id"))
+        found = list(
+            scoped(request, Relation.objects.all())
+            .filter(public_id__in=ids)
+            .only("pk", "public_id")
+        )
     found_ids = {relation.public_id for relation in found}
     not_found = [str(i) for i in ids if i not in found_ids] + invalid
     options = {}
@@ -618,7 +631,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
 
 
 def _ask_bulk(
-    request: HttpRequest,
+    request: MemberRequest,
     action: BulkAction,
     ids: list[uuid.UUID],
     invalid: list[str],
@@ -628,7 +641,7 @@ def _ask_bulk(
     assert action.preview is not None
     found = {
         relation.public_id: relation
-        for relation in scoped(request, Relation)
+        for relation in scoped(request, Relation.objects.all())
         .filter(public_id__in=ids)
         .only("public_id", "display_name", "kind", "archived_at")
     }
@@ -686,7 +699,7 @@ def _outcome(action: BulkAction, result: services.BulkResult, relation: Relation
 
 
 def _confirm_archive(
-    request: HttpRequest,
+    request: MemberRequest,
     next_url: str,
     submitted: list[str],
     found: list[Relation],
@@ -698,7 +711,7 @@ def _confirm_archive(
         Relation.objects.filter(pk__in=[r.pk for r in found]).order_by("display_name", "pk")
     )
     running, planned = services.agreements_archiving_stops(relations)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "relation": relation,
             "running": running.get(relation.pk, []),
@@ -751,7 +764,11 @@ def _member_name() -> Any:
     return Coalesce(NullIf(full, Value("")), "user__username")
 
 
-def _export_columns(relations: QuerySet[Relation]) -> QuerySet[Relation]:
+# name, kind, entity, code, e-mail, phone, address (JSON), KvK, btw-id, IBAN, team, archived at.
+type ExportRow = tuple[str, str, str, str, str, str, Any, str, str, Any, Any, datetime | None]
+
+
+def _export_columns(relations: QuerySet[Relation]) -> QuerySet[Any, ExportRow]:
     """The export's rows: every column in the one query, so a practice of any size is read in the
     same few queries, streamed in chunks. values_list names every column: the BSN (and anything
     else sensitive) is never even selected."""
@@ -896,15 +913,17 @@ def _export_filename(extension: str) -> str:
     return f"relations-{timezone.localdate():%Y-%m-%d}.{extension}"
 
 
-def _exported(request: HttpRequest) -> Iterator[list[str]]:
+def _exported(request: MemberRequest) -> Iterator[list[str]]:
     filters = read_filters(request.GET)
-    relations = filter_relations(scoped(request, Relation), filters, user=request.user)
+    relations = filter_relations(
+        scoped(request, Relation.objects.all()), filters, user=request.user
+    )
     return _export_rows(relations, _export_labels())
 
 
 @require_GET
 @member_required
-def export_csv(request: HttpRequest) -> StreamingHttpResponse:
+def export_csv(request: MemberRequest) -> StreamingHttpResponse:
     """CSV as Dutch Excel opens it: UTF-8 behind a byte order mark (without one Excel reads
     "CafÃ©"), cells separated by ";" (the list separator of a Dutch Windows, where "," is the
     decimal comma), every cell that could start a formula made text."""
@@ -936,7 +955,7 @@ def _xlsx_cell(sheet: Any, value: str) -> Any:
 
 @require_GET
 @member_required
-def export_xlsx(request: HttpRequest) -> FileResponse:
+def export_xlsx(request: MemberRequest) -> FileResponse:
     """The same rows as an Excel workbook. Written in openpyxl's write-only mode, which puts rows
     in a temporary file as they come: memory stays flat however many rows (10,000+) there are.
     Values are typed text, so nothing needs a leading quote: a phone number stays "+31 …"."""

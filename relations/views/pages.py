@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from practice.access import change_required, member_required
 from practice.confirm import Confirmation, ask, is_confirmed
+from practice.http import MemberRequest
 from relations import extensions, services
 from relations.forms import (
     ConvertToCompanyForm,
@@ -70,7 +71,7 @@ def _tab_url(relation: Relation, tab: str) -> str:
 
 
 def _render_detail(
-    request: HttpRequest, relation: Relation, tab: str, *, bsn_revealed: bool = False
+    request: MemberRequest, relation: Relation, tab: str, *, bsn_revealed: bool = False
 ) -> HttpResponse:
     tabs = tabs_for(relation)
     if tab not in dict(tabs):
@@ -145,12 +146,12 @@ EVENT_MODELS = (("address_", Address), ("bank_", BankAccount), ("agreement_", Se
 
 @require_GET
 @member_required
-def detail(request: HttpRequest, public_id: UUID, tab: str = "overview") -> HttpResponse:
+def detail(request: MemberRequest, public_id: UUID, tab: str = "overview") -> HttpResponse:
     relation = get_relation(request, public_id)
     return _render_detail(request, relation, tab)
 
 
-def _duplicate_check(request: HttpRequest, form: RelationForm, relation: Relation) -> bool:
+def _duplicate_check(request: MemberRequest, form: RelationForm, relation: Relation) -> bool:
     """True when the save may go on; otherwise the form carries a warning with links to look at."""
     if form.cleaned_data.get("confirm_duplicates"):
         return True
@@ -163,7 +164,7 @@ def _duplicate_check(request: HttpRequest, form: RelationForm, relation: Relatio
 @sensitive_post_parameters("bsn")
 @require_http_methods(["GET", "POST"])
 @change_required
-def new(request: HttpRequest) -> HttpResponse:
+def new(request: MemberRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     kind, entity = data.get("kind"), data.get("entity")
     if "choice" in data:
@@ -274,7 +275,7 @@ def _save_edit(form: RelationForm, relation: Relation, user) -> tuple[Relation, 
 @sensitive_post_parameters("bsn")
 @require_http_methods(["GET", "POST"])
 @change_required
-def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def edit(request: MemberRequest, public_id: UUID) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     if relation.is_archived:
         messages.error(request, _("Restore this relation before changing it."))
@@ -332,7 +333,7 @@ def _single(result: services.BulkResult) -> None:
 
 @require_POST
 @change_required
-def convert_to_client(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def convert_to_client(request: MemberRequest, public_id: UUID) -> HttpResponse:
     practice = request.membership.practice
     return relation_action(
         request,
@@ -391,7 +392,7 @@ def _ledger_line(relation: Relation, name: str) -> str:
     return _("The ledger gets the name made of the names filled in.")
 
 
-def _conversion_done(request: HttpRequest, relation: Relation, message: str) -> HttpResponse:
+def _conversion_done(request: MemberRequest, relation: Relation, message: str) -> HttpResponse:
     relation.refresh_from_db()
     messages.success(request, message % {"name": relation})
     return redirect(relation)
@@ -406,7 +407,7 @@ def _service_errors(form, exc: ValidationError) -> bool:
     return False
 
 
-def _convert(request: HttpRequest, relation: Relation, form, service, done: str):
+def _convert(request: MemberRequest, relation: Relation, form, service, done: str):
     """Run a confirmed conversion with the names of its form: done → the relation's page; a refusal
     of a field → None, so the step is shown again with the error beside the field; any other
     refusal → a message on the relation's page."""
@@ -423,7 +424,7 @@ def _convert(request: HttpRequest, relation: Relation, form, service, done: str)
 
 @require_http_methods(["GET", "POST"])
 @change_required
-def convert_to_private(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def convert_to_private(request: MemberRequest, public_id: UUID) -> HttpResponse:
     """Company → private person, after a confirmation step that asks for the person's names."""
     relation = get_relation(request, public_id, change=True)
     if not relation.is_company:
@@ -479,7 +480,7 @@ def convert_to_private(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @change_required
-def convert_to_company(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def convert_to_company(request: MemberRequest, public_id: UUID) -> HttpResponse:
     """Private person → company, after a confirmation step that asks for the legal name."""
     relation = get_relation(request, public_id, change=True)
     if relation.is_company:
@@ -557,7 +558,7 @@ def archive_question(relation: Relation, ended: list, cancelled: list) -> str:
 
 @require_http_methods(["GET", "POST"])
 @change_required
-def archive(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def archive(request: MemberRequest, public_id: UUID) -> HttpResponse:
     """A GET, or a POST without confirmed=1, shows the confirm page: the running agreements archiving
     ends and the planned ones it cancels; nothing changes. The confirmed POST (from that page, or from
     the header's dialog, which names them too) archives and ends them, in one transaction."""
@@ -598,7 +599,7 @@ def archive(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @require_POST
 @change_required
-def restore(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def restore(request: MemberRequest, public_id: UUID) -> HttpResponse:
     practice = request.membership.practice
     return relation_action(
         request,
@@ -611,7 +612,7 @@ def restore(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_POST
 @change_required
 @never_cache
-def reveal_bsn(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def reveal_bsn(request: MemberRequest, public_id: UUID) -> HttpResponse:
     """Show the full BSN in this one response (never stored in a page cache); the reveal is logged."""
     relation = get_relation(request, public_id, change=True)
     if not relation.bsn:

@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from practice.access import member_required
 from practice.confirm import Confirmation, ask, is_confirmed
+from practice.http import MemberRequest
 from relations import services
 from relations.forms import AddressForm, BankAccountForm, ServiceAgreementForm
 from relations.models import Address, BankAccount, Relation, ServiceAgreement
@@ -34,7 +35,7 @@ TABS = ("addresses", "banks", "agreements")
 Status = ServiceAgreement.Status
 
 
-def tab_context(request: HttpRequest, relation: Relation, tab: str) -> dict[str, Any]:
+def tab_context(request: MemberRequest, relation: Relation, tab: str) -> dict[str, Any]:
     """What `relations/tabs/<tab>.html` needs besides `relation`; one query per tab."""
     context: dict[str, Any] = {"can_change": _can_change(request, relation)}
     if tab == "addresses":
@@ -62,7 +63,7 @@ def tab_context(request: HttpRequest, relation: Relation, tab: str) -> dict[str,
 # --- responses shared by the three tabs ----------------------------------------------------------
 
 
-def _can_change(request: HttpRequest, relation: Relation) -> bool:
+def _can_change(request: MemberRequest, relation: Relation) -> bool:
     membership = request.membership
     return bool(membership and membership.can_change and not relation.is_archived)
 
@@ -71,13 +72,15 @@ def _tab_url(relation: Relation, tab: str) -> str:
     return reverse("relations-tab", args=[relation.public_id, tab])
 
 
-def _back_to_tab(request: HttpRequest, relation: Relation, tab: str) -> HttpResponse:
+def _back_to_tab(request: MemberRequest, relation: Relation, tab: str) -> HttpResponse:
     """A full navigation to the tab, which shows the queued message."""
     url = _tab_url(relation, tab)
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-def _refuse_if_archived(request: HttpRequest, relation: Relation, tab: str) -> HttpResponse | None:
+def _refuse_if_archived(
+    request: MemberRequest, relation: Relation, tab: str
+) -> HttpResponse | None:
     if relation.is_archived:
         messages.error(request, _("This relation is archived. Restore it before changing it."))
         return _back_to_tab(request, relation, tab)
@@ -85,7 +88,7 @@ def _refuse_if_archived(request: HttpRequest, relation: Relation, tab: str) -> H
 
 
 def _render_form(
-    request: HttpRequest,
+    request: MemberRequest,
     relation: Relation,
     tab: str,
     form: forms.ModelForm,
@@ -111,7 +114,7 @@ def _render_form(
     )
 
 
-def _done(request: HttpRequest, relation: Relation, tab: str, message: str) -> HttpResponse:
+def _done(request: MemberRequest, relation: Relation, tab: str, message: str) -> HttpResponse:
     """After a change: the refreshed list in place of the form (htmx), else POST/redirect/GET."""
     messages.success(request, message)
     if not request.htmx:
@@ -140,7 +143,7 @@ def remove_bank_question(account: BankAccount) -> str:
 
 @require_http_methods(["GET", "POST"])
 @member_required
-def address_form(request: HttpRequest, public_id: UUID, pk: int | None = None) -> HttpResponse:
+def address_form(request: MemberRequest, public_id: UUID, pk: int | None = None) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     address = get_object_or_404(relation.addresses, pk=pk) if pk else Address(relation=relation)
     if refused := _refuse_if_archived(request, relation, "addresses"):
@@ -183,7 +186,7 @@ def address_form(request: HttpRequest, public_id: UUID, pk: int | None = None) -
 
 
 def _ask_removal(
-    request: HttpRequest,
+    request: MemberRequest,
     relation: Relation,
     tab: str,
     title: str,
@@ -206,7 +209,7 @@ def _ask_removal(
 
 @require_http_methods(["GET", "POST"])
 @member_required
-def address_remove(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
+def address_remove(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     address = get_object_or_404(relation.addresses, pk=pk)
     if refused := _refuse_if_archived(request, relation, "addresses"):
@@ -234,7 +237,7 @@ def address_remove(request: HttpRequest, public_id: UUID, pk: int) -> HttpRespon
 
 @require_http_methods(["GET", "POST"])
 @member_required
-def bank_form(request: HttpRequest, public_id: UUID, pk: int | None = None) -> HttpResponse:
+def bank_form(request: MemberRequest, public_id: UUID, pk: int | None = None) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     account = (
         get_object_or_404(relation.bank_accounts, pk=pk) if pk else BankAccount(relation=relation)
@@ -265,7 +268,7 @@ def bank_form(request: HttpRequest, public_id: UUID, pk: int | None = None) -> H
 
 @require_http_methods(["GET", "POST"])
 @member_required
-def bank_remove(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
+def bank_remove(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     account = get_object_or_404(relation.bank_accounts, pk=pk)
     if refused := _refuse_if_archived(request, relation, "banks"):
@@ -293,7 +296,7 @@ def bank_remove(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @member_required
-def agreement_form(request: HttpRequest, public_id: UUID, pk: int | None = None) -> HttpResponse:
+def agreement_form(request: MemberRequest, public_id: UUID, pk: int | None = None) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     agreement = (
         get_object_or_404(relation.agreements, pk=pk)
@@ -329,7 +332,7 @@ def agreement_form(request: HttpRequest, public_id: UUID, pk: int | None = None)
 
 @require_http_methods(["GET", "POST"])
 @member_required
-def agreement_end(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
+def agreement_end(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
     """A GET, or a POST without confirmed=1, shows the confirm page (what ending does: end today, or
     cancel one not started yet) and changes nothing; the confirmed POST does it. With JavaScript the
     tab's button asks in a dialog and posts confirmed=1 itself (static/js/confirm.js)."""

@@ -7,20 +7,21 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from practice.access import change_required
+from practice.http import MemberRequest
 from relations import services
 from relations.forms import TeamMemberForm
 from relations.models import Relation
 from relations.views.common import get_relation
 
 
-def tab_context(request: HttpRequest, relation: Relation) -> dict[str, Any]:
+def tab_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
     team = list(relation.team.select_related("user").order_by("role", "user__first_name", "pk"))
     form = None
     if request.membership.can_change and not relation.is_archived:
@@ -34,7 +35,7 @@ def _back(relation: Relation) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @change_required
-def team_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def team_add(request: MemberRequest, public_id: UUID) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     if relation.is_archived:
         messages.error(request, _("Restore this relation before changing it."))
@@ -73,7 +74,7 @@ def team_add(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @require_POST
 @change_required
-def team_remove(request: HttpRequest, public_id: UUID, pk: int) -> HttpResponse:
+def team_remove(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     assignment = get_object_or_404(relation.team, pk=pk)
     try:

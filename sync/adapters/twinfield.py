@@ -222,15 +222,17 @@ def parse_xml(data: bytes | str, *, what: str) -> ET.Element:
     were a quarter of a push's CPU at two replies of 25 full records per batch."""
     if isinstance(data, bytes):
         try:
-            data = data.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             return _parse_defused(data, what=what)
-    if _DOCTYPE.search(data):
+    else:
+        text = data
+    if _DOCTYPE.search(text):
         raise UnsafeReplyError(
             f"Twinfield's {what} contained a DTD or entity declaration; refused to parse it."
         )
     try:
-        return ET.fromstring(data.removeprefix("\ufeff"))  # noqa: S314 - no DTD: checked above
+        return ET.fromstring(text.removeprefix("\ufeff"))  # noqa: S314 - no DTD: checked above
     except ET.ParseError as exc:
         raise RetryableLedgerError(f"Twinfield's {what} is not readable XML ({exc}).") from None
 
@@ -418,8 +420,8 @@ def customer_to_element(customer: LedgerCustomer, office_code: str) -> ET.Elemen
         element = _writable_copy(carrier, keep_attributes=True)
         for decoration in [c for c in element if c.tag in READ_ONLY_ADDRESS_CHILDREN]:
             element.remove(decoration)
-        if element.find("country") is not None:
-            element.find("country").attrib.clear()  # type: ignore[union-attr]
+        if (country := element.find("country")) is not None:
+            country.attrib.clear()
         if chosen and element.get("default") == "true":
             element.set("default", "false")  # Kring's default address is the default
         _set(element, "field4", customer.vat_number)
@@ -445,8 +447,8 @@ def customer_to_element(customer: LedgerCustomer, office_code: str) -> ET.Elemen
             element = ET.Element("bank")
             bank_id, next_bank = next_bank, next_bank + 1
         element.attrib.update(id=str(bank_id), default=_bool(bank.default))
-        values = (bank.holder, bank.iban, bank.bic, bank.bank_name, bank.iban[:2].upper())
-        for tag, text in zip(OWNED_BANK_FIELDS, values, strict=True):
+        bank_values = (bank.holder, bank.iban, bank.bic, bank.bank_name, bank.iban[:2].upper())
+        for tag, text in zip(OWNED_BANK_FIELDS, bank_values, strict=True):
             _set(element, tag, text)
         banks_element.append(element)
     return dimension

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 from django.utils import translation
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FloatRect, Locator, Page, ViewportSize, expect
 
 from relations.models import Relation
 from relations.views.pages import tabs_for
@@ -22,7 +22,7 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
 
 
@@ -133,6 +133,13 @@ def screenshot_dir(tmp_path: Path) -> Path:
     return path
 
 
+def box(locator: Locator) -> FloatRect:
+    """The element's box on the page; it must be shown to have one."""
+    rect = locator.bounding_box()
+    assert rect is not None, f"{locator} is not visible"
+    return rect
+
+
 def assert_fits(page: Page, shots: Path, name: str) -> None:
     page.screenshot(path=shots / f"{name}.png", full_page=True)
     sizes = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
@@ -150,7 +157,7 @@ def test_no_sideways_scroll_at_390px(live_server, browser: Browser, owner, one_o
     page.goto(f"{base}{reverse('relations-list')}")
     assert_fits(page, shots, "list")
     # The header is one line: the list's heading is on the first screen, well above the fold.
-    assert page.get_by_role("heading", level=1).bounding_box()["y"] < 120
+    assert box(page.get_by_role("heading", level=1))["y"] < 120
     page.locator(".topmenu summary").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     assert_fits(page, shots, "list-menu")
@@ -164,10 +171,10 @@ def test_no_sideways_scroll_at_390px(live_server, browser: Browser, owner, one_o
             expect(page.get_by_role("heading", level=1)).to_have_text(relation.display_name)
             assert_fits(page, shots, f"{relation.kind}-{relation.entity}-{slug}")
         # The tabs scroll on one line instead of filling the screen, the current one in view.
-        tabs_box = page.get_by_role("navigation", name="Relation sections").bounding_box()
+        tabs_box = box(page.get_by_role("navigation", name="Relation sections"))
         assert tabs_box["height"] < 60
         assert tabs_box["width"] <= PHONE["width"]
-        current = page.locator('.tabs [aria-current="page"]').bounding_box()
+        current = box(page.locator('.tabs [aria-current="page"]'))
         assert current["x"] >= 0
         assert current["x"] + current["width"] <= PHONE["width"]
     # An inline form swapped into a tab fits too.

@@ -29,12 +29,12 @@ HOLDERS = """(marker) => {
 
 
 def relation_with(practice, staff, *, name: str, notes: str, street: str, city: str) -> Relation:
-    relation = RelationFactory(practice=practice, legal_name=name, notes=notes)
-    AddressFactory(relation=relation, street=street, city=city)
+    relation = RelationFactory.create(practice=practice, legal_name=name, notes=notes)
+    AddressFactory.create(relation=relation, street=street, city=city)
     agreement = ServiceAgreement.objects.create(
         practice=practice, relation=relation, service="vat", notes=notes
     )
-    other = RelationFactory(practice=practice, legal_name=name.replace("B", "O"))
+    other = RelationFactory.create(practice=practice, legal_name=name.replace("B", "O"))
     kind = TimelineEvent.Kind
     TimelineEvent.record(relation, kind.CONNECTION_ADDED, actor=staff, other_relation=other)
     TimelineEvent.record(relation, kind.AGREEMENT_ADDED, actor=staff, agreement=agreement)

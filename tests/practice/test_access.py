@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.test import RequestFactory
 
-from practice.access import change_required, get_scoped_or_404, scoped
+from practice.access import change_required, get_scoped_or_404, is_member, scoped
 from practice.middleware import current_membership
 from practice.models import Membership
 
@@ -70,3 +70,27 @@ def test_non_member_has_no_practice(db):
     assert request.membership is None
     with pytest.raises(Http404):
         scoped(request, Membership)
+
+
+def test_is_member_needs_a_login_and_a_membership_of_the_current_practice(owner, db):
+    """What member_required checks, and what lets a view take a MemberRequest (practice.http)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from tests.factories import UserFactory
+
+    assert is_member(_request(owner))
+    assert not is_member(_request(AnonymousUser()))
+    assert not is_member(_request(UserFactory(username="stranger")))
+    unscoped = RequestFactory().get("/")
+    unscoped.user = owner  # signed in, but CurrentPracticeMiddleware never ran: no membership
+    assert not is_member(unscoped)
+
+
+def test_scoped_keeps_the_kind_of_queryset_it_is_given(owner, practice):
+    from relations.models import Relation, RelationQuerySet
+    from tests.factories import RelationFactory
+
+    mine = RelationFactory(practice=practice)
+    rows = scoped(_request(owner), Relation.objects.all())
+    assert isinstance(rows, RelationQuerySet)
+    assert list(rows.active()) == [mine]

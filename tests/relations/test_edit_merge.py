@@ -334,15 +334,13 @@ def _address_form(client, url) -> dict[str, str]:
     return _address_form_from(response)
 
 
-def _any_post_form(parser: _FormParser):
-    original = _FormParser.handle_starttag
+class _AnyPostFormParser(_FormParser):
+    """The page's plain POST form whatever its action: one without an action posts to the page."""
 
-    def start(tag, attrs):
+    def handle_starttag(self, tag, attrs):
         if tag == "form" and dict(attrs).get("method") == "post" and "hx-post" not in dict(attrs):
             attrs = [(k, v) for k, v in attrs if k != "action"]
-        original(parser, tag, attrs)
-
-    return start
+        super().handle_starttag(tag, attrs)
 
 
 @pytest.fixture
@@ -410,7 +408,6 @@ def test_an_address_field_both_changed_is_the_only_conflict(
 
 
 def _address_form_from(response) -> dict[str, str]:
-    parser = _FormParser()
-    parser.handle_starttag = _any_post_form(parser)
+    parser = _AnyPostFormParser()
     parser.feed(response.content.decode())
     return parser.data

@@ -48,7 +48,7 @@ def english(settings):
 
 def body(response) -> bytes:
     assert isinstance(response, StreamingHttpResponse)
-    return b"".join(response.streaming_content)
+    return response.getvalue()
 
 
 def read(response) -> list[list[str]]:

@@ -17,9 +17,11 @@ pytestmark = pytest.mark.django_db
 def contacts(practice, n: int, start: int = 0) -> list[Relation]:
     made = []
     for i in range(start, start + n):
-        relation = RelationFactory(practice=practice, contact=True, legal_name=f"Contact {i}")
-        AddressFactory(relation=relation, type="visiting", city=f"Stad {i}")
-        AddressFactory(relation=relation, type="postal", city=f"Post {i}")
+        relation = RelationFactory.create(
+            practice=practice, contact=True, legal_name=f"Contact {i}"
+        )
+        AddressFactory.create(relation=relation, type="visiting", city=f"Stad {i}")
+        AddressFactory.create(relation=relation, type="postal", city=f"Post {i}")
         made.append(relation)
     return made
 
@@ -42,7 +44,7 @@ def test_each_converted_relation_is_complete(practice, staff, owner):
     practice.client_code_next = 3000
     practice.save()
     chosen = contacts(practice, 3)
-    RelationFactory(practice=practice, client_code="3001")  # taken: skipped by the sequence
+    RelationFactory.create(practice=practice, client_code="3001")  # taken: skipped by the sequence
     already_managed = chosen[2]
     TeamAssignment.objects.create(
         practice=practice, relation=already_managed, user=owner, role="manager"

@@ -316,7 +316,9 @@ def bank_url(relation):
 
 
 def default_box(page: str) -> str:
-    return re.search(r'<input[^>]*name="is_default"[^>]*>', page)[0]
+    match = re.search(r'<input[^>]*name="is_default"[^>]*>', page)
+    assert match is not None, "no is_default box on the page"
+    return match[0]
 
 
 def test_a_new_bank_account_does_not_silently_take_the_default(staff_client, relation):

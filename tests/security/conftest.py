@@ -6,12 +6,14 @@ apply the profile to themselves (`FUZZ` in test_fuzz_forms.py) rather than loadi
 that hypothesis tests elsewhere in the suite keep their own settings.
 """
 
+from typing import Any
+
 from hypothesis import HealthCheck, settings
 
 # Function-scoped fixtures (personas, relations) are shared by all examples of a test: sound here,
 # because every example runs inside a savepoint that is rolled back (`rolled_back` in
 # test_fuzz_forms.py).
-_COMMON = {
+_COMMON: dict[str, Any] = {
     "derandomize": True,
     "database": None,
     "deadline": None,

@@ -332,11 +332,12 @@ def staff_cases(
 ) -> list[tuple[str, str]]:
     """(url name, method) for each staff URL (with an id; with an id under a relation) and method."""
     return [
-        (route.name, m)
+        (name, m)
         for route in staff_routes()
+        if (name := route.name) is not None  # always: the staff routes are the named ones
         if not with_id or route.kwargs
         if not nested or {"public_id", "pk"} <= set(route.kwargs)
-        for m in STAFF[route.name].methods
+        for m in STAFF[name].methods
         if method is None or m == method
     ]
 

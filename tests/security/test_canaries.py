@@ -71,7 +71,7 @@ class Canaries:
 def canaries(world, django_db_blocker) -> Canaries:
     with django_db_blocker.unblock():
         b = world.b
-        canary = RelationFactory(
+        canary = RelationFactory.create(
             practice=b.practice,
             legal_name=CANARY_NAME,
             client_code=CANARY_CODE,
@@ -79,8 +79,8 @@ def canaries(world, django_db_blocker) -> Canaries:
             kvk_number=CANARY_KVK,
             created_by=b.owner,
         )
-        AddressFactory(relation=canary, city=CANARY_CITY)
-        BankAccountFactory(relation=canary, iban=CANARY_IBAN, holder="Zwavelkanarie Qx7")
+        AddressFactory.create(relation=canary, city=CANARY_CITY)
+        BankAccountFactory.create(relation=canary, iban=CANARY_IBAN, holder="Zwavelkanarie Qx7")
         canary.refresh_derived()
         canary.save(update_fields=["display_name", "search_text"])
         TeamAssignment.objects.create(
@@ -89,7 +89,7 @@ def canaries(world, django_db_blocker) -> Canaries:
             user=b.owner,
             role=TeamAssignment.Role.RELATIONSHIP_MANAGER,
         )
-        canary_contact = RelationFactory(
+        canary_contact = RelationFactory.create(
             practice=b.practice,
             contact=True,
             private=True,
@@ -118,7 +118,7 @@ def canaries(world, django_db_blocker) -> Canaries:
         )
 
         a = world.a
-        twin = RelationFactory(
+        twin = RelationFactory.create(
             practice=a.practice,
             legal_name=TWIN_NAME,
             client_code=CANARY_CODE,
@@ -426,9 +426,9 @@ def test_switching_to_a_practice_one_is_not_in_is_404(world, canaries):
 
 
 def test_a_member_of_both_practices_sees_only_the_current_one(world, canaries):
-    both = UserFactory(username="both", first_name="Beide", last_name="Kantoren")
-    MembershipFactory(user=both, practice=world.a.practice, role=Membership.Role.STAFF)
-    MembershipFactory(user=both, practice=world.b.practice, role=Membership.Role.STAFF)
+    both = UserFactory.create(username="both", first_name="Beide", last_name="Kantoren")
+    MembershipFactory.create(user=both, practice=world.a.practice, role=Membership.Role.STAFF)
+    MembershipFactory.create(user=both, practice=world.b.practice, role=Membership.Role.STAFF)
     client = staff_client(both)
     client.post(reverse("practice-switch"), {"practice": world.a.practice.slug})
     listed = client.get(reverse("relations-list"), {"q": CANARY_WORD}).text
@@ -449,7 +449,7 @@ def test_one_address_with_portal_access_at_both_practices_sees_each_only_by_its_
 ):
     """B invited someone at the very address A's portal contact uses; each password opens its own."""
     b = world.b
-    twin_contact = RelationFactory(
+    twin_contact = RelationFactory.create(
         practice=b.practice,
         contact=True,
         private=True,

@@ -23,12 +23,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import pytest
 from django.apps import apps
 from django.db import transaction
-from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -48,6 +48,10 @@ from tests.factories import (
     RelationFactory,
     ServiceAgreementFactory,
 )
+
+if TYPE_CHECKING:
+    # The test client's response (with .context, .templates): django-stubs' name for it.
+    from django.test.client import _MonkeyPatchedWSGIResponse as TestResponse
 
 pytestmark = pytest.mark.django_db
 # The profile registered in tests/security/conftest.py; HYPOTHESIS_PROFILE=deep for a longer hunt.
@@ -230,7 +234,7 @@ def rolled_back() -> Iterator[None]:
 
 def send(
     client: Client, url: str, data: dict, *, method: str = "post", htmx: bool = False
-) -> HttpResponse:
+) -> TestResponse:
     """The data form-encoded byte for byte as given: lone surrogates become invalid UTF-8."""
     body = urlencode(data, doseq=True, encoding="utf-8", errors="surrogatepass")
     headers = {"HX-Request": "true"} if htmx else {}
@@ -254,7 +258,7 @@ def assert_clean_text(row: dict) -> None:
 
 def post_form(
     client: Client, url: str, data: dict, *, htmx: bool = False, status_ok: int = 302
-) -> tuple[HttpResponse, bool]:
+) -> tuple[TestResponse, bool]:
     """Post and judge: (response, accepted). A refusal must show field errors and write nothing."""
     before = snapshot()
     response = send(client, url, data, htmx=htmx)
@@ -345,7 +349,7 @@ def test_new_relation_survives_any_input(staff_client, practice, kind, entity, d
 
 def _relation_of(practice, kind: str, entity: str) -> Relation:
     traits = {"contact": kind == "contact", "private": entity == "private"}
-    return RelationFactory(practice=practice, **traits)
+    return RelationFactory.create(practice=practice, **traits)
 
 
 @pytest.mark.parametrize(("kind", "entity"), KINDS)

@@ -31,7 +31,7 @@ def give_portal_access(staff, mailoutbox, django_capture_on_commit_callbacks):
     """Invite a contact as bob and accept with the link from the e-mail, as Jan would."""
 
     def give(practice, email: str, password: str):
-        contact = RelationFactory(practice=practice, contact=True, private=True, email=email)
+        contact = RelationFactory.create(practice=practice, contact=True, private=True, email=email)
         with django_capture_on_commit_callbacks(execute=True):
             services.invite(relation=contact, user=staff, base_url="http://testserver")
         link = TOKEN_IN_LINK.search(mailoutbox[-1].body)
@@ -155,7 +155,7 @@ def test_a_successful_login_resets_the_count(owner):
 def test_the_admin_login_is_throttled_too(db):
     from tests.factories import UserFactory
 
-    UserFactory(username="root", is_staff=True, is_superuser=True)
+    UserFactory.create(username="root", is_staff=True, is_superuser=True)
     client = browser()
     url = reverse("admin:login")
     for _ in range(LIMIT):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.db import transaction
@@ -56,9 +57,9 @@ class Side:
 
     label: str
     practice: Practice
-    owner: object
-    staff: object
-    readonly: object
+    owner: User
+    staff: User
+    readonly: User
     client: Relation  # company client: address, bank account, agreement, team, connection
     contact: Relation  # private contact with e-mail and BSN, not invited
     company_contact: Relation  # a contact company (ZZP'er) without agreements
@@ -73,7 +74,7 @@ class Side:
     team_assignment: TeamAssignment  # the accountant (removable: a manager stays)
     connection: Connection
     import_run: ImportRun
-    portal_user: object
+    portal_user: User
     portal_email: str
 
     def relations(self) -> list[Relation]:
@@ -89,9 +90,9 @@ class Side:
         ]
 
 
-def _member(practice: Practice, username: str, role: str):
-    user = UserFactory(username=username, first_name=username.title(), last_name="Tester")
-    MembershipFactory(practice=practice, user=user, role=role)
+def _member(practice: Practice, username: str, role: str) -> User:
+    user = UserFactory.create(username=username, first_name=username.title(), last_name="Tester")
+    MembershipFactory.create(practice=practice, user=user, role=role)
     return user
 
 
@@ -102,11 +103,11 @@ def _with_derived(relation: Relation) -> Relation:
     return relation
 
 
-def accept_invitation(relation: Relation, user, password: str = PORTAL_PASSWORD) -> object:
+def accept_invitation(relation: Relation, user: User, password: str = PORTAL_PASSWORD) -> User:
     """Invite as staff do, take the token from the e-mail, accept it as the contact does."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         portal_services.invite(relation=relation, user=user, base_url="http://testserver")
-    match = TOKEN_IN_LINK.search(mail.outbox[-1].body)
+    match = TOKEN_IN_LINK.search(str(mail.outbox[-1].body))
     assert match, mail.outbox[-1].body
     return portal_services.accept(token=match.group(1), password=password)
 
@@ -114,13 +115,13 @@ def accept_invitation(relation: Relation, user, password: str = PORTAL_PASSWORD)
 def build_side(label: str, *, code_base: int, name_prefix: str | None = None) -> Side:
     """A practice `label` with every kind of object; client codes start at `code_base`."""
     prefix = name_prefix or f"Praktijk{label.upper()}"
-    practice = PracticeFactory(name=f"Kantoor {label.upper()}", slug=f"security-{label}")
+    practice = PracticeFactory.create(name=f"Kantoor {label.upper()}", slug=f"security-{label}")
     owner = _member(practice, f"{label}-owner", Membership.Role.OWNER)
     staff = _member(practice, f"{label}-staff", Membership.Role.STAFF)
     readonly = _member(practice, f"{label}-readonly", Membership.Role.READ_ONLY)
 
     def client_(name: str, number: int) -> Relation:
-        relation = RelationFactory(
+        relation = RelationFactory.create(
             practice=practice,
             legal_name=f"{prefix} {name} B.V.",
             client_code=str(code_base + number),
@@ -136,16 +137,16 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         return relation
 
     client = client_("Bakkerij", 1)
-    address = AddressFactory(relation=client, city=f"{prefix}stad", is_default=True)
+    address = AddressFactory.create(relation=client, city=f"{prefix}stad", is_default=True)
     _with_derived(client)
-    bank = BankAccountFactory(relation=client, holder=f"{prefix} Bakkerij", is_default=True)
-    agreement = ServiceAgreementFactory(relation=client)
+    bank = BankAccountFactory.create(relation=client, holder=f"{prefix} Bakkerij", is_default=True)
+    agreement = ServiceAgreementFactory.create(relation=client)
     team_assignment = TeamAssignment.objects.create(
         practice=practice, relation=client, user=staff, role=TeamAssignment.Role.ACCOUNTANT
     )
 
     def contact_(first: str, **extra) -> Relation:
-        return RelationFactory(
+        return RelationFactory.create(
             practice=practice,
             contact=True,
             private=True,
@@ -164,7 +165,7 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         type=Connection.Type.CONTACT_PERSON,
         subject_is_relation=True,
     )
-    company_contact = RelationFactory(
+    company_contact = RelationFactory.create(
         practice=practice,
         contact=True,
         legal_name=f"{prefix} Klusbedrijf",
@@ -327,7 +328,7 @@ class CsrfClient(Client):
         assert response.status_code == 200, (url, response.status_code)
         return self.cookies["csrftoken"].value
 
-    def post(self, path, data=None, **kwargs):  # type: ignore[override]
+    def post(self, path, data=None, **kwargs):
         data = dict(data or {})
         if "csrftoken" in self.cookies:
             data.setdefault("csrfmiddlewaretoken", self.cookies["csrftoken"].value)

@@ -4,6 +4,7 @@ per code, nothing written twice, bad data reported per debtor, and a crashed run
 import io
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schwifty
@@ -43,7 +44,7 @@ def iban(n: int) -> str:
 def debtor(n: int, **fields) -> LedgerCustomer:
     """Even numbers are companies (a marker in the name and a KvK number), odd ones persons."""
     company = n % 2 == 0
-    values = {
+    values: dict[str, Any] = {
         "code": str(1000 + n),
         "name": f"Bakkerij Van Dam {n} B.V." if company else f"Jan de Vries {n}",
         "addresses": (

@@ -33,7 +33,7 @@ def _message(validate, value: str) -> str:
 
 
 def _form_error(practice, **values) -> dict[str, list[str]]:
-    relation = RelationFactory(practice=practice)
+    relation = RelationFactory.create(practice=practice)
     data = {
         "legal_name": relation.legal_name,
         "client_code": relation.client_code,
@@ -44,7 +44,7 @@ def _form_error(practice, **values) -> dict[str, list[str]]:
     }
     form = RelationForm(data, instance=relation, kind=relation.kind, entity=relation.entity)
     assert not form.is_valid()
-    return form.errors
+    return {name: [str(error) for error in errors] for name, errors in form.errors.items()}
 
 
 def test_a_btw_id_with_a_bad_checksum_is_refused_by_form_and_import_alike(practice, owner):

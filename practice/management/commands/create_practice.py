@@ -34,11 +34,11 @@ class Command(BaseCommand):
         from django.contrib.auth import get_user_model
 
         exists = get_user_model().objects.filter(username=owner).exists()
-        if not exists and not password:
-            if not sys.stdin.isatty():
-                raise CommandError("--password is required to create a new owner.")
-            password = getpass.getpass(f"Password for {owner}: ")
         if not exists:
+            if not password:
+                if not sys.stdin.isatty():
+                    raise CommandError("--password is required to create a new owner.")
+                password = getpass.getpass(f"Password for {owner}: ")
             try:
                 validate_password(password)
             except ValidationError as exc:
