@@ -30,12 +30,17 @@ def is_confirmed(request: HttpRequest) -> bool:
 
 @dataclass
 class Confirmation:
-    """What the confirm page says. `question` is the line the dialog asks too (`data-confirm`).
+    """What the confirm page says. `question` is the line the dialog asks too (`data-confirm`); it
+    may be empty where the title asks it already (a bulk action's "Archive 3 relations?").
 
-    `details`: what will happen, one sentence each; `rows`: (name, outcome) per row of a bulk action;
-    `form`: fields the person may still change (an end date, a person's names), posted along;
-    `hidden`: (name, value) pairs carried as they are (the ids of a bulk action); `refusal`: why it
-    cannot be done, in which case the page offers no button to do it.
+    `details`: what will happen, one sentence each; `listed`: (label, value) pairs under
+    `listed_title`, e.g. the fields kept or the agreement ended; `lists`: (heading, items) pairs, a
+    bulleted list each, e.g. the agreements archiving ends; `rows`: one tuple per row of a bulk
+    action, under `columns` (by default: name, outcome); `form`: fields the person may still change
+    (an end date, a person's names), posted along; `hidden`: (name, value) pairs carried as they
+    are (the ids of a bulk action); `refusal`: why it cannot be done, in which case the page offers
+    no button to do it (nor does an empty `button`: nothing of the selection can be done).
+    `cancel_label` is the way back's label ("Cancel" by default), `list_url` the breadcrumb's list.
     """
 
     title: str
@@ -44,13 +49,17 @@ class Confirmation:
     cancel_url: str
     relation: Any = None
     details: Sequence[str] = ()
-    listed: Sequence[tuple[str, str]] = ()  # (label, value) pairs, e.g. the fields kept
+    listed: Sequence[tuple[str, str]] = ()
     listed_title: str = ""
-    rows: Sequence[tuple[str, str]] = ()
+    lists: Sequence[tuple[str, Sequence[str]]] = ()
+    columns: Sequence[str] = ()
+    rows: Sequence[Sequence[str]] = ()
     form: forms.Form | None = None
     hidden: Iterable[tuple[str, str]] = field(default_factory=list)
     refusal: str = ""
     danger: bool = True
+    cancel_label: str = ""
+    list_url: str = ""
 
 
 def ask(request: HttpRequest, confirmation: Confirmation) -> HttpResponse:
