@@ -62,14 +62,16 @@ class Confirmation:
     list_url: str = ""
 
 
-def ask(request: HttpRequest, confirmation: Confirmation) -> HttpResponse:
-    """The confirm page; an unconfirmed htmx POST (a tab's inline button) goes there as a page."""
+def ask(request: HttpRequest, confirmation: Confirmation, **context: Any) -> HttpResponse:
+    """The confirm page; an unconfirmed htmx POST (a tab's inline button) goes there as a page.
+    `context` is added to the page's (e.g. the bulk archive's `next_url`)."""
     if request.htmx and request.method == "POST":
         return HttpResponseClientRedirect(request.get_full_path())
     return render(
         request,
         "confirm.html",
         {
+            **context,
             "confirmation": confirmation,
             "form": confirmation.form,
             "action": request.get_full_path(),

@@ -746,6 +746,7 @@ def _confirm_archive(
             rows=table,
             hidden=hidden,
         ),
+        next_url=next_url,
     )
 
 
