@@ -77,7 +77,9 @@ def register() -> None:
             position=20,
             applies=lambda relation: relation.is_company,
         ),
-        Tab("addresses", _("Addresses"), "relations/tabs/addresses.html", parts.address_context, 30),
+        Tab(
+            "addresses", _("Addresses"), "relations/tabs/addresses.html", parts.address_context, 30
+        ),
         Tab("banks", _("Bank accounts"), "relations/tabs/banks.html", parts.bank_context, 40),
         Tab("team", _("Team"), "relations/tabs/team.html", team.tab_context, 50),
         Tab(

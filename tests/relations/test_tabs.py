@@ -19,7 +19,9 @@ from tests.factories import RelationFactory
 
 pytestmark = pytest.mark.django_db
 
-SCRATCH = "<h2>Scratch</h2><p id='scratch'>{{ scratch_note }} · {{ can_change|yesno:'may,may not' }}</p>"
+SCRATCH = (
+    "<h2>Scratch</h2><p id='scratch'>{{ scratch_note }} · {{ can_change|yesno:'may,may not' }}</p>"
+)
 
 
 def _with_scratch_template():
