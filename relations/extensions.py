@@ -2,9 +2,9 @@
 apps built on it, so that relations never imports them.
 
 Every tab is a `Tab` registered once at start-up, from its app's AppConfig.ready() (relations' own
-from relations/views/tabs.py): imports run downwards only (DESIGN §2). The detail view and
-templates/relations/detail.html loop over `tabs_for(relation)`; there is no list of slugs anywhere
-else. A tab lives at `/relations/<id>/tab/<slug>/` (the overview at the relation's own URL).
+from relations/views/tabs.py): imports run downwards only (DESIGN §2). The detail view
+(relations/views/pages.py) loops over `tabs_for(relation)` and templates/relations/detail.html over
+what it passes on; there is no list of slugs anywhere else. A tab lives at `/relations/<id>/tab/<slug>/` (the overview at the relation's own URL).
 
 A new tab in a few lines, e.g. a Chat tab from a `chat` app::
 

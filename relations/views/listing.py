@@ -698,7 +698,7 @@ def _confirm_archive(
         Relation.objects.filter(pk__in=[r.pk for r in found]).order_by("display_name", "pk")
     )
     running, planned = services.agreements_archiving_stops(relations)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "relation": relation,
             "running": running.get(relation.pk, []),

@@ -34,7 +34,6 @@ from relations.models import (
     Relation,
     ServiceAgreement,
 )
-from relations.rules import ARCHIVED_READ_ONLY
 from relations.views import inline, listing
 from relations.views.common import get_relation, relation_action
 from relations.views.tabs import archiving_stops
@@ -66,7 +65,7 @@ def _render_detail(
         "tab_template": tab.template,
         "list_url": list_url,
         "back_param": back.removeprefix("?"),
-        "can_change": can_change and not relation.is_archived,
+        "can_change": inline.can_change(request, relation),
         "can_archive": can_change,
         "bsn_revealed": bsn_revealed,
         "header_actions": [
@@ -217,9 +216,8 @@ def _save_edit(form: RelationForm, relation: Relation, user) -> tuple[Relation, 
 @change_required
 def edit(request: HttpRequest, public_id: UUID) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
-    if relation.is_archived:
-        messages.error(request, ARCHIVED_READ_ONLY)
-        return redirect(relation)
+    if refused := inline.refuse_if_archived(request, relation, "overview"):
+        return refused
     form = RelationForm(
         request.POST if request.method == "POST" else None,
         instance=relation,
@@ -557,9 +555,8 @@ def archive(request: HttpRequest, public_id: UUID) -> HttpResponse:
     ends and the planned ones it cancels; nothing changes. The confirmed POST (from that page, or from
     the header's dialog, which names them too) archives and ends them, in one transaction."""
     relation = get_relation(request, public_id, change=True)
-    if relation.is_archived:
-        messages.error(request, ARCHIVED_READ_ONLY)
-        return redirect(relation)
+    if refused := inline.refuse_if_archived(request, relation, "overview"):
+        return refused
     if not is_confirmed(request):
         return ask(request, _archive_confirmation(relation))
     result = services.archive(

@@ -26,7 +26,8 @@ def archiving_stops(relation: Relation) -> tuple[list[ServiceAgreement], list[Se
     and the header's Archive dialog share it."""
     stops = relation.__dict__.get("_archiving_stops")
     if stops is None:
-        running, planned = ({}, {})
+        running: dict[int, list[ServiceAgreement]] = {}
+        planned: dict[int, list[ServiceAgreement]] = {}
         if relation.is_client:
             running, planned = services.agreements_archiving_stops([relation])
         stops = (running.get(relation.pk, []), planned.get(relation.pk, []))
