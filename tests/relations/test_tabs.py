@@ -114,3 +114,27 @@ def test_a_registered_tab_is_scoped_to_the_practice(scratch_tab, outsider_client
     client_ = RelationFactory(practice=practice)
     url = reverse("relations-tab", args=[client_.public_id, "scratch"])
     assert outsider_client.get(url).status_code == 404
+
+
+def test_every_view_refuses_an_archived_relation_in_the_one_wording(staff_client, practice):
+    """relations.rules.ARCHIVED_READ_ONLY, through relations/views/inline.py, wherever a view asks."""
+    from django.contrib.messages import get_messages
+    from django.utils import timezone
+
+    from relations.rules import ARCHIVED_READ_ONLY
+
+    archived = RelationFactory(practice=practice, archived_at=timezone.now())
+    pid = archived.public_id
+    for name in (
+        "relations-edit",
+        "relations-archive",
+        "relations-team-add",
+        "relations-address-new",
+        "relations-bank-new",
+        "relations-agreement-new",
+        "connections-add",
+    ):
+        response = staff_client.get(reverse(name, args=[pid]), follow=True)
+        assert response.redirect_chain, name
+        said = [str(m) for m in get_messages(response.wsgi_request)]
+        assert said == [str(ARCHIVED_READ_ONLY)], (name, said)
