@@ -17,6 +17,6 @@ class ConnectionsConfig(AppConfig):
                 label=_("Connections"),
                 template="connections/tab.html",
                 context=tab_context,
-                after="banks",
+                position=45,  # after Bank accounts
             )
         )

@@ -1,9 +1,9 @@
 """The Connections tab on a relation's page: the list, the add form with its picker, and ending.
 
-As in relations/views/parts.py, each view serves two paths: with htmx the form, the picker results and
-the refreshed list are fragments of `connections/tab.html`; without JavaScript the form is a page of its
-own (searching sends it with GET and shows the matches as radio buttons) and a valid POST redirects back
-to the tab.
+As every tab that edits (relations/views/inline.py), each view serves two paths: with htmx the
+form, the picker results and the refreshed list are fragments of `connections/tab.html`; without
+JavaScript the form is a page of its own (searching sends it with GET and shows the matches as radio
+buttons) and a valid POST redirects back to the tab.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from connections import services
 from connections.forms import ConnectionForm, EndConnectionForm
@@ -28,6 +27,7 @@ from practice.access import get_scoped_or_404, member_required
 from practice.confirm import Confirmation, ask, is_confirmed
 from practice.http import MemberRequest
 from relations.models import Relation, preferred_city
+from relations.views import inline
 from relations.views.common import get_relation, relation_hint
 
 TAB = "connections"
@@ -51,7 +51,7 @@ def tab_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
     current.sort(key=lambda row: (row["other"].display_name.casefold(), row["connection"].pk))
     ended.sort(key=lambda row: (row["connection"].end_date, row["connection"].pk), reverse=True)
     return {
-        "can_change": _can_change(request, relation),
+        "can_change": inline.can_change(request, relation),
         "current_connections": current,
         "ended_connections": ended,
         "today": today,
@@ -87,42 +87,6 @@ def _with_hints(relations: list[Relation]) -> list[Relation]:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _can_change(request: MemberRequest, relation: Relation) -> bool:
-    membership = request.membership
-    return bool(membership and membership.can_change and not relation.is_archived)
-
-
-def _tab_url(relation: Relation) -> str:
-    return reverse("relations-tab", args=[relation.public_id, TAB])
-
-
-def _back_to_tab(request: MemberRequest, relation: Relation) -> HttpResponse:
-    url = _tab_url(relation)
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
-def _refuse_if_archived(request: MemberRequest, relation: Relation) -> HttpResponse | None:
-    if relation.is_archived:
-        messages.error(request, _("This relation is archived. Restore it before changing it."))
-        return _back_to_tab(request, relation)
-    return None
-
-
-def _done(request: MemberRequest, relation: Relation, message: str) -> HttpResponse:
-    """After a change: the refreshed list in place of the form (htmx), else POST/redirect/GET."""
-    messages.success(request, message)
-    if not request.htmx:
-        return redirect(_tab_url(relation))
-    context = {
-        "relation": relation,
-        **tab_context(request, relation),
-        # Shown inside the fragment and so consumed here, not on the next full page.
-        "inline_messages": messages.get_messages(request),
-    }
-    response = render(request, "connections/tab.html#list", context)
-    return reswap(retarget(response, f"#{TAB}-list"), "outerHTML")
 
 
 def _candidates(relation: Relation, data: Any) -> dict[str, Any]:
@@ -164,7 +128,7 @@ def _chosen(relation: Relation, value: str) -> Relation | None:
 @member_required
 def add(request: MemberRequest, public_id: UUID) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
-    if refused := _refuse_if_archived(request, relation):
+    if refused := inline.refuse_if_archived(request, relation, TAB):
         return refused
     if request.method == "POST":
         form = ConnectionForm(request.POST, relation=relation)
@@ -184,9 +148,10 @@ def add(request: MemberRequest, public_id: UUID) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                return _done(
+                return inline.done(
                     request,
                     relation,
+                    TAB,
                     _("Connection added: %(text)s.") % {"text": connection.describe_for(relation)},
                 )
     else:
@@ -194,25 +159,16 @@ def add(request: MemberRequest, public_id: UUID) -> HttpResponse:
         # without judging it yet.
         form = ConnectionForm(initial=request.GET.dict(), relation=relation)
     data = request.POST if request.method == "POST" else request.GET
-    action = reverse("connections-add", args=[relation.public_id])
-    context = {
-        "relation": relation,
-        "tab": TAB,
-        "form": form,
-        "action": action,
-        "picker_url": reverse("connections-picker", args=[relation.public_id]),
-        **_candidates(relation, data),
-        "query": data.get("q", "").strip(),
-        "title": _("Add connection"),
-        "cancel_url": _tab_url(relation),
-    }
-    if request.htmx:
-        # 200 even with errors: htmx 2 does not swap 4xx responses by default.
-        return render(request, "connections/tab.html#form", {**context, "inline": True})
-    return render(
+    return inline.render_form(
         request,
-        "relations/part_form.html",
-        {**context, "form_template": "connections/tab.html#form"},
+        relation,
+        TAB,
+        form,
+        action=reverse("connections-add", args=[relation.public_id]),
+        title=_("Add connection"),
+        picker_url=reverse("connections-picker", args=[relation.public_id]),
+        query=data.get("q", "").strip(),
+        **_candidates(relation, data),
     )
 
 
@@ -241,7 +197,7 @@ def end(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
     connection = get_scoped_or_404(
         request, Connection.objects.involving(relation).select_related("a", "b"), pk=pk
     )
-    if refused := _refuse_if_archived(request, relation):
+    if refused := inline.refuse_if_archived(request, relation, TAB):
         return refused
     if not is_confirmed(request):
         # The date chosen in the row is carried over; without one, today.
@@ -259,7 +215,7 @@ def end(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
                 title=_("End connection"),
                 question=end_question(connection, relation),
                 button=_("End"),
-                cancel_url=_tab_url(relation),
+                cancel_url=inline.tab_url(relation, TAB),
                 relation=relation,
                 details=[
                     _(
@@ -279,9 +235,10 @@ def end(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return _back_to_tab(request, relation)
-    return _done(
+        return inline.back_to_tab(request, relation, TAB)
+    return inline.done(
         request,
         relation,
+        TAB,
         _("Connection ended: %(text)s.") % {"text": connection.describe_for(relation)},
     )

@@ -32,12 +32,17 @@ def is_confirmed(request: HttpRequest) -> bool:
 
 @dataclass
 class Confirmation:
-    """What the confirm page says. `question` is the line the dialog asks too (`data-confirm`).
+    """What the confirm page says. `question` is the line the dialog asks too (`data-confirm`); it
+    may be empty where the title asks it already (a bulk action's "Archive 3 relations?").
 
-    `details`: what will happen, one sentence each; `rows`: (name, outcome) per row of a bulk action;
-    `form`: fields the person may still change (an end date, a person's names), posted along;
-    `hidden`: (name, value) pairs carried as they are (the ids of a bulk action); `refusal`: why it
-    cannot be done, in which case the page offers no button to do it.
+    `details`: what will happen, one sentence each; `listed`: (label, value) pairs under
+    `listed_title`, e.g. the fields kept or the agreement ended; `lists`: (heading, items) pairs, a
+    bulleted list each, e.g. the agreements archiving ends; `rows`: one tuple per row of a bulk
+    action, under `columns` (by default: name, outcome); `form`: fields the person may still change
+    (an end date, a person's names), posted along; `hidden`: (name, value) pairs carried as they
+    are (the ids of a bulk action); `refusal`: why it cannot be done, in which case the page offers
+    no button to do it (nor does an empty `button`: nothing of the selection can be done).
+    `cancel_label` is the way back's label ("Cancel" by default), `list_url` the breadcrumb's list.
     """
 
     title: str
@@ -46,23 +51,29 @@ class Confirmation:
     cancel_url: str
     relation: Any = None
     details: Sequence[str] = ()
-    listed: Sequence[tuple[str, str]] = ()  # (label, value) pairs, e.g. the fields kept
+    listed: Sequence[tuple[str, str]] = ()
     listed_title: str = ""
-    rows: Sequence[tuple[str, str]] = ()
+    lists: Sequence[tuple[str, Sequence[str]]] = ()
+    columns: Sequence[str] = ()
+    rows: Sequence[Sequence[str]] = ()
     form: forms.Form | None = None
     hidden: Iterable[tuple[str, str]] = field(default_factory=list)
     refusal: str = ""
     danger: bool = True
+    cancel_label: str = ""
+    list_url: str = ""
 
 
-def ask(request: KringRequest, confirmation: Confirmation) -> HttpResponse:
-    """The confirm page; an unconfirmed htmx POST (a tab's inline button) goes there as a page."""
+def ask(request: KringRequest, confirmation: Confirmation, **context: Any) -> HttpResponse:
+    """The confirm page; an unconfirmed htmx POST (a tab's inline button) goes there as a page.
+    `context` is added to the page's (e.g. the bulk archive's `next_url`)."""
     if request.htmx and request.method == "POST":
         return HttpResponseClientRedirect(request.get_full_path())
     return render(
         request,
         "confirm.html",
         {
+            **context,
             "confirmation": confirmation,
             "form": confirmation.form,
             "action": request.get_full_path(),

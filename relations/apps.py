@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class RelationsConfig(AppConfig):
     name = "relations"
     verbose_name = _("Relations")
+
+    def ready(self) -> None:
+        # Relations' own tabs, registered as the apps above it register theirs (relations.extensions).
+        from relations.views import tabs
+
+        tabs.register()

@@ -1,7 +1,43 @@
-"""How apps built on relations add to a relation's detail page without relations importing them.
+"""The relation detail page's tabs and header actions: one registry for relations' own and for the
+apps built on it, so that relations never imports them.
 
-Imports run downwards only (DESIGN §2): `connections`, `portal` and `sync` register their tab or
-their header actions here from their AppConfig.ready(); the detail page renders what is registered.
+Every tab is a `Tab` registered once at start-up, from its app's AppConfig.ready() (relations' own
+from relations/views/tabs.py): imports run downwards only (DESIGN §2). The detail view
+(relations/views/pages.py) loops over `tabs_for(relation)` and templates/relations/detail.html over
+what it passes on; there is no list of slugs anywhere else. A tab lives at `/relations/<id>/tab/<slug>/` (the overview at the relation's own URL).
+
+A new tab in a few lines, e.g. a Chat tab from a `chat` app::
+
+    # chat/apps.py
+    class ChatConfig(AppConfig):
+        name = "chat"
+
+        def ready(self) -> None:
+            from chat.views import tab_context            # (request, relation) -> dict
+            from relations.extensions import Tab, register_tab
+
+            register_tab(
+                Tab(
+                    slug="chat",
+                    label=_("Chat"),                          # gettext_lazy
+                    template="chat/tab.html",                 # a fragment inside the tab panel
+                    context=tab_context,
+                    position=75,                              # between Agreements and Timeline
+                    applies=lambda relation: relation.is_client,
+                )
+            )
+
+The fragment gets the page's context (`relation`, `can_change` — False for read-only members and
+archived relations —, `tab`, `back_param`) and what `context(request, relation)` returns. A tab
+that edits inline uses relations/views/inline.py (`render_form`, `done`, `refuse_if_archived`) and
+includes `relations/_inline_form.html` in its `#form` partial and `relations/_inline_messages.html`
+in its `#list` partial, as relations/tabs/addresses.html and connections/tab.html do.
+
+Order: `position`, a number; the tabs are shown by ascending position, ties by slug. Relations'
+own use multiples of ten; an app picks a number between the two it stands between:
+
+    10 Overview · 20 Company details · 30 Addresses · 40 Bank accounts · 45 Connections · 50 Team
+    60 Agreements · 65 Ledger · 90 Timeline
 """
 
 from __future__ import annotations
@@ -24,15 +60,24 @@ def _always(relation: Relation) -> bool:
     return True
 
 
+def _nothing(request: MemberRequest, relation: Relation) -> dict[str, Any]:
+    return {}
+
+
 @dataclass(frozen=True)
 class Tab:
-    """A tab at `/relations/<id>/tab/<slug>/`; `template` is a fragment included in the page."""
+    """A tab of the relation's page.
+
+    `label`: a lazy translation; `template`: the fragment included in the tab panel; `context`:
+    what the fragment needs besides the page's own context; `position`: the order (see above);
+    `applies`: whether a relation has the tab at all (a URL of a tab it lacks leads to the overview).
+    """
 
     slug: str
-    label: StrOrPromise  # a lazy translation, read when the page is drawn
+    label: StrOrPromise
     template: str
-    context: Context
-    after: str  # the slug of the tab it follows
+    context: Context = field(default=_nothing)
+    position: int = 100
     applies: Callable[[Relation], bool] = field(default=_always)
 
 
@@ -50,7 +95,20 @@ header_actions: list[HeaderAction] = []
 
 
 def register_tab(tab: Tab) -> None:
+    """Add a tab (or replace the one with its slug: registering again is harmless)."""
     tabs[tab.slug] = tab
+
+
+def unregister_tab(slug: str) -> None:
+    tabs.pop(slug, None)
+
+
+def tabs_for(relation: Relation) -> list[Tab]:
+    """The relation's tabs, in order."""
+    return sorted(
+        (tab for tab in tabs.values() if tab.applies(relation)),
+        key=lambda tab: (tab.position, tab.slug),
+    )
 
 
 def register_header_action(action: HeaderAction) -> None:

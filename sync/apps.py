@@ -20,7 +20,7 @@ class SyncConfig(AppConfig):
                 label=_("Ledger"),
                 template="sync/ledger_tab.html",
                 context=ledger_tab_context,
-                after="agreements",
+                position=65,  # after Agreements
                 applies=lambda relation: relation.is_client,
             )
         )

@@ -39,7 +39,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.formats import number_format
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -720,19 +720,63 @@ def _confirm_archive(
         for relation in relations
     ]
     shown = rows[:BULK_REPORT_LIMIT]
-    return render(
+    today = formats.date_format(timezone.localdate(), "SHORT_DATE_FORMAT")
+    not_found_row = _("Skipped: %(reason)s") % {"reason": _("not found")}
+    table = [
+        (row["relation"].display_name, row["relation"].client_code, _archive_preview(row, today))
+        for row in shown
+    ] + [(value[:64], "", not_found_row) for value in not_found[: BULK_REPORT_LIMIT - len(shown)]]
+    details = [
+        _(
+            "Archived relations are hidden from the list and the pickers. Nothing is deleted, here "
+            "or in the ledger. Running agreements end today; agreements that have not started yet "
+            "are cancelled."
+        )
+    ]
+    if not_shown := max(0, len(rows) + len(not_found) - BULK_REPORT_LIMIT):
+        details.append(
+            ngettext(
+                "%(counter)s more row not shown.", "%(counter)s more rows not shown.", not_shown
+            )
+            % {"counter": not_shown}
+        )
+    archived_count = sum(1 for row in rows if not row["relation"].is_archived)
+    hidden = [("action", "archive"), ("next", next_url)] + [("ids", i) for i in submitted]
+    return ask(
         request,
-        "relations/bulk_archive_confirm.html",
-        {
-            "rows": shown,
-            "not_found": [value[:64] for value in not_found][: BULK_REPORT_LIMIT - len(shown)],
-            "not_shown": max(0, len(rows) + len(not_found) - BULK_REPORT_LIMIT),
-            "ids": submitted,
-            "next_url": next_url,
-            "archived_count": sum(1 for row in rows if not row["relation"].is_archived),
-            "today": timezone.localdate(),
-        },
+        Confirmation(
+            title=ngettext(
+                "Archive %(counter)s relation?", "Archive %(counter)s relations?", archived_count
+            )
+            % {"counter": archived_count},
+            question="",
+            button=_("Archive") if archived_count else "",
+            cancel_url=next_url,
+            cancel_label=_("Back"),
+            list_url=next_url,
+            details=details,
+            columns=[_("Name"), _("Client code"), _("What will happen")],
+            rows=table,
+            hidden=hidden,
+        ),
+        next_url=next_url,
     )
+
+
+def _archive_preview(row: dict[str, Any], today: str) -> str:
+    """What archiving will do to one row of the bulk archive: skip it, or archive it and stop
+    which agreements."""
+    if row["relation"].is_archived:
+        return _("Skipped: %(reason)s") % {"reason": _("already archived")}
+    said = str(_("Will be archived"))
+    if row["running"]:
+        said += "; " + _("ends today (%(today)s):") % {"today": today}
+        said += " " + ", ".join(str(a) for a in row["running"])
+    if row["planned"]:
+        said += (
+            "; " + _("cancels (not started yet):") + " " + ", ".join(str(a) for a in row["planned"])
+        )
+    return said
 
 
 # --- export --------------------------------------------------------------------------------------

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,49 +32,28 @@ from relations.forms import (
 from relations.models import (
     COMPANY_FIELDS,
     PRIVATE_FIELDS,
-    Address,
-    BankAccount,
     Relation,
     ServiceAgreement,
-    TeamAssignment,
 )
-from relations.views import listing, parts, team
+from relations.views import inline, listing
 from relations.views.common import get_relation, relation_action
+from relations.views.tabs import archiving_stops
 
-TIMELINE_PAGE_SIZE = 25
-
-
-def tabs_for(relation: Relation) -> list[tuple[str, str]]:
-    """The detail page's tabs in order; some exist only for companies or for clients.
-
-    Apps above relations add theirs through relations.extensions (e.g. Connections after Bank accounts).
-    """
-    tabs = [("overview", _("Overview"))]
-    if relation.is_company:
-        tabs.append(("company", _("Company details")))
-    tabs += [("addresses", _("Addresses")), ("banks", _("Bank accounts")), ("team", _("Team"))]
-    if relation.is_client:
-        tabs.append(("agreements", _("Agreements")))
-    tabs.append(("timeline", _("Timeline")))
-    for extra in extensions.tabs.values():
-        if extra.applies(relation):
-            slugs = [slug for slug, _label in tabs]
-            position = slugs.index(extra.after) + 1 if extra.after in slugs else len(tabs) - 1
-            tabs.insert(position, (extra.slug, extra.label))
-    return tabs
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
-def _tab_url(relation: Relation, tab: str) -> str:
-    if tab == "overview":
-        return relation.get_absolute_url()
-    return reverse("relations-tab", args=[relation.public_id, tab])
+def tabs_for(relation: Relation) -> list[tuple[str, StrOrPromise]]:
+    """The detail page's tabs in order, as (slug, label): relations.extensions' registry."""
+    return [(tab.slug, tab.label) for tab in extensions.tabs_for(relation)]
 
 
 def _render_detail(
-    request: MemberRequest, relation: Relation, tab: str, *, bsn_revealed: bool = False
+    request: MemberRequest, relation: Relation, slug: str, *, bsn_revealed: bool = False
 ) -> HttpResponse:
-    tabs = tabs_for(relation)
-    if tab not in dict(tabs):
+    tabs = extensions.tabs_for(relation)
+    tab = next((tab for tab in tabs if tab.slug == slug), None)
+    if tab is None:
         return redirect(relation)
     can_change = request.membership.can_change
     # The way back to the list the person came from, with its filters; carried along the tabs.
@@ -82,11 +61,12 @@ def _render_detail(
     back = listing.back_param(list_url)
     context = {
         "relation": relation,
-        "tab": tab,
-        "tabs": [(slug, label, _tab_url(relation, slug) + back) for slug, label in tabs],
+        "tab": slug,
+        "tabs": [(t.slug, t.label, inline.tab_url(relation, t.slug) + back) for t in tabs],
+        "tab_template": tab.template,
         "list_url": list_url,
         "back_param": back.removeprefix("?"),
-        "can_change": can_change and not relation.is_archived,
+        "can_change": inline.can_change(request, relation),
         "can_archive": can_change,
         "bsn_revealed": bsn_revealed,
         "header_actions": [
@@ -94,54 +74,14 @@ def _render_detail(
             for action in extensions.header_actions
             if can_change and action.applies(relation)
         ],
+        **tab.context(request, relation),
     }
-    # What archiving would stop (ServiceAgreement.status's rule): the overview's running agreements
-    # and the Archive dialog's question, from one query.
-    running, planned = ({}, {})
-    if relation.is_client and (tab == "overview" or context["can_change"]):
-        running, planned = services.agreements_archiving_stops([relation])
-    if tab in extensions.tabs:
-        extra = extensions.tabs[tab]
-        context.update(extra.context(request, relation), extension_template=extra.template)
-    elif tab in ("addresses", "banks", "agreements"):
-        context.update(parts.tab_context(request, relation, tab))
-    elif tab == "team":
-        context.update(team.tab_context(request, relation))
-    elif tab == "overview":
-        # The address that stands for the relation, by the list's rule (visiting, postal, invoice).
-        context["default_address"] = relation.addresses.preferred_first().first()
-        context["running_agreements"] = running.get(relation.pk, [])
-    elif tab == "timeline":
-        events = relation.timeline.select_related("actor", "other_relation", "agreement", "member")
-        page = Paginator(events, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
-        context["events"] = page
-        for event in page:
-            event.field_names = _field_names(event)
     if context["can_change"]:
-        context["archive_question"] = archive_question(
-            relation, running.get(relation.pk, []), planned.get(relation.pk, [])
-        )
+        context["archive_question"] = archive_question(relation, *archiving_stops(relation))
     response = render(request, "relations/detail.html", context)
     if bsn_revealed:
         response["Cache-Control"] = "no-store"
     return response
-
-
-def _field_names(event) -> list[str]:
-    """What an event lists after its title: changed fields by their label in the user's language
-    (an address's, bank account's or agreement's own fields for their events), or a team role."""
-    if event.kind.startswith("team_"):
-        roles = dict(TeamAssignment.Role.choices)
-        return [str(roles.get(role, role)) for role in event.fields]
-    model = next(
-        (model for prefix, model in EVENT_MODELS if event.kind.startswith(prefix)), Relation
-    )
-    labels = {f.name: f.verbose_name for f in model._meta.fields}
-    return [str(labels.get(name, name.replace("_", " "))) for name in event.fields]
-
-
-# Whose fields an event's `fields` are, by the event kind's prefix; the relation's otherwise.
-EVENT_MODELS = (("address_", Address), ("bank_", BankAccount), ("agreement_", ServiceAgreement))
 
 
 @require_GET
@@ -277,9 +217,8 @@ def _save_edit(form: RelationForm, relation: Relation, user) -> tuple[Relation, 
 @change_required
 def edit(request: MemberRequest, public_id: UUID) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
-    if relation.is_archived:
-        messages.error(request, _("Restore this relation before changing it."))
-        return redirect(relation)
+    if refused := inline.refuse_if_archived(request, relation, "overview"):
+        return refused
     form = RelationForm(
         request.POST if request.method == "POST" else None,
         instance=relation,
@@ -350,13 +289,14 @@ def _field_values(relation: Relation, names: tuple[str, ...]) -> list[tuple[str,
     rows = []
     for name in services.kept_fields(relation, names):
         field = Relation._meta.get_field(name)
+        label = getattr(field, "verbose_name", name)  # a relation's own field, never a reverse one
         display = getattr(relation, f"get_{name}_display", None)
         value = display() if display else getattr(relation, name)
         if name == "bsn":
             value = relation.masked_bsn
         elif isinstance(value, date):
             value = formats.date_format(value, "SHORT_DATE_FORMAT")
-        rows.append((capfirst(str(field.verbose_name)), str(value)))
+        rows.append((capfirst(str(label)), str(value)))
     return rows
 
 
@@ -556,6 +496,60 @@ def archive_question(relation: Relation, ended: list, cancelled: list) -> str:
     return " ".join(said)
 
 
+def _archive_confirmation(relation: Relation) -> Confirmation:
+    """Archiving asks first, naming the running agreements it ends today and the planned ones it
+    cancels (the header's dialog names them too: `archive_question`)."""
+    running, planned = archiving_stops(relation)
+    today = formats.date_format(timezone.localdate(), "SHORT_DATE_FORMAT")
+    lists = []
+    if running:
+        heading = ngettext(
+            "This running agreement will end today (%(today)s):",
+            "These running agreements will end today (%(today)s):",
+            len(running),
+        )
+        lists.append((heading % {"today": today}, [_agreement_line(a) for a in running]))
+    if planned:
+        heading = ngettext(
+            "This agreement has not started yet and will be cancelled:",
+            "These agreements have not started yet and will be cancelled:",
+            len(planned),
+        )
+        lists.append((heading, [_agreement_line(a) for a in planned]))
+    details = [
+        _(
+            "An archived relation is hidden from the list and the pickers and can no longer be "
+            "changed. Nothing is deleted, here or in the ledger; restoring brings it back."
+        )
+    ]
+    if relation.is_client and not running and not planned:
+        details.append(_("No agreements are running: none will end."))
+    return Confirmation(
+        title=_("Archive"),
+        question=_("Archive %(name)s?") % {"name": relation.display_name},
+        button=_("Archive and stop these agreements") if lists else _("Archive"),
+        cancel_url=relation.get_absolute_url(),
+        cancel_label=_("Back"),
+        relation=relation,
+        details=details,
+        lists=lists,
+    )
+
+
+def _agreement_line(agreement: ServiceAgreement) -> str:
+    """An agreement archiving stops: since when it runs (and till when it was to), or when it
+    would have started."""
+    start = formats.date_format(agreement.start_date, "SHORT_DATE_FORMAT")
+    if agreement.status() == ServiceAgreement.Status.PLANNED:
+        said = [_("would start on %(start)s") % {"start": start}]
+    else:
+        said = [_("since %(start)s") % {"start": start}]
+        if agreement.end_date:
+            end = formats.date_format(agreement.end_date, "SHORT_DATE_FORMAT")
+            said.append(_("was to end on %(end)s") % {"end": end})
+    return " · ".join([agreement.get_service_display(), *said])
+
+
 @require_http_methods(["GET", "POST"])
 @change_required
 def archive(request: MemberRequest, public_id: UUID) -> HttpResponse:
@@ -563,21 +557,10 @@ def archive(request: MemberRequest, public_id: UUID) -> HttpResponse:
     ends and the planned ones it cancels; nothing changes. The confirmed POST (from that page, or from
     the header's dialog, which names them too) archives and ends them, in one transaction."""
     relation = get_relation(request, public_id, change=True)
-    if relation.is_archived:
-        messages.error(request, _("This relation is archived. Restore it before changing it."))
-        return redirect(relation)
-    if not (request.method == "POST" and request.POST.get("confirmed") == "1"):
-        running, planned = services.agreements_archiving_stops([relation])
-        return render(
-            request,
-            "relations/archive_confirm.html",
-            {
-                "relation": relation,
-                "running": running.get(relation.pk, []),
-                "planned": planned.get(relation.pk, []),
-                "today": timezone.localdate(),
-            },
-        )
+    if refused := inline.refuse_if_archived(request, relation, "overview"):
+        return refused
+    if not is_confirmed(request):
+        return ask(request, _archive_confirmation(relation))
     result = services.archive(
         practice=request.membership.practice,
         user=request.user,
@@ -620,6 +603,8 @@ def reveal_bsn(request: MemberRequest, public_id: UUID) -> HttpResponse:
     services.reveal_bsn(relation=relation, user=request.user)
     if request.htmx:
         return render(
-            request, "relations/detail.html#bsn", {"relation": relation, "bsn_revealed": True}
+            request,
+            "relations/tabs/overview.html#bsn",
+            {"relation": relation, "bsn_revealed": True},
         )
     return _render_detail(request, relation, "overview", bsn_revealed=True)

@@ -1,9 +1,9 @@
 """The Addresses, Bank accounts and Agreements tabs: lists with add, edit and remove/end.
 
-Each form view serves two paths from the same code: with htmx the form and the refreshed list are
-fragments of the tab template (`relations/tabs/<tab>.html#form` / `#list`) swapped into the detail
-page; without JavaScript the form is a page of its own (`relations/part_form.html`) and a valid POST
-redirects back to the tab.
+Each form view serves two paths from the same code (relations/views/inline.py): with htmx the form
+and the refreshed list are fragments of the tab template (`relations/tabs/<tab>.html#form` /
+`#list`) swapped into the detail page; without JavaScript the form is a page of its own
+(`relations/part_form.html`) and a valid POST redirects back to the tab.
 """
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from practice.access import member_required
 from practice.confirm import Confirmation, ask, is_confirmed
@@ -29,104 +27,78 @@ from practice.http import MemberRequest
 from relations import services
 from relations.forms import AddressForm, BankAccountForm, ServiceAgreementForm
 from relations.models import Address, BankAccount, Relation, ServiceAgreement
+from relations.views import inline
 from relations.views.common import get_relation
 
-TABS = ("addresses", "banks", "agreements")
 Status = ServiceAgreement.Status
+
+
+def address_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
+    """What relations/tabs/addresses.html needs besides `relation`: one query."""
+    rank = {value: i for i, value in enumerate(Address.Type.values)}
+    addresses = sorted(
+        relation.addresses.all(), key=lambda a: (rank[a.type], not a.is_default, a.pk)
+    )
+    return {"can_change": inline.can_change(request, relation), "addresses": addresses}
+
+
+def bank_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
+    return {
+        "can_change": inline.can_change(request, relation),
+        "bank_accounts": list(relation.bank_accounts.all()),
+    }
+
+
+def agreement_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
+    """One rule, ServiceAgreement.status: running, not started yet, and ended or cancelled; each a
+    table of the tab (relations/tabs/agreements.html#table), in this order. One query."""
+    by_status: dict[str, list[ServiceAgreement]] = {value: [] for value in Status.values}
+    if relation.is_client:
+        today = timezone.localdate()
+        for agreement in relation.agreements.all():
+            by_status[agreement.status(today)].append(agreement)
+    running = by_status[Status.RUNNING]
+    planned = by_status[Status.PLANNED]
+    ended = by_status[Status.ENDED] + by_status[Status.CANCELLED]
+    return {
+        "can_change": inline.can_change(request, relation),
+        "running_agreements": running,
+        "planned_agreements": planned,
+        "ended_agreements": ended,
+        # (status, heading, rows of (agreement, the End button's question)): "In progress" is
+        # shown even when empty, with the empty state.
+        "agreement_tables": [
+            (status, status.label, [(a, end_question(a) if ends else "") for a in rows])
+            for status, rows, ends in (
+                (Status.RUNNING, running, True),
+                (Status.PLANNED, planned, True),
+                (Status.ENDED, ended, False),
+            )
+        ],
+    }
+
+
+TAB_CONTEXTS = {
+    "addresses": address_context,
+    "banks": bank_context,
+    "agreements": agreement_context,
+}
 
 
 def tab_context(request: MemberRequest, relation: Relation, tab: str) -> dict[str, Any]:
     """What `relations/tabs/<tab>.html` needs besides `relation`; one query per tab."""
-    context: dict[str, Any] = {"can_change": _can_change(request, relation)}
-    if tab == "addresses":
-        rank = {value: i for i, value in enumerate(Address.Type.values)}
-        context["addresses"] = sorted(
-            relation.addresses.all(), key=lambda a: (rank[a.type], not a.is_default, a.pk)
-        )
-    elif tab == "banks":
-        context["bank_accounts"] = list(relation.bank_accounts.all())
-    elif tab == "agreements":
-        # One rule, ServiceAgreement.status: running, not started yet, and ended or cancelled.
-        by_status: dict[str, list[ServiceAgreement]] = {value: [] for value in Status.values}
-        if relation.is_client:
-            today = timezone.localdate()
-            for agreement in relation.agreements.all():
-                by_status[agreement.status(today)].append(agreement)
-        context["running_agreements"] = by_status[Status.RUNNING]
-        context["planned_agreements"] = by_status[Status.PLANNED]
-        context["ended_agreements"] = by_status[Status.ENDED] + by_status[Status.CANCELLED]
-    else:
+    if tab not in TAB_CONTEXTS:
         raise ValueError(f"No such tab: {tab}")
-    return context
+    return TAB_CONTEXTS[tab](request, relation)
 
 
-# --- responses shared by the three tabs ----------------------------------------------------------
-
-
-def _can_change(request: MemberRequest, relation: Relation) -> bool:
-    membership = request.membership
-    return bool(membership and membership.can_change and not relation.is_archived)
-
-
-def _tab_url(relation: Relation, tab: str) -> str:
-    return reverse("relations-tab", args=[relation.public_id, tab])
-
-
-def _back_to_tab(request: MemberRequest, relation: Relation, tab: str) -> HttpResponse:
-    """A full navigation to the tab, which shows the queued message."""
-    url = _tab_url(relation, tab)
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
-def _refuse_if_archived(
-    request: MemberRequest, relation: Relation, tab: str
-) -> HttpResponse | None:
-    if relation.is_archived:
-        messages.error(request, _("This relation is archived. Restore it before changing it."))
-        return _back_to_tab(request, relation, tab)
-    return None
-
-
-def _render_form(
-    request: MemberRequest,
-    relation: Relation,
-    tab: str,
-    form: forms.ModelForm,
-    *,
-    action: str,
-    title: str,
-) -> HttpResponse:
-    context = {
-        "relation": relation,
-        "tab": tab,
-        "form": form,
-        "action": action,
-        "title": title,
-        "cancel_url": _tab_url(relation, tab),
-    }
-    if request.htmx:
-        # 200 even with errors: htmx 2 does not swap 4xx responses by default.
-        return render(request, f"relations/tabs/{tab}.html#form", {**context, "inline": True})
-    return render(
-        request,
-        "relations/part_form.html",
-        {**context, "form_template": f"relations/tabs/{tab}.html#form"},
-    )
-
-
-def _done(request: MemberRequest, relation: Relation, tab: str, message: str) -> HttpResponse:
-    """After a change: the refreshed list in place of the form (htmx), else POST/redirect/GET."""
-    messages.success(request, message)
-    if not request.htmx:
-        return redirect(_tab_url(relation, tab))
-    context = {
-        "relation": relation,
-        **tab_context(request, relation, tab),
-        # Shown inside the fragment and so consumed here, not on the next full page.
-        "inline_messages": messages.get_messages(request),
-    }
-    response = render(request, f"relations/tabs/{tab}.html#list", context)
-    return reswap(retarget(response, f"#{tab}-list"), "outerHTML")
+def end_question(agreement: ServiceAgreement) -> str:
+    """What the End button's dialog (`data-confirm`) and the confirm page ask."""
+    if agreement.status() == Status.PLANNED:
+        return _("Cancel the agreement %(service)s? It has not started and never will.") % {
+            "service": agreement.get_service_display()
+        }
+    return _("End the agreement %(service)s today?") % {"service": agreement.get_service_display()}
 
 
 # --- addresses -----------------------------------------------------------------------------------
@@ -146,7 +118,7 @@ def remove_bank_question(account: BankAccount) -> str:
 def address_form(request: MemberRequest, public_id: UUID, pk: int | None = None) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     address = get_object_or_404(relation.addresses, pk=pk) if pk else Address(relation=relation)
-    if refused := _refuse_if_archived(request, relation, "addresses"):
+    if refused := inline.refuse_if_archived(request, relation, "addresses"):
         return refused
     if pk:
         action = reverse("relations-address-edit", args=[relation.public_id, pk])
@@ -158,7 +130,7 @@ def address_form(request: MemberRequest, public_id: UUID, pk: int | None = None)
     if form.is_bound and form.is_valid():
         if not pk:
             services.save_address(relation=relation, user=request.user, address=form.instance)
-            return _done(request, relation, "addresses", _("Address added."))
+            return inline.done(request, relation, "addresses", _("Address added."))
         with transaction.atomic():
             current = relation.addresses.select_for_update().get(pk=pk)
             merge = form.merge_with(current, base_is_current=form.loaded_raw() is None)
@@ -170,7 +142,7 @@ def address_form(request: MemberRequest, public_id: UUID, pk: int | None = None)
                     services.save_address(
                         relation=relation, user=request.user, address=current, changed=merge.mine
                     )
-                return _done(request, relation, "addresses", _("Address saved."))
+                return inline.done(request, relation, "addresses", _("Address saved."))
         form.show_conflict(current, merge)
         form.add_error(
             None,
@@ -182,7 +154,7 @@ def address_form(request: MemberRequest, public_id: UUID, pk: int | None = None)
             )
             % {"fields": ", ".join(str(label) for label, _value in form.conflicting)},
         )
-    return _render_form(request, relation, "addresses", form, action=action, title=title)
+    return inline.render_form(request, relation, "addresses", form, action=action, title=title)
 
 
 def _ask_removal(
@@ -200,7 +172,7 @@ def _ask_removal(
             title=title,
             question=question,
             button=_("Remove"),
-            cancel_url=_tab_url(relation, tab),
+            cancel_url=inline.tab_url(relation, tab),
             relation=relation,
             details=details,
         ),
@@ -212,7 +184,7 @@ def _ask_removal(
 def address_remove(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     address = get_object_or_404(relation.addresses, pk=pk)
-    if refused := _refuse_if_archived(request, relation, "addresses"):
+    if refused := inline.refuse_if_archived(request, relation, "addresses"):
         return refused
     if not is_confirmed(request):
         details = [_("The address is deleted; the timeline records that it was removed.")]
@@ -229,7 +201,7 @@ def address_remove(request: MemberRequest, public_id: UUID, pk: int) -> HttpResp
             details,
         )
     services.remove_address(relation=relation, user=request.user, address=address)
-    return _done(request, relation, "addresses", _("Address removed."))
+    return inline.done(request, relation, "addresses", _("Address removed."))
 
 
 # --- bank accounts -------------------------------------------------------------------------------
@@ -242,7 +214,7 @@ def bank_form(request: MemberRequest, public_id: UUID, pk: int | None = None) ->
     account = (
         get_object_or_404(relation.bank_accounts, pk=pk) if pk else BankAccount(relation=relation)
     )
-    if refused := _refuse_if_archived(request, relation, "banks"):
+    if refused := inline.refuse_if_archived(request, relation, "banks"):
         return refused
     if pk:
         action = reverse("relations-bank-edit", args=[relation.public_id, pk])
@@ -260,10 +232,10 @@ def bank_form(request: MemberRequest, public_id: UUID, pk: int | None = None) ->
             account=form.instance,
             changed=[n for n in form.changed_data if n != "confirm_duplicates"],
         )
-        return _done(
+        return inline.done(
             request, relation, "banks", _("Bank account saved.") if pk else _("Bank account added.")
         )
-    return _render_form(request, relation, "banks", form, action=action, title=title)
+    return inline.render_form(request, relation, "banks", form, action=action, title=title)
 
 
 @require_http_methods(["GET", "POST"])
@@ -271,7 +243,7 @@ def bank_form(request: MemberRequest, public_id: UUID, pk: int | None = None) ->
 def bank_remove(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     account = get_object_or_404(relation.bank_accounts, pk=pk)
-    if refused := _refuse_if_archived(request, relation, "banks"):
+    if refused := inline.refuse_if_archived(request, relation, "banks"):
         return refused
     if not is_confirmed(request):
         details = [_("The bank account is deleted; the timeline records that it was removed.")]
@@ -288,10 +260,42 @@ def bank_remove(request: MemberRequest, public_id: UUID, pk: int) -> HttpRespons
             details,
         )
     services.remove_bank_account(relation=relation, user=request.user, account=account)
-    return _done(request, relation, "banks", _("Bank account removed."))
+    return inline.done(request, relation, "banks", _("Bank account removed."))
 
 
 # --- service agreements --------------------------------------------------------------------------
+
+
+def _end_confirmation(relation: Relation, agreement: ServiceAgreement) -> Confirmation:
+    """Ending one that runs ends it today; ending one that has not started cancels it."""
+    planned = agreement.status() == Status.PLANNED
+    start = formats.date_format(agreement.start_date, "SHORT_DATE_FORMAT")
+    if planned:
+        said = _(
+            "This agreement has not started yet (it would start on %(start)s). Cancelling "
+            "withdraws it: it never started and never runs. It is kept, listed under Ended as "
+            "cancelled, and the timeline records who cancelled it."
+        ) % {"start": start}
+    else:
+        said = _(
+            "The agreement ends today (%(today)s): from today it no longer runs. It is kept under "
+            "Ended and the timeline records who ended it."
+        ) % {"today": formats.date_format(timezone.localdate(), "SHORT_DATE_FORMAT")}
+    end = agreement.end_date
+    return Confirmation(
+        title=_("Cancel agreement") if planned else _("End agreement"),
+        question=end_question(agreement),
+        button=_("Cancel agreement") if planned else _("End today"),
+        cancel_url=inline.tab_url(relation, "agreements"),
+        cancel_label=_("Back"),
+        relation=relation,
+        listed=[
+            (_("Service"), agreement.get_service_display()),
+            (_("Start date"), start),
+            (_("End date"), formats.date_format(end, "SHORT_DATE_FORMAT") if end else "—"),
+        ],
+        details=[said],
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -303,11 +307,11 @@ def agreement_form(request: MemberRequest, public_id: UUID, pk: int | None = Non
         if pk
         else ServiceAgreement(relation=relation, practice_id=relation.practice_id)
     )
-    if refused := _refuse_if_archived(request, relation, "agreements"):
+    if refused := inline.refuse_if_archived(request, relation, "agreements"):
         return refused
     if not relation.is_client:
         messages.error(request, _("Only clients have service agreements."))
-        return _back_to_tab(request, relation, "agreements")
+        return inline.back_to_tab(request, relation, "agreements")
     if pk:
         action = reverse("relations-agreement-edit", args=[relation.public_id, pk])
         title = _("Edit agreement")
@@ -324,10 +328,10 @@ def agreement_form(request: MemberRequest, public_id: UUID, pk: int | None = Non
             )
         else:
             services.add_agreement(relation=relation, user=request.user, agreement=form.instance)
-        return _done(
+        return inline.done(
             request, relation, "agreements", _("Agreement saved.") if pk else _("Agreement added.")
         )
-    return _render_form(request, relation, "agreements", form, action=action, title=title)
+    return inline.render_form(request, relation, "agreements", form, action=action, title=title)
 
 
 @require_http_methods(["GET", "POST"])
@@ -338,10 +342,10 @@ def agreement_end(request: MemberRequest, public_id: UUID, pk: int) -> HttpRespo
     tab's button asks in a dialog and posts confirmed=1 itself (static/js/confirm.js)."""
     relation = get_relation(request, public_id, change=True)
     agreement = get_object_or_404(relation.agreements, pk=pk)
-    if refused := _refuse_if_archived(request, relation, "agreements"):
+    if refused := inline.refuse_if_archived(request, relation, "agreements"):
         return refused
     status = agreement.status()
-    confirmed = request.method == "POST" and request.POST.get("confirmed") == "1"
+    confirmed = is_confirmed(request)
     if not confirmed and status in (Status.ENDED, Status.CANCELLED):
         messages.error(
             request,
@@ -349,29 +353,16 @@ def agreement_end(request: MemberRequest, public_id: UUID, pk: int) -> HttpRespo
             if status == Status.CANCELLED
             else _("This agreement has ended already."),
         )
-        return _back_to_tab(request, relation, "agreements")
+        return inline.back_to_tab(request, relation, "agreements")
     if not confirmed:
-        if request.htmx and request.method == "POST":
-            # An inline button posted without the dialog: the confirm page, as a page.
-            return HttpResponseClientRedirect(request.get_full_path())
-        return render(
-            request,
-            "relations/agreement_end_confirm.html",
-            {
-                "relation": relation,
-                "agreement": agreement,
-                "status": status,
-                "Status": Status,
-                "today": timezone.localdate(),
-                "action": reverse("relations-agreement-end", args=[relation.public_id, pk]),
-                "cancel_url": _tab_url(relation, "agreements"),
-            },
-        )
+        return ask(request, _end_confirmation(relation, agreement))
     try:
         agreement = services.end_agreement(agreement=agreement, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return _back_to_tab(request, relation, "agreements")
+        return inline.back_to_tab(request, relation, "agreements")
     if agreement.cancelled_at is not None:
-        return _done(request, relation, "agreements", _("Agreement cancelled. It never started."))
-    return _done(request, relation, "agreements", _("Agreement ended."))
+        return inline.done(
+            request, relation, "agreements", _("Agreement cancelled. It never started.")
+        )
+    return inline.done(request, relation, "agreements", _("Agreement ended."))

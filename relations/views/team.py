@@ -1,4 +1,8 @@
-"""The Team tab: who in the office looks after a relation, in which role."""
+"""The Team tab: who in the office looks after a relation, in which role.
+
+The add form sits on the tab itself (relations/tabs/team.html#form, without htmx); its page of its
+own (relations/part_form.html) shows it again with its errors. Both go back to the tab.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,28 +22,30 @@ from practice.http import MemberRequest
 from relations import services
 from relations.forms import TeamMemberForm
 from relations.models import Relation
+from relations.views import inline
 from relations.views.common import get_relation
+
+TAB = "team"
 
 
 def tab_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
     team = list(relation.team.select_related("user").order_by("role", "user__first_name", "pk"))
     form = None
-    if request.membership.can_change and not relation.is_archived:
+    if inline.can_change(request, relation):
         form = TeamMemberForm(practice=relation.practice, auto_id="team_%s")
-    return {"team": team, "team_form": form}
-
-
-def _back(relation: Relation) -> HttpResponse:
-    return redirect(reverse("relations-tab", args=[relation.public_id, "team"]))
+    return {
+        "team": team,
+        "team_form": form,
+        "team_add_url": reverse("relations-team-add", args=[relation.public_id]),
+    }
 
 
 @require_http_methods(["GET", "POST"])
 @change_required
 def team_add(request: MemberRequest, public_id: UUID) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
-    if relation.is_archived:
-        messages.error(request, _("Restore this relation before changing it."))
-        return _back(relation)
+    if refused := inline.refuse_if_archived(request, relation, TAB):
+        return refused
     form = TeamMemberForm(
         request.POST if request.method == "POST" else None,
         practice=relation.practice,
@@ -57,18 +63,14 @@ def team_add(request: MemberRequest, public_id: UUID) -> HttpResponse:
             form.add_error(None, exc)
         else:
             messages.success(request, _("The team has been updated."))
-            return _back(relation)
-    return render(
+            return inline.back_to_tab(request, relation, TAB)
+    return inline.render_form(
         request,
-        "relations/part_form.html",
-        {
-            "relation": relation,
-            "form": form,
-            "title": _("Add to the team"),
-            "action": reverse("relations-team-add", args=[relation.public_id]),
-            "cancel_url": reverse("relations-tab", args=[relation.public_id, "team"]),
-            "form_template": "relations/tabs/team.html#form",
-        },
+        relation,
+        TAB,
+        form,
+        action=reverse("relations-team-add", args=[relation.public_id]),
+        title=_("Add to the team"),
     )
 
 
@@ -83,4 +85,4 @@ def team_remove(request: MemberRequest, public_id: UUID, pk: int) -> HttpRespons
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, _("The team has been updated."))
-    return _back(relation)
+    return inline.back_to_tab(request, relation, TAB)
