@@ -8,8 +8,11 @@ class ConnectionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Relations cannot import this app (imports run downwards): the tab is registered with it.
+        from connections.services import sole_director
         from connections.views import tab_context
-        from relations.extensions import Tab, register_tab
+        from relations.extensions import Tab, register_owner_finder, register_tab
+
+        register_owner_finder(sole_director)
 
         register_tab(
             Tab(

@@ -125,3 +125,15 @@ def end_connection(*, connection: Connection, user: User, on: date | None = None
     TimelineEvent.record(a, Event.CONNECTION_ENDED, actor=user, other_relation=b)
     TimelineEvent.record(b, Event.CONNECTION_ENDED, actor=user, other_relation=a)
     return connection
+
+
+def sole_director(relation: Relation) -> Relation | None:
+    """A company's one current director who is a private person (a sole trader's owner), if it
+    has exactly one; relations proposes that person's names when the company becomes private."""
+    directors = []
+    for connection in Connection.objects.involving(relation).active().select_related("a", "b"):
+        is_subject = (relation.pk == connection.a_id) == connection.a_is_subject
+        other = connection.other(relation)
+        if connection.type == "director" and not is_subject and not other.is_company:
+            directors.append(other)
+    return directors[0] if len(directors) == 1 else None

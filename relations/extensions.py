@@ -114,3 +114,26 @@ def tabs_for(relation: Relation) -> list[Tab]:
 def register_header_action(action: HeaderAction) -> None:
     if action not in header_actions:
         header_actions.append(action)
+
+
+# --- what apps above relations know about a relation ---------------------------------------------
+#
+# Converting a company to a private person proposes the person's names: a sole trader's owner is
+# known to connections (its one current director who is a private person), which relations cannot
+# import. Connections registers a finder; with none registered there is no proposal.
+
+OwnerFinder = Callable[["Relation"], "Relation | None"]
+owner_finders: list[OwnerFinder] = []
+
+
+def register_owner_finder(finder: OwnerFinder) -> None:
+    if finder not in owner_finders:
+        owner_finders.append(finder)
+
+
+def owner_of(relation: Relation) -> Relation | None:
+    """The private person who owns this company, as the first registered finder that knows says."""
+    for finder in owner_finders:
+        if (owner := finder(relation)) is not None:
+            return owner
+    return None

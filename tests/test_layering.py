@@ -21,18 +21,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOORS = {"practice": 0, "relations": 1, "connections": 2, "portal": 2, "sync": 2, "config": 3}
+# DESIGN §9: practice ← relations ← connections, sync, lookups ← portal, work ← collab ← config.
+FLOORS = {
+    "practice": 0,
+    "relations": 1,
+    "connections": 2,
+    "sync": 2,
+    "lookups": 2,
+    "portal": 3,
+    "work": 3,
+    "collab": 4,
+    "config": 5,
+}
 
 # Edges (importer, imported) that are known and on their way out; each says who removes it.
-READS_CONNECTIONS_FROM_BELOW_OR_BESIDE = {
-    # Found by this test, outside the engine branch's reach (views another branch is reworking):
-    # relations' "convert to private" proposes a sole trader's director's names, and the portal
-    # lists a contact's connected clients, both by reading connections' model (function-local).
-    # They want an extension point in relations that connections fills in.
-    ("relations.views.pages", "connections.models"),
-    ("portal.views", "connections.models"),
-}
-ALLOWED = READS_CONNECTIONS_FROM_BELOW_OR_BESIDE
+ALLOWED: set[tuple[str, str]] = set()  # none: every known upward import is gone
 
 
 @dataclass(frozen=True)

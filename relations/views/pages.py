@@ -309,19 +309,10 @@ def _proposed_names(relation: Relation) -> dict[str, str]:
             "name_prefix": relation.name_prefix,
             "last_name": relation.last_name,
         }
-    from connections.models import Connection  # the app above relations; only read here
-
-    directors = []
-    for connection in Connection.objects.involving(relation).active().select_related("a", "b"):
-        is_subject = (relation.pk == connection.a_id) == connection.a_is_subject
-        other = connection.other(relation)
-        if connection.type == "director" and not is_subject and not other.is_company:
-            directors.append(other)
-    if len(directors) == 1:
-        return {name: getattr(directors[0], name) for name in ("first_name", "name_prefix")} | {
-            "last_name": directors[0].last_name
-        }
-    return {}
+    owner = extensions.owner_of(relation)
+    if owner is None:
+        return {}
+    return {name: getattr(owner, name) for name in ("first_name", "name_prefix", "last_name")}
 
 
 def _ledger_line(relation: Relation, name: str) -> str:
