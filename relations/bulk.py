@@ -41,7 +41,7 @@ def next_ids(model: type[models.Model], count: int) -> list[int]:
             return [pk for (pk,) in cursor.fetchall()]
     # SQLite (tests, the demo): no sequence to draw from. Ids above the highest in use, inside the
     # caller's transaction, which holds SQLite's one write lock once it has written.
-    top = model.objects.aggregate(top=models.Max("pk"))["top"] or 0
+    top = model._default_manager.aggregate(top=models.Max("pk"))["top"] or 0
     return list(range(top + 1, top + 1 + count))
 
 
@@ -61,12 +61,12 @@ def copy_rows(
     """Insert plain rows: `columns` are attnames of `model` ("relation_id"), each row holds their
     values in that order, already in database form except JSON, which is encoded here."""
     fields = [model._meta.get_field(name) for name in columns]
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)  # type: ignore[union-attr,arg-type]
     json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     if connection.vendor != "postgresql":
         objs = [model(**dict(zip(columns, row, strict=True))) for row in rows]
-        model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
+        model._default_manager.bulk_create(objs, batch_size=BATCH_SIZE)
         return
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)  # type: ignore[union-attr]
     table = connection.ops.quote_name(model._meta.db_table)
     with (
         connection.wrap_database_errors,
@@ -84,7 +84,7 @@ def copy_rows(
 def write(model: type[models.Model], objs: list[Any], *, with_pk: bool = False) -> None:
     """Insert the unsaved instances `objs` (`with_pk`: their ids are set already)."""
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
+        model._default_manager.bulk_create(objs, batch_size=BATCH_SIZE)
         return
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
     now = timezone.now()
@@ -100,7 +100,7 @@ def write(model: type[models.Model], objs: list[Any], *, with_pk: bool = False) 
 def insert_with_ids(model: type[models.Model], objs: list[Any]) -> None:
     """Give the unsaved instances `objs` their ids up front, then insert them (COPY can, so)."""
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=BATCH_SIZE)
+        model._default_manager.bulk_create(objs, batch_size=BATCH_SIZE)
         return
     for obj, pk in zip(objs, next_ids(model, len(objs)), strict=True):
         obj.pk = pk
