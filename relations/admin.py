@@ -1,7 +1,5 @@
 """Owners' maintenance. Relations are never deleted, here or anywhere: no delete permission, no action."""
 
-from collections.abc import Callable
-
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
@@ -120,20 +118,26 @@ class RelationAdmin(NoDeleteAdmin):
     def save_formset(self, request, form, formset, change) -> None:
         # Addresses and bank accounts through their services too: one default per type, the
         # timeline, search text and the outbox, exactly as on the relation's tabs.
-        relation = form.instance
-        save: Callable[..., object]
-        remove: Callable[..., object]
-        if formset.model is Address:
-            save, remove, name = services.save_address, services.remove_address, "address"
-        else:
-            save, remove, name = services.save_bank_account, services.remove_bank_account, "account"
+        relation, user = form.instance, request.user
         formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            remove(relation=relation, user=request.user, **{name: obj})
-        for obj in formset.new_objects:
-            save(relation=relation, user=request.user, **{name: obj})
-        for obj, changed in formset.changed_objects:
-            save(relation=relation, user=request.user, changed=changed, **{name: obj})
+        if formset.model is Address:
+            for address in formset.deleted_objects:
+                services.remove_address(relation=relation, user=user, address=address)
+            for address in formset.new_objects:
+                services.save_address(relation=relation, user=user, address=address)
+            for address, changed in formset.changed_objects:
+                services.save_address(
+                    relation=relation, user=user, address=address, changed=changed
+                )
+        else:
+            for account in formset.deleted_objects:
+                services.remove_bank_account(relation=relation, user=user, account=account)
+            for account in formset.new_objects:
+                services.save_bank_account(relation=relation, user=user, account=account)
+            for account, changed in formset.changed_objects:
+                services.save_bank_account(
+                    relation=relation, user=user, account=account, changed=changed
+                )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
