@@ -52,12 +52,14 @@ from openpyxl.styles import Font
 
 from practice.access import change_required, member_required, scoped
 from practice.confirm import Confirmation, ask, is_confirmed
+from practice.db import analyze_after_change
 from relations import services
 from relations.models import (
     Address,
     BankAccount,
     PortalState,
     Relation,
+    ServiceAgreement,
     TeamAssignment,
     preferred_address_of,
     preferred_city,
@@ -591,6 +593,9 @@ def bulk(request: HttpRequest) -> HttpResponse:
     result = action.service(
         practice=request.membership.practice, user=request.user, relations=found, **options
     )
+    # Fresh data is fast data (practice.db): thousands of rows changed at once are what
+    # autovacuum would analyse next, where it runs; here at once, and on every server.
+    analyze_after_change(len(result.done), Relation, ServiceAgreement)
 
     hints = _hints([r for r in result.done] + [r for r, _reason in result.skipped])
     done = [
