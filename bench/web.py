@@ -36,6 +36,7 @@ DEFAULT_RELATIONS = 100_000
 STAFF_USERNAME = "bench-staff"
 ADMIN_USERNAME = "bench-admin"
 COMMON_WORD = "bakkerij"
+COMMON_SURNAME = "jansen"
 MINE = 10_000  # the staff member's own relations: what the CSV export exports
 BULK_ROWS = 1_000
 WARMUP = 3
@@ -191,6 +192,10 @@ def run(bench: Bench, *, stdout: Any = None, admin: bool = True) -> Bench:
         (f"search, common ({COMMON_WORD})", {"q": COMMON_WORD}),
         (f"search, common ({COMMON_WORD}), 100 rows", {"q": COMMON_WORD, "per_page": 100}),
         ("search, two words (bakkerij utrecht)", {"q": f"{COMMON_WORD} utrecht"}),
+        (f"search, common surname ({COMMON_SURNAME})", {"q": COMMON_SURNAME}),
+        ("search, one letter (j)", {"q": "j"}),
+        ("search, two letters (ja)", {"q": "ja"}),
+        ("search, two letters, no match (qx)", {"q": "qx"}),
         (f"list, deep page {deep}", {"page": deep}),
         ("list, sorted by code, deep page", {"sort": "code", "page": deep}),
     ):

@@ -39,7 +39,7 @@ def test_bench_runs_and_list_queries_are_constant_per_page():
     results = {result.name: result for result in bench.results}
     lists = [r for name, r in results.items() if name.startswith(("list,", "search,"))]
     kring = [r for name, r in results.items() if name.endswith("(kring)")]
-    assert len(lists) == 12
+    assert len(lists) == 16
     assert len(kring) == 4
     # Page size, depth, sort, filters and search: the same queries, never one per row.
     assert {r.queries for r in lists + kring} == {lists[0].queries}

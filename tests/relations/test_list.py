@@ -227,6 +227,19 @@ def test_search_needs_every_word(owner_client, practice):
     assert names(owner_client.get(URL, {"q": "cafe nergens"})) == []
 
 
+def test_a_search_word_of_one_or_two_letters_matches_the_start_of_a_word(owner_client, practice):
+    RelationFactory(practice=practice, private=True, first_name="Jan", last_name="Smit")
+    RelationFactory(practice=practice, private=True, first_name="Piet", last_name="Jansen")
+    RelationFactory(practice=practice, private=True, first_name="Hajar", last_name="Bos")
+    RelationFactory(practice=practice, legal_name="Élan Vital B.V.")
+
+    assert names(owner_client.get(URL, {"q": "ja"})) == ["Jan Smit", "Piet Jansen"]
+    assert names(owner_client.get(URL, {"q": "J"})) == ["Jan Smit", "Piet Jansen"]
+    assert names(owner_client.get(URL, {"q": "el"})) == ["Élan Vital B.V."]  # accent-blind
+    assert names(owner_client.get(URL, {"q": "ja smit"})) == ["Jan Smit"]
+    assert names(owner_client.get(URL, {"q": "jar"})) == ["Hajar Bos"]  # three letters: anywhere
+
+
 def test_search_treats_like_wildcards_literally(owner_client, practice):
     RelationFactory(practice=practice, legal_name="Honderd Procent BV")
 
