@@ -9,6 +9,7 @@ import argparse
 import os
 import shlex
 import sys
+import time
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +28,20 @@ def main(argv: list[str] | None = None) -> int:
         "--ledger-debtors", type=int, default=10_000, help="import and push size (0: skip)"
     )
     parser.add_argument("--ledger-only", action="store_true", help="only the ledger figures")
+    parser.add_argument(
+        "--no-load",
+        action="store_true",
+        help="skip the concurrent part (gunicorn, 4 and 16 clients)",
+    )
+    parser.add_argument(
+        "--load-seconds", type=float, default=8.0, help="seconds per page and concurrency"
+    )
+    parser.add_argument(
+        "--baseline-ref",
+        default=None,
+        help="also run the single-request and ledger stages of this git ref (e.g. main), in a "
+        "temporary worktree against a database of its own, and print both side by side",
+    )
     args = parser.parse_args(argv)
 
     # The bench runs the production settings (DEBUG off) in-process: only what the test Client needs.
@@ -52,15 +67,43 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = OutputWrapper(sys.stdout)
     command = " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    baseline = None
+    if args.baseline_ref:
+        from bench import baseline as baseline_bench
+
+        # First, while this run's own stages have the machine to themselves only afterwards: the
+        # two never run at the same time, so neither slows the other down.
+        baseline = baseline_bench.run(args.baseline_ref, args, stdout=out)
     ledger_table = ""
     if args.ledger_debtors:
         print(f"Ledger: import and push of {args.ledger_debtors:,} debtors ...", flush=True)
         ledger_table = ledger.table(ledger.run(debtors=args.ledger_debtors, stdout=out)) + "\n"
     if args.ledger_only:
         print(f"\n{ledger_table}")
+        if baseline is not None:
+            print(baseline_bench.side_by_side(baseline, ledger_table, "", args.baseline_ref))
         return _reproduce(command)
     print(f"Preparing practice {args.practice!r} with {args.relations:,} relations ...", flush=True)
+    started = time.perf_counter()
     data = bench.prepare(slug=args.practice, relations=args.relations, stdout=out)
+    seeding = (
+        f"Seeded {args.relations:,} relations (seed_demo --relations, its ANALYZE included) in "
+        f"{time.perf_counter() - started:.0f} s."
+        if data.seeded
+        else "Practice reused from an earlier run (drop the bench database for a fresh seed)."
+    )
+    print(seeding, flush=True)
+    load_table = ""
+    if not args.no_load:
+        from bench import load
+
+        print(
+            "Under load, before any analyse of the bench's own"
+            + ("" if data.seeded else " (statistics from earlier runs: the practice was reused)")
+            + ":",
+            flush=True,
+        )
+        load_table = load.table(load.run(data, seconds=args.load_seconds, stdout=out)) + "\n"
     with connection.cursor() as cursor:
         # What autovacuum does after a load: statistics for the planner, the visibility map for
         # index-only scans, and the trigram index's pending list merged.
@@ -76,9 +119,19 @@ def main(argv: list[str] | None = None) -> int:
     with override_settings(STORAGES=storages):
         bench.run(data, stdout=out, admin=not args.no_admin)
     print()
+    print(seeding)
+    print()
     print(bench.table(data))
     print()
     print(ledger_table)
+    if load_table:
+        print(load_table)
+    if baseline is not None:
+        print(
+            baseline_bench.side_by_side(
+                baseline, ledger_table, bench.table(data), args.baseline_ref
+            )
+        )
     return _reproduce(command)
 
 

@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "practice.middleware.SessionLifetimeMiddleware",
+    "practice.middleware.SessionIdleMiddleware",
     "practice.middleware.CurrentPracticeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -140,10 +141,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sessions: 30 minutes idle (the cookie is renewed on every request), 12 hours at most from login
-# (enforced by practice.middleware.SessionLifetimeMiddleware).
+# Sessions: 30 minutes idle, 12 hours at most from login (practice.middleware.SessionLifetimeMiddleware).
+# The idle window is renewed at most once a minute (SessionIdleMiddleware), not on every request: a
+# page view that reads its session writes nothing.
+SESSION_ENGINE = "practice.sessions"
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_REFRESH_SECONDS = 60
 SESSION_MAX_LIFETIME = 12 * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

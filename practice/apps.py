@@ -7,6 +7,10 @@ class PracticeConfig(AppConfig):
     verbose_name = _("Practice")
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from practice import audit
+        from practice.middleware import start_session_clock
 
         audit.connect_signals()
+        user_logged_in.connect(start_session_clock, dispatch_uid="kring-session-clock")

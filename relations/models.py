@@ -66,6 +66,10 @@ class RelationsAreNeverDeleted(Exception):
     """Raised by any attempt to delete a relation: relations are archived, never deleted (DESIGN §3)."""
 
 
+# A search word this short matches the start of a word only (RelationQuerySet.search).
+SHORT_WORD = 2
+
+
 class RelationQuerySet(models.QuerySet["Relation"]):
     def delete(self) -> NoReturn:
         raise RelationsAreNeverDeleted("Relations are archived, never deleted.")
@@ -100,10 +104,18 @@ class RelationQuerySet(models.QuerySet["Relation"]):
         """Every word must occur in name, code, e-mail, city or KvK, case- and accent-blind.
 
         `search_text` holds those values folded; on PostgreSQL a trigram GIN index serves the LIKE.
+        A word of one or two letters (SHORT_WORD) must start a word there ("ja" finds Jansen and
+        Jan, not Hajar): such a word has no trigram of its own, so "contains" made PostgreSQL read
+        the whole practice, while the start of a word is a trigram the index has (" ja").
         """
         qs = self
         for word in fold(query).split():
-            qs = qs.filter(search_text__contains=word)
+            if len(word) <= SHORT_WORD:
+                qs = qs.filter(
+                    Q(search_text__startswith=word) | Q(search_text__contains=f" {word}")
+                )
+            else:
+                qs = qs.filter(search_text__contains=word)
         return qs
 
 

@@ -39,7 +39,7 @@ def test_bench_runs_and_list_queries_are_constant_per_page():
     results = {result.name: result for result in bench.results}
     lists = [r for name, r in results.items() if name.startswith(("list,", "search,"))]
     kring = [r for name, r in results.items() if name.endswith("(kring)")]
-    assert len(lists) == 12
+    assert len(lists) == 16
     assert len(kring) == 4
     # Page size, depth, sort, filters and search: the same queries, never one per row.
     assert {r.queries for r in lists + kring} == {lists[0].queries}
@@ -186,3 +186,51 @@ def test_ledger_bench_runs_and_requests_per_batch_hold():
     assert result.read_push_requests["soap"] == 2 * pages + counts
     assert result.peak_bytes > 0
     assert "share of latency bound" in ledger.table(result)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_load_part_runs_every_page_without_errors(live_server):
+    from urllib.parse import urlsplit
+
+    from bench import load
+
+    bench = web.prepare(slug="bench-load-ci", relations=200)
+    url = urlsplit(live_server.url)
+
+    results = load.run(
+        bench, clients=(2,), seconds=0.5, max_requests=4, server=(url.hostname, url.port)
+    )
+
+    names = [name for name, _path in load.pages("/detail/", "jansen", web.RARE_WORD.lower())]
+    assert [r.name for r in results] == names
+    assert {r.name: (r.errors, r.clients) for r in results} == dict.fromkeys(names, (0, 2))
+    assert all(1 <= len(r.timings_ms) <= 4 for r in results)  # bounded in count as in time
+    assert "the admin changelist's requests/s on 'jansen'" in load.table(results)
+
+
+def test_the_baseline_tables_are_read_back_row_by_row():
+    from bench import baseline
+
+    bench = web.Bench(practice=None, staff=None, admin=None, relations=0)
+    bench.results = [
+        web.Result(
+            name="list, default (page 1, 50 rows)", url="", timings_ms=[9.5, 10.5], queries=6
+        ),
+        web.Result(name="search, rare (zwaluwstaart)", url="", timings_ms=[4.0], queries=6),
+    ]
+    ledger_table = "\n".join(
+        [
+            "| ledger (10 debtors) | per second | requests | share | CPU |",
+            "|---|---:|---:|---:|---:|",
+            "| import, database stage | 1,234 | - | - | 500 |",
+        ]
+    )
+
+    assert baseline.parse_pages(web.table(bench)) == {
+        "list, default (page 1, 50 rows)": (10.0, 10.5, 6),
+        "search, rare (zwaluwstaart)": (4.0, 4.0, 6),
+    }
+    assert baseline.parse_ledger(ledger_table) == {"import, database stage": "1,234"}
+    assert baseline.baseline_url("postgres://u@h:5432/kring_bench") == (
+        "postgres://u@h:5432/kring_bench_baseline"
+    )

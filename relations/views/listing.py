@@ -53,6 +53,7 @@ from openpyxl.styles import Font
 
 from practice.access import change_required, member_required, scoped
 from practice.confirm import Confirmation, ask, is_confirmed
+from practice.db import analyze_after_change
 from practice.http import MemberRequest
 from relations import services
 from relations.models import (
@@ -61,6 +62,7 @@ from relations.models import (
     PortalState,
     Relation,
     RelationQuerySet,
+    ServiceAgreement,
     TeamAssignment,
     preferred_address_of,
     preferred_city,
@@ -604,6 +606,9 @@ def bulk(request: MemberRequest) -> HttpResponse:
     result = action.service(
         practice=request.membership.practice, user=request.user, relations=found, **options
     )
+    # Fresh data is fast data (practice.db): thousands of rows changed at once are what
+    # autovacuum would analyse next, where it runs; here at once, and on every server.
+    analyze_after_change(len(result.done), Relation, ServiceAgreement)
 
     hints = _hints([r for r in result.done] + [r for r, _reason in result.skipped])
     done = [

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from practice.models import Practice
 from sync.importer import Outcome, kept_count, run_import
 from sync.models import ImportRun
+from sync.tasks import analyze_imported
 
 BAR_WIDTH = 30
 
@@ -82,6 +83,8 @@ class Command(BaseCommand):
             stopped = ImportRun.objects.filter(practice=practice).order_by("-pk").first()
             raise CommandError(stopped.error if stopped and stopped.error else str(exc)) from exc
         bar.finish()
+        if (run.created or run.updated) and not run.dry_run:
+            analyze_imported()
         if run.dry_run:
             self.stdout.write(_("Dry run: nothing was written."))
         self.stdout.write(
