@@ -7,6 +7,8 @@ class PracticeConfig(AppConfig):
     verbose_name = _("Practice")
 
     def ready(self) -> None:
-        from practice import audit
+        from practice import audit, home, two_step
 
         audit.connect_signals()
+        two_step.connect_signals()
+        home.register()

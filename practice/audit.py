@@ -106,6 +106,8 @@ def record(
     username: str = "",
     user: Any = None,
     practice: Practice | None = None,
+    subject: Any = None,
+    detail: str = "",
 ) -> AuditEvent:
     """Write one audit row and its log line; the user and practice default to the request's."""
     if user is None and request is not None:
@@ -124,15 +126,19 @@ def record(
         practice=practice,
         ip_address=client_ip(request) if request is not None else None,
         path=safe_path(request) if request is not None else "",
+        subject=subject,
+        detail=detail,
     )
     logger.info(
-        "%s username=%r user=%s practice=%s ip=%s path=%s",
+        "%s username=%r user=%s practice=%s ip=%s path=%s subject=%s detail=%s",
         entry.event,
         entry.username,
         entry.user_id,
         entry.practice_id,
         entry.ip_address,
         entry.path,
+        entry.subject_id,
+        entry.detail,
     )
     return entry
 

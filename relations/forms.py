@@ -771,7 +771,8 @@ class TeamMemberForm(PlainTextMixin, forms.Form):
         # Only the practice's own people: another office's staff are not offered, nor accepted.
         users = (
             get_user_model()
-            .objects.filter(memberships__practice=practice)
+            # A deactivated member is not offered (their past places still show on history).
+            .objects.filter(memberships__practice=practice, memberships__deactivated_at=None)
             .order_by("first_name", "last_name", "username")
         )
         self.fields["member"].queryset = users

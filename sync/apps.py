@@ -8,6 +8,7 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         from relations import extensions
+        from sync import home
         from relations.signals import ledger_changed
         from sync.receivers import on_ledger_changed
         from sync.views import ledger_tab_context
@@ -23,3 +24,4 @@ class SyncConfig(AppConfig):
                 applies=lambda relation: relation.is_client,
             )
         )
+        home.register()
