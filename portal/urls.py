@@ -10,9 +10,7 @@ urlpatterns = [
     path("two-step/off/", accounts.two_step_off, name="portal-two-step-off"),
     path("two-step/codes/", accounts.two_step_codes, name="portal-two-step-codes"),
     path("password-reset/", accounts.password_reset, name="portal-password-reset"),
-    path(
-        "password-reset/sent/", accounts.password_reset_done, name="portal-password-reset-done"
-    ),
+    path("password-reset/sent/", accounts.password_reset_done, name="portal-password-reset-done"),
     path(
         "password-reset/<uidb64>/<token>/",
         accounts.password_reset_confirm,

@@ -128,12 +128,12 @@ class AccountForm(PlainTextMixin, forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         email = data.get("email")
-        if email and email.lower() != (self.user.email or "").lower():
-            if not self.user.check_password(data.get("current_password") or ""):
-                self.add_error(
-                    "current_password",
-                    _("Enter your current password to change your e-mail address."),
-                )
+        changed = email and email.lower() != (self.user.email or "").lower()
+        if changed and not self.user.check_password(data.get("current_password") or ""):
+            self.add_error(
+                "current_password",
+                _("Enter your current password to change your e-mail address."),
+            )
         return data
 
 
@@ -156,9 +156,7 @@ def account(request: HttpRequest) -> HttpResponse:
             data["email"],
         )
         user.save(update_fields=["first_name", "last_name", "email"])
-        AccountSettings.objects.update_or_create(
-            user=user, defaults={"language": data["language"]}
-        )
+        AccountSettings.objects.update_or_create(user=user, defaults={"language": data["language"]})
         response = redirect("account")
         if data["language"]:
             translation.activate(data["language"])
@@ -188,12 +186,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
-password_change = member_required(PasswordChangeView.as_view())
+password_change = require_http_methods(["GET", "POST"])(
+    member_required(PasswordChangeView.as_view())
+)
 account_two_step = require_http_methods(["GET", "POST"])(member_required(two_step.setup))
 account_two_step_off = require_http_methods(["GET", "POST"])(member_required(two_step.turn_off))
-account_two_step_codes = require_http_methods(["GET", "POST"])(
-    member_required(two_step.new_codes)
-)
+account_two_step_codes = require_http_methods(["GET", "POST"])(member_required(two_step.new_codes))
 
 
 # --- the password reset by e-mail ----------------------------------------------------------------
@@ -300,4 +298,3 @@ password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
     template_name="registration/password_reset_complete.html",
     extra_context={"layout": "base.html", "login_url": reverse_lazy("login")},
 )
-

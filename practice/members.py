@@ -82,9 +82,7 @@ def _issue(
 
 
 @transaction.atomic
-def invite(
-    request: HttpRequest, *, practice: Practice, email: str, role: str
-) -> StaffInvitation:
+def invite(request: HttpRequest, *, practice: Practice, email: str, role: str) -> StaffInvitation:
     email = email.strip().lower()
     _lock_members(practice)
     member = _existing_member(practice, email)
@@ -186,9 +184,9 @@ def new_user(invitation: StaffInvitation, *, first_name: str = "", last_name: st
 def _join(request: HttpRequest, invitation: StaffInvitation, user) -> Membership:
     _lock_members(invitation.practice)
     if Membership.objects.filter(practice=invitation.practice, user=user).exists():
-        raise ValidationError(_("You are already a member of %(practice)s.") % {
-            "practice": invitation.practice
-        })
+        raise ValidationError(
+            _("You are already a member of %(practice)s.") % {"practice": invitation.practice}
+        )
     membership = Membership.objects.create(
         user=user, practice=invitation.practice, role=invitation.role
     )
@@ -255,9 +253,7 @@ def _refuse_without_an_owner(members: list[Membership], changed: Membership) -> 
     owners = [m for m in members if m.is_owner and m.is_active and m.pk != changed.pk]
     if not owners:
         raise ValidationError(
-            _(
-                "The office keeps at least one active owner: make someone else owner first."
-            )
+            _("The office keeps at least one active owner: make someone else owner first.")
         )
 
 
@@ -307,9 +303,7 @@ def deactivate(request: HttpRequest, *, membership: Membership) -> Membership:
     current.deactivated_by = request.user
     current.save(update_fields=["deactivated_at", "deactivated_by"])
     _sync_login(current.user)
-    audit.record(
-        request, Event.MEMBER_DEACTIVATED, practice=current.practice, subject=current.user
-    )
+    audit.record(request, Event.MEMBER_DEACTIVATED, practice=current.practice, subject=current.user)
     return current
 
 
@@ -323,9 +317,7 @@ def reactivate(request: HttpRequest, *, membership: Membership) -> Membership:
     current.deactivated_by = None
     current.save(update_fields=["deactivated_at", "deactivated_by"])
     _sync_login(current.user)
-    audit.record(
-        request, Event.MEMBER_REACTIVATED, practice=current.practice, subject=current.user
-    )
+    audit.record(request, Event.MEMBER_REACTIVATED, practice=current.practice, subject=current.user)
     return current
 
 

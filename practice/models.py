@@ -294,9 +294,7 @@ class AccountSettings(models.Model):
         related_name="account_settings",
         verbose_name=_("user"),
     )
-    language = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True
-    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
 
     class Meta:
         verbose_name = _("account settings")

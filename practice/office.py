@@ -127,9 +127,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
     memberships = list(
         scoped(request, Membership)
         .select_related("user")
-        .order_by(
-            "deactivated_at", "user__first_name", "user__last_name", "user__username", "pk"
-        )
+        .order_by("deactivated_at", "user__first_name", "user__last_name", "user__username", "pk")
     )
     columns = _work_columns(request)
     rows = [
@@ -187,9 +185,7 @@ def _member(request: HttpRequest, pk: int) -> Membership:
 @owner_required
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _member(request, pk)
-    places = [
-        (work.label, work.places(membership)) for work in extensions.member_work.values()
-    ]
+    places = [(work.label, work.places(membership)) for work in extensions.member_work.values()]
     return render(
         request,
         "practice/member.html",
@@ -343,9 +339,7 @@ def two_step_policy(request: HttpRequest) -> HttpResponse:
     form = TwoStepPolicyForm(request.POST)
     form.is_valid()
     required = bool(form.cleaned_data.get("require_two_step"))
-    members.set_two_step_required(
-        request, practice=request.membership.practice, required=required
-    )
+    members.set_two_step_required(request, practice=request.membership.practice, required=required)
     messages.success(
         request,
         _("Two-step login is now required for every member.")

@@ -183,9 +183,7 @@ def verify(request: HttpRequest) -> HttpResponse:
                 if isinstance(device, StaticDevice):
                     messages.warning(
                         request,
-                        _(
-                            "You used a recovery code; it cannot be used again. %(left)s left."
-                        )
+                        _("You used a recovery code; it cannot be used again. %(left)s left.")
                         % {"left": device.token_set.count()},
                     )
                 return redirect(_next(request, "home"))
@@ -249,7 +247,8 @@ def _enrol(request: HttpRequest, hex_key: str) -> list[str]:
     device.verify_token(request.POST.get("code", ""))
     codes = _new_recovery_codes(user)
     audit.record(request, AuditEvent.Event.TWO_STEP_ENABLED)
-    return [device.persistent_id, *codes]
+    otp_login(request, device)
+    return codes
 
 
 def _new_recovery_codes(user) -> list[str]:
@@ -291,13 +290,11 @@ def setup(request: HttpRequest, *, template_layout: str | None = None) -> HttpRe
     form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if _code_is_right(hex_key, form.cleaned_data["code"]):
-            persistent_id, *codes = _enrol(request, hex_key)
+            codes = _enrol(request, hex_key)
             request.session.pop(SETUP_KEY, None)
             request.session[ENROLLED] = True
             request.session.pop(PENDING, None)
             request.session[NEW_CODES] = codes
-            device = TOTPDevice.objects.get(user=user)
-            otp_login(request, device)
             messages.success(request, _("Two-step login is on."))
             return redirect(request.path)
         form.add_error("code", _("This code is not right. Enter the code your app shows now."))
@@ -357,7 +354,9 @@ def new_codes(request: HttpRequest, *, template_layout: str | None = None) -> Ht
         device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is not None and device.verify_token(form.cleaned_data["code"]):
             request.session[NEW_CODES] = _new_recovery_codes(user)
-            messages.success(request, _("New recovery codes are ready; the old ones no longer work."))
+            messages.success(
+                request, _("New recovery codes are ready; the old ones no longer work.")
+            )
             return redirect(request.path.replace("codes/", ""))
         form.add_error("code", _("This code is not right. Enter the code your app shows now."))
     return render(

@@ -37,9 +37,7 @@ urlpatterns = [
     path("account/password/", accounts.password_change, name="account-password"),
     path("account/two-step/", accounts.account_two_step, name="account-two-step"),
     path("account/two-step/off/", accounts.account_two_step_off, name="account-two-step-off"),
-    path(
-        "account/two-step/codes/", accounts.account_two_step_codes, name="account-two-step-codes"
-    ),
+    path("account/two-step/codes/", accounts.account_two_step_codes, name="account-two-step-codes"),
     path("login/two-step/", two_step.verify, name="two-step-verify"),
     path("password-reset/", accounts.password_reset, name="password-reset"),
     path("password-reset/sent/", accounts.password_reset_done, name="password-reset-done"),

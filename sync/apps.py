@@ -8,8 +8,8 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         from relations import extensions
-        from sync import home
         from relations.signals import ledger_changed
+        from sync import home
         from sync.receivers import on_ledger_changed
         from sync.views import ledger_tab_context
 
