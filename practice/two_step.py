@@ -157,6 +157,7 @@ def _credentials(user) -> dict[str, str]:
 
 def _locked_out(request: HttpRequest, credentials: dict[str, str]) -> HttpResponse:
     logout(request)
+    request.membership = None  # type: ignore[attr-defined]
     return audit.locked_out(request, credentials=credentials)
 
 
