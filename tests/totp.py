@@ -9,7 +9,9 @@ import struct
 import time
 
 
-def code_for(secret_base32: str, *, at: float | None = None, step: int = 30, offset: int = 0) -> str:
+def code_for(
+    secret_base32: str, *, at: float | None = None, step: int = 30, offset: int = 0
+) -> str:
     """The six digits an app shows for this base32 key at `at` (now), `offset` steps later."""
     padded = secret_base32 + "=" * (-len(secret_base32) % 8)
     key = base64.b32decode(padded)

@@ -44,9 +44,7 @@ def test_the_members_page_lists_roles_last_login_and_relation_counts(
 ):
     client = RelationFactory(practice=practice)
     TeamAssignment.objects.create(practice=practice, relation=client, user=staff, role="manager")
-    TeamAssignment.objects.create(
-        practice=practice, relation=client, user=staff, role="accountant"
-    )
+    TeamAssignment.objects.create(practice=practice, relation=client, user=staff, role="accountant")
     page = owner_client.get(reverse("office-members")).content.decode()
     assert "Staff" in page and "Read-only" in page and "Owner" in page
     row = re.search(rf"{staff.get_full_name()}.*?</tr>", page, re.S).group(0)
@@ -88,9 +86,7 @@ def test_a_colleague_accepts_once_with_name_and_password(
     again = Client().get(path)
     assert again.status_code == 410
     assert _logs_in("nieuw@example.nl", NEW_PASSWORD)
-    events = list(
-        AuditEvent.objects.filter(practice=practice).values_list("event", flat=True)
-    )
+    events = list(AuditEvent.objects.filter(practice=practice).values_list("event", flat=True))
     assert AuditEvent.Event.MEMBER_INVITED in events and AuditEvent.Event.MEMBER_JOINED in events
 
 
@@ -106,17 +102,13 @@ def test_resend_voids_the_old_link_and_revoke_voids_the_new(
     assert Client().get(first).status_code == 410
     assert Client().get(second).status_code == 200
     current = StaffInvitation.objects.open().get()
-    owner_client.post(
-        reverse("office-invitation-revoke", args=[current.pk]), {"confirmed": "1"}
-    )
+    owner_client.post(reverse("office-invitation-revoke", args=[current.pk]), {"confirmed": "1"})
     assert Client().get(second).status_code == 410
     assert Client().get("/office/join/made-up/").status_code == 404
 
 
 def test_inviting_an_existing_member_is_refused(owner_client, staff):
-    response = owner_client.post(
-        reverse("office-invite"), {"email": staff.email, "role": "staff"}
-    )
+    response = owner_client.post(reverse("office-invite"), {"email": staff.email, "role": "staff"})
     assert response.status_code == 200
     assert "already belongs to a member" in response.content.decode()
     assert not StaffInvitation.objects.exists()
@@ -185,9 +177,7 @@ def test_a_member_of_two_offices_deactivated_in_one_works_on_in_the_other(
 ):
     MembershipFactory(practice=other_practice, user=staff, role=Membership.Role.STAFF)
     membership = Membership.objects.get(user=staff, practice=practice)
-    owner_client.post(
-        reverse("office-member-deactivate", args=[membership.pk]), {"confirmed": "1"}
-    )
+    owner_client.post(reverse("office-member-deactivate", args=[membership.pk]), {"confirmed": "1"})
     client = _logs_in(staff.username, PASSWORD)
     assert client is not None
     page = client.get(reverse("home")).content.decode()
@@ -197,9 +187,7 @@ def test_a_member_of_two_offices_deactivated_in_one_works_on_in_the_other(
 
 def test_reactivating_lets_them_in_again(owner_client, staff, practice):
     membership = Membership.objects.get(user=staff, practice=practice)
-    owner_client.post(
-        reverse("office-member-deactivate", args=[membership.pk]), {"confirmed": "1"}
-    )
+    owner_client.post(reverse("office-member-deactivate", args=[membership.pk]), {"confirmed": "1"})
     owner_client.post(reverse("office-member-reactivate", args=[membership.pk]))
     assert _logs_in(staff.username, PASSWORD)
 
