@@ -46,7 +46,9 @@ def test_the_members_page_lists_roles_last_login_and_relation_counts(
     TeamAssignment.objects.create(practice=practice, relation=client, user=staff, role="manager")
     TeamAssignment.objects.create(practice=practice, relation=client, user=staff, role="accountant")
     page = owner_client.get(reverse("office-members")).content.decode()
-    assert "Staff" in page and "Read-only" in page and "Owner" in page
+    assert "Staff" in page
+    assert "Read-only" in page
+    assert "Owner" in page
     row = re.search(rf"{staff.get_full_name()}.*?</tr>", page, re.S).group(0)
     assert "<td>1</td>" in row  # one relation, however many roles on it
     assert outsider.get_full_name() not in page
@@ -87,7 +89,8 @@ def test_a_colleague_accepts_once_with_name_and_password(
     assert again.status_code == 410
     assert _logs_in("nieuw@example.nl", NEW_PASSWORD)
     events = list(AuditEvent.objects.filter(practice=practice).values_list("event", flat=True))
-    assert AuditEvent.Event.MEMBER_INVITED in events and AuditEvent.Event.MEMBER_JOINED in events
+    assert AuditEvent.Event.MEMBER_INVITED in events
+    assert AuditEvent.Event.MEMBER_JOINED in events
 
 
 def test_resend_voids_the_old_link_and_revoke_voids_the_new(

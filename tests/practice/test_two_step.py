@@ -55,7 +55,7 @@ def test_setting_up_needs_a_right_code_and_writes_nothing_before(staff):
 
 
 def test_after_the_password_the_code_is_owed_before_anything_else(staff):
-    secret, codes = _set_up(_sign_in(staff.username))
+    secret, _codes = _set_up(_sign_in(staff.username))
     client = _sign_in(staff.username)
     response = client.get(reverse("relations-list"))
     assert response.status_code == 302
