@@ -97,17 +97,16 @@ class TwoStepMiddleware:
 
     def _owed(self, request: HttpRequest) -> str | None:
         user = request.user
-        if not user.is_authenticated or request.path.startswith(("/static/", "/admin/")):
+        if not user.is_authenticated or request.path.startswith("/static/"):
             return None
-        match = _resolve(request)
         if request.session.get(PENDING):
-            return None if match in ALWAYS_OPEN else "two-step-verify"
+            return None if _resolve(request) in ALWAYS_OPEN else "two-step-verify"
         membership = getattr(request, "membership", None)
         if (
             membership is not None
             and membership.practice.require_two_step
             and not request.session.get(ENROLLED)
-            and match not in ALWAYS_OPEN + SETUP_OPEN
+            and _resolve(request) not in ALWAYS_OPEN + SETUP_OPEN
         ):
             return "account-two-step"
         return None
