@@ -129,16 +129,17 @@ def record(
         subject=subject,
         detail=detail,
     )
+    # An office event adds whom it is about (a reference) and its code; other lines stay as they were.
+    about = f" subject={entry.subject_id} detail={entry.detail}" if subject or detail else ""
     logger.info(
-        "%s username=%r user=%s practice=%s ip=%s path=%s subject=%s detail=%s",
+        "%s username=%r user=%s practice=%s ip=%s path=%s%s",
         entry.event,
         entry.username,
         entry.user_id,
         entry.practice_id,
         entry.ip_address,
         entry.path,
-        entry.subject_id,
-        entry.detail,
+        about,
     )
     return entry
 
