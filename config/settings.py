@@ -41,6 +41,10 @@ INSTALLED_APPS = [
     "portal",
     "sync",
     "axes",
+    # Two-step login (practice.two_step): TOTP devices and the recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +60,11 @@ MIDDLEWARE = [
     "practice.middleware.SessionLifetimeMiddleware",
     "practice.middleware.SessionIdleMiddleware",
     "practice.middleware.CurrentPracticeMiddleware",
+    # After the practice is known: a member who still owes the second step (or whose office requires
+    # two-step login and who has none yet) goes there first.
+    "practice.two_step.TwoStepMiddleware",
+    # The language chosen under Mijn account, applied once per session (then the menu's choice rules).
+    "practice.accounts.AccountLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -136,6 +145,14 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address", "bsn"]
 # A refused form post gets Kring's own page (layout, language, what to do), not Django's bare one.
 CSRF_FAILURE_VIEW = "practice.views.csrf_failure"
+
+# The authenticator app shows Kring under this name; codes are valid one step either side.
+OTP_TOTP_ISSUER = "Kring"
+# Password reset mails: per address and per client address, at most this many in an hour (the
+# answer is the same either way). Counted in the cache (the default local-memory one per process).
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=3)
+PASSWORD_RESET_LIMIT_PER_IP = env.int("PASSWORD_RESET_LIMIT_PER_IP", default=20)
+PASSWORD_RESET_TIMEOUT = 24 * 60 * 60
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -13,7 +13,7 @@ class PortalConfig(AppConfig):
     verbose_name = _("Client portal")
 
     def ready(self) -> None:
-        from portal import services
+        from portal import home, services
         from portal.logs import RedactInvitationTokens
         from portal.views import header_action_applies, header_action_context
         from relations.extensions import HeaderAction, register_header_action
@@ -29,6 +29,7 @@ class PortalConfig(AppConfig):
         relation_archived.connect(
             services.revoke_on_archive, dispatch_uid="portal-revoke-on-archive"
         )
+        home.register()
         redact = RedactInvitationTokens()
         for name in TOKEN_LOGGERS:
             logger = logging.getLogger(name)

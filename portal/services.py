@@ -18,7 +18,6 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -33,6 +32,7 @@ from portal.models import (
     PortalAccount,
     hash_token,
 )
+from practice.mail import PlainTextMail
 from relations.models import PortalState, Relation, TimelineEvent
 
 logger = logging.getLogger(__name__)
@@ -191,26 +191,6 @@ def _send_invitation(invitation_id: int, link: str) -> None:
         }
         body = render_to_string("portal/email/invitation.txt", context)
     PlainTextMail(" ".join(subject.split()), body, to=[invitation.email]).send()
-
-
-class PlainTextMail(EmailMessage):
-    """A text mail sent as 8bit UTF-8, readable as it is (in the console backend of the demo too).
-
-    Python picks quoted-printable for a line over 78 characters, such as the invitation link, and
-    then breaks it with "=" at the end of a line: copied from the console, the link no longer works.
-    8bit allows lines up to 998 characters, which every mail server of the last decades accepts.
-    """
-
-    def message(self, **kwargs):
-        msg = super().message(**kwargs)
-        if not msg.is_multipart():
-            msg.set_content(
-                self.body,
-                subtype=self.content_subtype,
-                charset=self.encoding or "utf-8",
-                cte="8bit",
-            )
-        return msg
 
 
 # --- accepting (the contact) ---------------------------------------------------------------------

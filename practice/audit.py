@@ -106,6 +106,8 @@ def record(
     username: str = "",
     user: Any = None,
     practice: Practice | None = None,
+    subject: Any = None,
+    detail: str = "",
 ) -> AuditEvent:
     """Write one audit row and its log line; the user and practice default to the request's."""
     if user is None and request is not None:
@@ -124,15 +126,20 @@ def record(
         practice=practice,
         ip_address=client_ip(request) if request is not None else None,
         path=safe_path(request) if request is not None else "",
+        subject=subject,
+        detail=detail,
     )
+    # An office event adds whom it is about (a reference) and its code; other lines stay as they were.
+    about = f" subject={entry.subject_id} detail={entry.detail}" if subject or detail else ""
     logger.info(
-        "%s username=%r user=%s practice=%s ip=%s path=%s",
+        "%s username=%r user=%s practice=%s ip=%s path=%s%s",
         entry.event,
         entry.username,
         entry.user_id,
         entry.practice_id,
         entry.ip_address,
         entry.path,
+        about,
     )
     return entry
 

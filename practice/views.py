@@ -15,7 +15,13 @@ from practice.models import Membership
 @require_GET
 @member_required
 def home(request: MemberRequest) -> HttpResponse:
-    return render(request, "practice/home.html")
+    from practice import home as panels
+
+    return render(
+        request,
+        "practice/home.html",
+        {"panels": panels.panels(request), "first_steps": panels.first_steps(request)},
+    )
 
 
 @require_POST

@@ -8,6 +8,8 @@ class RelationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Relations' own tabs, registered as the apps above it register theirs (relations.extensions).
+        from relations import office
         from relations.views import tabs
 
         tabs.register()
+        office.register()  # what relations shows on the home page and the members' pages

@@ -699,8 +699,11 @@ class TeamMemberForm(PlainTextMixin, forms.Form):
     def __init__(self, *args, practice, **kwargs):
         super().__init__(*args, **kwargs)
         # Only the practice's own people: another office's staff are not offered, nor accepted.
-        users = User.objects.filter(memberships__practice=practice).order_by(
-            "first_name", "last_name", "username"
+        users = (
+            # A deactivated member is not offered (their past places still show on history).
+            User.objects.filter(
+                memberships__practice=practice, memberships__deactivated_at=None
+            ).order_by("first_name", "last_name", "username")
         )
         self.fields["member"].queryset = users
         # The e-mail (or user name) beside the name tells two "Jan de Vries"es apart.

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from relations.office import remember_view
 from relations.views import listing, pages, parts, team
 
 urlpatterns = [
@@ -10,7 +11,7 @@ urlpatterns = [
     path("export.xlsx", listing.export_xlsx, name="relations-export-xlsx"),
     # One relation (relations/views/pages.py).
     path("new/", pages.new, name="relations-new"),
-    path("<uuid:public_id>/", pages.detail, name="relations-detail"),
+    path("<uuid:public_id>/", remember_view(pages.detail), name="relations-detail"),
     path("<uuid:public_id>/tab/<slug:tab>/", pages.detail, name="relations-tab"),
     path("<uuid:public_id>/edit/", pages.edit, name="relations-edit"),
     path(

@@ -9,7 +9,10 @@ class SyncConfig(AppConfig):
     def ready(self) -> None:
         from relations import extensions
         from relations.signals import ledger_changed
-        from sync import tasks  # noqa: F401 - the tasks that sync.wake asks for by name
+        from sync import (
+            home,
+            tasks,  # noqa: F401 - the tasks that sync.wake asks for by name
+        )
         from sync.receivers import on_ledger_changed
         from sync.views import ledger_tab_context
 
@@ -24,3 +27,4 @@ class SyncConfig(AppConfig):
                 applies=lambda relation: relation.is_client,
             )
         )
+        home.register()

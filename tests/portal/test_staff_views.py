@@ -86,7 +86,7 @@ def test_mail_failure_leaves_the_invitation_and_says_so(staff_client, contact, m
     def broken(*args, **kwargs):
         raise ConnectionRefusedError("smtp down")
 
-    monkeypatch.setattr("portal.services.EmailMessage.send", broken)
+    monkeypatch.setattr("practice.mail.EmailMessage.send", broken)
     response = staff_client.post(url("portal-invite", contact), follow=True)
     assert "the e-mail could not be sent" in response.content.decode()
     assert Invitation.objects.get().status == "pending"

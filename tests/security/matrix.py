@@ -245,10 +245,69 @@ STAFF: dict[str, Staff] = {
     ),
     "sync-import": Staff(("GET", "POST"), OWNER, data=lambda side: {"dry_run": "on"}),
     "sync-import-run": Staff(("GET",), OWNER),
+    # Kantoor → Medewerkers (practice/office.py): the owner's only.
+    "office-members": Staff(("GET",), OWNER),
+    "office-invite": Staff(
+        ("GET", "POST"),
+        OWNER,
+        data=lambda side: {"email": f"nieuwe.collega@{side.label}.example", "role": "staff"},
+    ),
+    "office-member": Staff(("GET",), OWNER),
+    "office-member-role": Staff(("POST",), OWNER, data=lambda side: {"role": "read_only"}),
+    "office-member-deactivate": Staff(("GET", "POST"), OWNER, data=lambda side: CONFIRMED),
+    "office-member-reactivate": Staff(("POST",), OWNER),
+    "office-invitation-resend": Staff(("POST",), OWNER),
+    "office-invitation-revoke": Staff(("GET", "POST"), OWNER, data=lambda side: CONFIRMED),
+    "office-two-step": Staff(("POST",), OWNER, data=lambda side: {"require_two_step": "on"}),
+    # Mijn account: one's own account, so a read-only member may change it too.
+    "account": Staff(
+        ("GET", "POST"),
+        MEMBER,
+        data=lambda side: {
+            "first_name": "Lees",
+            "last_name": "Alleen",
+            "email": side.readonly.email,
+            "language": "en",
+        },
+        readonly_may_post="one's own name and language, not the office's data",
+    ),
+    "account-password": Staff(
+        ("GET", "POST"),
+        MEMBER,
+        data=lambda side: {
+            "old_password": "correct-horse-battery",
+            "new_password1": "nieuw-wachtwoord-bos-77",
+            "new_password2": "nieuw-wachtwoord-bos-77",
+        },
+        readonly_may_post="one's own password, not the office's data",
+    ),
+    # A wrong code changes nothing (the right one is computed from the session's key: see
+    # tests/practice/test_two_step.py).
+    "account-two-step": Staff(
+        ("GET", "POST"),
+        MEMBER,
+        data=lambda side: {"code": "000000"},
+        changes_db=False,
+        readonly_may_post="one's own two-step login",
+    ),
+    "account-two-step-off": Staff(
+        ("GET", "POST"),
+        MEMBER,
+        data=lambda side: {"code": "000000"},
+        changes_db=False,
+        readonly_may_post="one's own two-step login",
+    ),
+    "account-two-step-codes": Staff(
+        ("GET", "POST"),
+        MEMBER,
+        data=lambda side: {"code": "000000"},
+        changes_db=False,
+        readonly_may_post="one's own two-step login",
+    ),
 }
 
 # The client portal's own pages: anonymous users go to the portal's login, staff get 404.
-PORTAL = {"portal-home"}
+PORTAL = {"portal-home", "portal-two-step", "portal-two-step-off", "portal-two-step-codes"}
 
 EXEMPT = {
     "login": "the login page is open to anyone",
@@ -256,6 +315,16 @@ EXEMPT = {
     "set_language": "choosing a language is open to anyone (sessions and cookies only)",
     "portal-login": "the portal's login page is open to anyone",
     "portal-accept": "anyone holding an invitation link may open it (tests/portal/test_accept.py)",
+    "office-join": "anyone holding a colleague's invitation link may open it (tests/practice/test_members.py)",
+    "two-step-verify": "the second step of signing in: only a session that owes it sees the form",
+    "password-reset": "asking for a reset link is open to anyone; the answer never tells",
+    "password-reset-done": "the same answer for every address",
+    "password-reset-confirm": "anyone holding a reset link may open it; a wrong one is refused",
+    "password-reset-complete": "a page of text",
+    "portal-password-reset": "asking for a reset link is open to anyone; the answer never tells",
+    "portal-password-reset-done": "the same answer for every address",
+    "portal-password-reset-confirm": "anyone holding a reset link may open it; a wrong one is refused",
+    "portal-password-reset-complete": "a page of text",
 }
 # The admin is for superusers only: test_isolation_matrix checks non-staff users cannot reach it.
 ADMIN_NAMESPACE = "admin"
@@ -275,6 +344,9 @@ PK_OBJECTS: dict[str, Callable[[Side], Any]] = {
     "team": lambda side: side.team_assignment,
     "connections": lambda side: side.connection,
     "import": lambda side: side.import_run,
+    "members": lambda side: side.membership,
+    "former-members": lambda side: side.former,
+    "invitations": lambda side: side.colleague_invitation,
 }
 TAB = "timeline"
 

@@ -578,3 +578,19 @@ def test_the_sweep_pushes_each_practice_into_its_own_ledger_only(world, canaries
     assert "PraktijkB" not in str(a_ledger)
     assert "PraktijkA" not in str(b_ledger)
     assert TWIN_NAME not in str(b_ledger)
+
+
+def test_the_members_page_and_home_show_only_the_own_office(world):
+    """Another office's people, invitations and history never show on A's office pages."""
+    client = staff_client(world.a.owner)
+    members = client.get(reverse("office-members")).content.decode()
+    home = client.get(reverse("home")).content.decode()
+    b = world.b
+    for html in (members, home):
+        for user in (b.owner, b.staff, b.readonly, b.former.user):
+            assert user.get_username() not in html
+            assert escape(user.get_full_name()) not in html
+        assert b.colleague_invitation.email not in html
+        assert b.failed.display_name not in html
+    assert world.a.colleague_invitation.email in members
+    assert escape(world.a.staff.get_full_name()) in members

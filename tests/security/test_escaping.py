@@ -361,3 +361,15 @@ def test_an_inline_form_gives_hostile_input_back_escaped(staff_client, world, pa
     fragment = page(staff_client.post(url, post, headers={"HX-Request": "true"}))
     assert "This field is required." in fragment
     assert_escaped(fragment, typed)
+
+
+def test_the_members_pages_and_the_home_page_escape_names(owner_client, practice, world, payload):
+    """Kantoor → Medewerkers: a member's name, their places and the home page's panels."""
+    eve = world["eve"]
+    members = page(owner_client.get(reverse("office-members")))
+    assert_escaped(members, payload)
+    membership = Membership.objects.get(user=eve, practice=practice)
+    detail = page(owner_client.get(reverse("office-member", args=[membership.pk])))
+    assert_escaped(detail, payload, count=2)  # the heading and the company among her places
+    home = page(owner_client.get(reverse("home")))
+    assert_escaped(home, payload)  # the company has no relationship manager

@@ -965,3 +965,94 @@ def test_a_company_with_a_long_legal_name_becomes_a_private_person(staff_client,
     company.refresh_from_db()
     assert (company.entity, company.last_name) == ("private", "B" * 100)
     assert company.legal_name == "B" * 200
+
+
+# --- the office's people and one's own account -------------------------------------------------------
+
+
+@FUZZ
+@given(
+    post=form_data(
+        {
+            "email": strict("nieuw@example.nl", "bob@example.nl", max_length=254),
+            "role": choice("owner", "staff", "read_only"),
+        }
+    )
+)
+def test_inviting_a_colleague_survives_any_input(owner_client, staff, post):
+    with rolled_back():
+        post_form(owner_client, reverse("office-invite"), post)
+
+
+@pytest.fixture
+def colleague_token(practice, owner) -> str:
+    from django.utils import timezone
+
+    from practice import members
+    from practice.models import StaffInvitation
+
+    token = "fuzzed-colleague-invitation-token"
+    now = timezone.now()
+    StaffInvitation.objects.create(
+        practice=practice,
+        email="nieuw@example.nl",
+        role="staff",
+        token_hash=members.hash_token(token),
+        created_by=owner,
+        created_at=now,
+        expires_at=now + members.INVITATION_LIFETIME,
+    )
+    return token
+
+
+@FUZZ
+@given(data=st.data())
+def test_accepting_a_colleague_invitation_survives_any_input(client, colleague_token, data):
+    password = data.draw(PASSWORDS.valid | PASSWORDS.bad)
+    post = data.draw(
+        form_data(
+            {
+                "first_name": free_text("Nina", max_length=150),
+                "last_name": free_text("de Vries", max_length=150),
+            },
+            password1=st.just(password),
+            password2=st.sampled_from([password, "other"]),
+        )
+    )
+    with rolled_back():
+        post_form(client, reverse("office-join", args=[colleague_token]), post)
+        client.logout()
+
+
+@FUZZ
+@given(
+    post=form_data(
+        {
+            "first_name": free_text("Bob", max_length=150),
+            "last_name": free_text("Bouwer", max_length=150),
+            "email": strict("bob@example.nl", "nieuw@example.nl", max_length=254),
+            "language": choice("", "nl", "en"),
+            "current_password": PASSWORDS,
+        }
+    )
+)
+def test_my_account_survives_any_input(staff_client, post):
+    with rolled_back():
+        post_form(staff_client, reverse("account"), post)
+
+
+@FUZZ
+@given(code=text(max_length=40))
+def test_two_step_set_up_survives_any_code(staff_client, code):
+    with rolled_back():
+        response = send(staff_client, reverse("account-two-step"), {"code": code})
+        assert response.status_code == 200
+        assert response.context["form"].errors
+
+
+@FUZZ
+@given(email=text(max_length=300))
+def test_the_password_reset_survives_any_address(client, staff, email):
+    with rolled_back():
+        response = send(client, reverse("password-reset"), {"email": email})
+        assert response.status_code in (200, 302)

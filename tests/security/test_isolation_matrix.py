@@ -294,6 +294,16 @@ OPEN_PAGES = {
     "portal-login": {},
     "portal-accept": {"token": "not-a-token-anyone-was-sent"},
     "set_language": {},
+    "office-join": {"token": "not-a-token-anyone-was-sent"},
+    "two-step-verify": {},
+    "password-reset": {},
+    "password-reset-done": {},
+    "password-reset-confirm": {"uidb64": "MQ", "token": "not-a-token-anyone-was-sent"},
+    "password-reset-complete": {},
+    "portal-password-reset": {},
+    "portal-password-reset-done": {},
+    "portal-password-reset-confirm": {"uidb64": "MQ", "token": "not-a-token-anyone-was-sent"},
+    "portal-password-reset-complete": {},
 }
 
 
@@ -326,7 +336,13 @@ def test_portal_pages_are_for_portal_users_only(world):
 
 # --- the admin: superusers only ------------------------------------------------------------------
 
-ADMIN_KWARGS = {"object_id": "1", "content_type_id": "1", "id": "1", "url": "elsewhere/"}
+ADMIN_KWARGS = {
+    "object_id": "1",
+    "content_type_id": "1",
+    "id": "1",
+    "pk": "1",  # django-otp's device pages (config, QR code)
+    "url": "elsewhere/",
+}
 ADMIN_ROUTES = [r for r in routes() if is_admin(r) and r.name != "admin:login"]
 
 

@@ -26,11 +26,13 @@ from django.db import transaction
 from django.db.models import Model
 from django.test import Client, TestCase
 from django.urls import reverse
+from django.utils import timezone
 
 from connections import services as connection_services
 from connections.models import Connection
 from portal import services as portal_services
-from practice.models import Membership, Practice
+from practice import members as office_members
+from practice.models import Membership, Practice, StaffInvitation
 from relations import services as relation_services
 from relations.models import Address, BankAccount, Relation, ServiceAgreement, TeamAssignment
 from sync.mapping import customer_for, customer_to_dict
@@ -76,6 +78,9 @@ class Side:
     import_run: ImportRun
     portal_user: User
     portal_email: str
+    membership: Membership  # the staff member's
+    former: Membership  # a deactivated member's
+    colleague_invitation: StaffInvitation  # an open invitation to a colleague
 
     def relations(self) -> list[Relation]:
         return [
@@ -217,6 +222,21 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
             }
         ],
     )
+    membership = Membership.objects.get(practice=practice, user=staff)
+    former_user = _member(practice, f"{label}-former", Membership.Role.STAFF)
+    former = Membership.objects.get(practice=practice, user=former_user)
+    former.deactivated_at = timezone.now()
+    former.save(update_fields=["deactivated_at"])
+    now = timezone.now()
+    colleague_invitation = StaffInvitation.objects.create(
+        practice=practice,
+        email=f"collega@{label}.example",
+        role=Membership.Role.STAFF,
+        token_hash=office_members.hash_token(f"colleague-token-{label}"),
+        created_by=owner,
+        created_at=now,
+        expires_at=now + office_members.INVITATION_LIFETIME,
+    )
     return Side(
         label=label,
         practice=practice,
@@ -239,6 +259,9 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         import_run=import_run,
         portal_user=portal_user,
         portal_email=portal_contact.email,
+        membership=membership,
+        former=former,
+        colleague_invitation=colleague_invitation,
     )
 
 

@@ -12,6 +12,15 @@ from practice.models import Membership, Practice
 DEMO_SLUG = "demo"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105 - the documented demo login of `make run`
+# The office's colleagues (username, first name, last name, role); they log in with the demo
+# password too, to see Kring as each role does. Teams are filled in by the relations' demo.
+COLLEAGUES = [
+    ("sanne", "Sanne", "de Vries", Membership.Role.OWNER),
+    ("mark", "Mark", "Jansen", Membership.Role.STAFF),
+    ("fatima", "Fatima", "El Amrani", Membership.Role.STAFF),
+    ("pieter", "Pieter", "Bakker", Membership.Role.STAFF),
+    ("lotte", "Lotte", "Visser", Membership.Role.READ_ONLY),
+]
 
 
 # What `seed_demo --relations` loads in bulk, by label: the apps above practice are not imported here.
@@ -87,6 +96,24 @@ class Command(BaseCommand):
             )
         )
 
+    def ensure_colleagues(self, practice: Practice) -> None:
+        User = get_user_model()
+        for username, first, last, role in COLLEAGUES:
+            colleague, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@rekenmeester.example",
+                },
+            )
+            if created:
+                colleague.set_password(DEMO_PASSWORD)
+                colleague.save(update_fields=["password"])
+            Membership.objects.get_or_create(
+                user=colleague, practice=practice, defaults={"role": role}
+            )
+
     def ensure_practice(self, slug: str) -> tuple[Practice, object]:
         User = get_user_model()
         user, created = User.objects.get_or_create(
@@ -102,6 +129,7 @@ class Command(BaseCommand):
         Membership.objects.get_or_create(
             user=user, practice=demo, defaults={"role": Membership.Role.OWNER}
         )
+        self.ensure_colleagues(demo)
         # A second office, so that the practice switcher has something to switch to.
         branch, _ = Practice.objects.get_or_create(
             slug=f"{slug}-noord", defaults={"name": "De Rekenmeester Noord"}

@@ -1,0 +1,185 @@
+"""What relations shows on practice's pages (practice.extensions): the members' team places, the
+home page's "my relations" and "clients without a relationship manager", and the first step of an
+empty office. Registered in RelationsConfig.ready(), so practice never imports relations.
+
+"Recently viewed" is kept in the session (the last few detail pages opened, newest first): opening a
+page must not write a row (DESIGN §8), and the session is already written on every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Count, Exists, Max, OuterRef
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from practice import extensions
+from relations.models import Relation, TeamAssignment, TimelineEvent
+
+RECENT_SESSION_KEY = "recently_viewed_relations"
+RECENT_MAX = 8
+PANEL_ROWS = 8
+
+
+# --- recently viewed -----------------------------------------------------------------------------
+
+
+def remember_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wraps the detail page: a page shown (200) is put first in the session's recent list."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, public_id: UUID, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, public_id, *args, **kwargs)
+        if response.status_code == 200 and getattr(request, "membership", None) is not None:
+            key = f"{RECENT_SESSION_KEY}:{request.membership.practice_id}"
+            recent = [str(public_id)] + [
+                v for v in request.session.get(key, []) if v != str(public_id)
+            ]
+            request.session[key] = recent[:RECENT_MAX]
+        return response
+
+    return wrapper
+
+
+def _recently_viewed(request: HttpRequest) -> list[Relation]:
+    key = f"{RECENT_SESSION_KEY}:{request.membership.practice_id}"
+    ids = request.session.get(key, [])
+    if not ids:
+        return []
+    found = {
+        str(r.public_id): r
+        for r in Relation.objects.filter(
+            practice=request.membership.practice, public_id__in=ids
+        ).active()
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def _recently_changed(request: HttpRequest) -> list[Relation]:
+    latest = (
+        TimelineEvent.objects.filter(
+            practice=request.membership.practice, actor=request.user, relation__archived_at=None
+        )
+        .values("relation_id")
+        .annotate(last=Max("created_at"))
+        .order_by("-last")[:PANEL_ROWS]
+    )
+    rows = list(latest)
+    found = Relation.objects.in_bulk([row["relation_id"] for row in rows])
+    return [found[row["relation_id"]] for row in rows if row["relation_id"] in found]
+
+
+def my_relations_context(request: HttpRequest) -> dict[str, Any] | None:
+    practice = request.membership.practice
+    if not Relation.objects.filter(practice=practice).exists():
+        return None
+    mine = (
+        Relation.objects.filter(practice=practice)
+        .active()
+        .filter(Exists(TeamAssignment.objects.filter(relation=OuterRef("pk"), user=request.user)))
+        .count()
+    )
+    return {
+        "viewed": _recently_viewed(request),
+        "changed": _recently_changed(request),
+        "mine_count": mine,
+        "mine_url": reverse("relations-list") + "?team=mine",
+    }
+
+
+def unmanaged_context(request: HttpRequest) -> dict[str, Any] | None:
+    clients = (
+        Relation.objects.filter(practice=request.membership.practice, kind=Relation.Kind.CLIENT)
+        .active()
+        .exclude(
+            Exists(
+                TeamAssignment.objects.filter(
+                    relation=OuterRef("pk"), role=TeamAssignment.Role.RELATIONSHIP_MANAGER
+                )
+            )
+        )
+        .order_by("display_name", "pk")
+    )
+    rows = list(clients[: PANEL_ROWS + 1])
+    if not rows:
+        return None
+    return {"clients": rows[:PANEL_ROWS], "more": len(rows) > PANEL_ROWS}
+
+
+def add_relations_step(request: HttpRequest) -> tuple[str, str, str] | None:
+    if Relation.objects.filter(practice=request.membership.practice).exists():
+        return None
+    if not request.membership.can_change:
+        return None
+    return (
+        _("Add your first relations"),
+        _("Clients and contacts, companies and private persons: one by one."),
+        reverse("relations-new"),
+    )
+
+
+# --- a member's work (Kantoor → Medewerkers) -----------------------------------------------------
+
+
+def relation_counts(practice) -> dict[int, int]:
+    rows = (
+        TeamAssignment.objects.filter(practice=practice, relation__archived_at=None)
+        .values("user_id")
+        .annotate(n=Count("relation_id", distinct=True))
+    )
+    return {row["user_id"]: row["n"] for row in rows}
+
+
+def team_places(membership) -> list[tuple[str, str, str]]:
+    """Each active relation the member is on, with the role: what to hand to someone else."""
+    assignments = (
+        TeamAssignment.objects.filter(
+            practice=membership.practice, user=membership.user, relation__archived_at=None
+        )
+        .select_related("relation")
+        .order_by("relation__display_name", "relation_id", "role")
+    )
+    return [
+        (
+            str(a.relation),
+            str(a.get_role_display()),
+            reverse("relations-tab", args=[a.relation.public_id, "team"]),
+        )
+        for a in assignments
+    ]
+
+
+def register() -> None:
+    extensions.register_home_panel(
+        extensions.HomePanel(
+            key="my-relations",
+            template="relations/home_mine.html",
+            context=my_relations_context,
+            order=10,
+        )
+    )
+    extensions.register_home_panel(
+        extensions.HomePanel(
+            key="unmanaged",
+            template="relations/home_unmanaged.html",
+            context=unmanaged_context,
+            order=20,
+        )
+    )
+    extensions.register_first_step(
+        extensions.FirstStep(key="add-relations", order=10, applies=add_relations_step)
+    )
+    extensions.register_member_work(
+        extensions.MemberWork(
+            key="relations",
+            label=gettext_lazy("Relations"),
+            counts=relation_counts,
+            places=team_places,
+        )
+    )
