@@ -30,7 +30,7 @@ class PortalResetForm(accounts.ThrottledResetForm):
 
 
 class PortalPasswordResetView(accounts.PasswordResetView):
-    form_class = PortalResetForm
+    form_class = PortalResetForm  # type: ignore[assignment]  # the portal's own kind of account
     success_url = reverse_lazy("portal-password-reset-done")
     confirm_url_name = "portal-password-reset-confirm"
     extra_context = {"layout": LAYOUT}

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils import timezone
 
 from portal.models import Invitation
 from practice import extensions
+from practice.http import MemberRequest
 
 PANEL_ROWS = 8
 
 
-def pending_context(request: HttpRequest) -> dict[str, Any] | None:
+def pending_context(request: MemberRequest) -> dict[str, Any] | None:
     if not request.membership.can_change:
         return None
     invitations = (

@@ -18,6 +18,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -29,6 +30,7 @@ from django.views.decorators.http import require_http_methods
 from practice import audit, two_step
 from practice.access import member_required
 from practice.forms import PlainTextMixin
+from practice.http import MemberRequest
 from practice.models import AccountSettings, AuditEvent, Membership
 
 LANGUAGE_APPLIED = "account_language"
@@ -50,6 +52,10 @@ def on_logged_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) ->
         language = preferred_language(user)
         if language:
             request.session[LANGUAGE_APPLIED] = language
+
+
+def connect_signals() -> None:
+    user_logged_in.connect(on_logged_in, dispatch_uid="kring-account-language")
 
 
 class AccountLanguageMiddleware:
@@ -79,7 +85,7 @@ def _set_language_cookie(response: HttpResponse, language: str) -> None:
         settings.LANGUAGE_COOKIE_NAME,
         language,
         max_age=settings.LANGUAGE_COOKIE_AGE,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]  # 'Lax' in settings
         secure=settings.LANGUAGE_COOKIE_SECURE,
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
     )
@@ -139,7 +145,7 @@ class AccountForm(PlainTextMixin, forms.Form):
 
 @require_http_methods(["GET", "POST"])
 @member_required
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: MemberRequest) -> HttpResponse:
     user = request.user
     initial = {
         "first_name": user.first_name,

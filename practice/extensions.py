@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.http import HttpRequest
+from practice.http import MemberRequest
 
 if TYPE_CHECKING:
     from practice.models import Membership, Practice
@@ -28,7 +28,7 @@ class HomePanel:
 
     key: str
     template: str
-    context: Callable[[HttpRequest], dict[str, Any] | None]
+    context: Callable[[MemberRequest], dict[str, Any] | None]
     order: int = 100
 
 
@@ -39,7 +39,7 @@ class FirstStep:
     key: str
     order: int
     # (request) -> (title, text, url) when the step is still to do and the member may do it.
-    applies: Callable[[HttpRequest], tuple[str, str, str] | None]
+    applies: Callable[[MemberRequest], tuple[str, str, str] | None]
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from practice import extensions
+from practice.http import MemberRequest
 from practice.models import Membership
 
 PANEL_ROWS = 8
 
 
-def colleague_invitations_context(request: HttpRequest) -> dict[str, Any] | None:
+def colleague_invitations_context(request: MemberRequest) -> dict[str, Any] | None:
     if not request.membership.is_owner:
         return None
     from practice.office import pending_invitations
@@ -29,7 +29,7 @@ def colleague_invitations_context(request: HttpRequest) -> dict[str, Any] | None
     return {"invitations": rows[:PANEL_ROWS], "more": len(rows) > PANEL_ROWS}
 
 
-def invite_step(request: HttpRequest) -> tuple[str, str, str] | None:
+def invite_step(request: MemberRequest) -> tuple[str, str, str] | None:
     membership = request.membership
     if not membership.is_owner:
         return None
@@ -42,7 +42,7 @@ def invite_step(request: HttpRequest) -> tuple[str, str, str] | None:
     )
 
 
-def panels(request: HttpRequest) -> list[tuple[str, dict[str, Any]]]:
+def panels(request: MemberRequest) -> list[tuple[str, dict[str, Any]]]:
     shown = []
     for panel in sorted(extensions.home_panels.values(), key=lambda p: (p.order, p.key)):
         context = panel.context(request)
@@ -51,7 +51,7 @@ def panels(request: HttpRequest) -> list[tuple[str, dict[str, Any]]]:
     return shown
 
 
-def first_steps(request: HttpRequest) -> list[tuple[str, str, str]]:
+def first_steps(request: MemberRequest) -> list[tuple[str, str, str]]:
     steps = sorted(extensions.first_steps.values(), key=lambda s: (s.order, s.key))
     return [found for step in steps if (found := step.applies(request)) is not None]
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +26,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from practice import audit
+from practice.http import MemberRequest
 from practice.mail import PlainTextMail
 from practice.models import AuditEvent, Membership, Practice, StaffInvitation
 
@@ -62,7 +63,7 @@ def _existing_member(practice: Practice, email: str) -> Membership | None:
 
 
 def _issue(
-    request: HttpRequest, *, practice: Practice, email: str, role: str, event: str
+    request: MemberRequest, *, practice: Practice, email: str, role: str, event: str
 ) -> StaffInvitation:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = timezone.now()
@@ -75,14 +76,14 @@ def _issue(
         created_at=now,
         expires_at=now + INVITATION_LIFETIME,
     )
-    audit.record(request, event, practice=practice, detail=role)
+    audit.record(request, Event(event), practice=practice, detail=role)
     link = request.build_absolute_uri(reverse("office-join", args=[token]))
     transaction.on_commit(partial(_send_invitation, invitation.pk, link))
     return invitation
 
 
 @transaction.atomic
-def invite(request: HttpRequest, *, practice: Practice, email: str, role: str) -> StaffInvitation:
+def invite(request: MemberRequest, *, practice: Practice, email: str, role: str) -> StaffInvitation:
     email = email.strip().lower()
     _lock_members(practice)
     member = _existing_member(practice, email)
@@ -100,7 +101,7 @@ def invite(request: HttpRequest, *, practice: Practice, email: str, role: str) -
 
 
 @transaction.atomic
-def resend(request: HttpRequest, *, invitation: StaffInvitation) -> StaffInvitation:
+def resend(request: MemberRequest, *, invitation: StaffInvitation) -> StaffInvitation:
     """A new link and 14 new days; the previous link stops working. An expired one may be resent."""
     current = StaffInvitation.objects.select_for_update().get(pk=invitation.pk)
     if current.status not in (StaffInvitation.Status.PENDING, StaffInvitation.Status.EXPIRED):
@@ -117,7 +118,7 @@ def resend(request: HttpRequest, *, invitation: StaffInvitation) -> StaffInvitat
 
 
 @transaction.atomic
-def revoke(request: HttpRequest, *, invitation: StaffInvitation) -> None:
+def revoke(request: MemberRequest, *, invitation: StaffInvitation) -> None:
     current = StaffInvitation.objects.select_for_update().get(pk=invitation.pk)
     if current.status not in (StaffInvitation.Status.PENDING, StaffInvitation.Status.EXPIRED):
         raise ValidationError(_("This invitation is no longer open."))
@@ -161,7 +162,7 @@ def check_invitation(token: str) -> StaffInvitation:
     return invitation
 
 
-def existing_account(invitation: StaffInvitation) -> AbstractBaseUser | None:
+def existing_account(invitation: StaffInvitation) -> User | None:
     """A staff account that already has the invited address (a colleague from another office)."""
     return (
         get_user_model()
@@ -221,7 +222,7 @@ def _relock(token: str) -> StaffInvitation:
 @transaction.atomic
 def accept(
     request: HttpRequest, *, token: str, first_name: str, last_name: str, password: str
-) -> AbstractBaseUser:
+) -> User:
     """Use the link once: a new account with the chosen name and password, member in the role."""
     invitation = _relock(token)
     if existing_account(invitation) is not None:
@@ -258,7 +259,7 @@ def _refuse_without_an_owner(members: list[Membership], changed: Membership) -> 
 
 
 @transaction.atomic
-def change_role(request: HttpRequest, *, membership: Membership, role: str) -> Membership:
+def change_role(request: MemberRequest, *, membership: Membership, role: str) -> Membership:
     members = _lock_members(membership.practice)
     current = next(m for m in members if m.pk == membership.pk)
     if not current.is_active:
@@ -291,7 +292,7 @@ def _sync_login(user) -> None:
 
 
 @transaction.atomic
-def deactivate(request: HttpRequest, *, membership: Membership) -> Membership:
+def deactivate(request: MemberRequest, *, membership: Membership) -> Membership:
     """Never a delete: the member stays on history, timeline and audit, and can no longer work here."""
     members = _lock_members(membership.practice)
     current = next(m for m in members if m.pk == membership.pk)
@@ -308,7 +309,7 @@ def deactivate(request: HttpRequest, *, membership: Membership) -> Membership:
 
 
 @transaction.atomic
-def reactivate(request: HttpRequest, *, membership: Membership) -> Membership:
+def reactivate(request: MemberRequest, *, membership: Membership) -> Membership:
     members = _lock_members(membership.practice)
     current = next(m for m in members if m.pk == membership.pk)
     if current.is_active:
@@ -322,7 +323,7 @@ def reactivate(request: HttpRequest, *, membership: Membership) -> Membership:
 
 
 @transaction.atomic
-def set_two_step_required(request: HttpRequest, *, practice: Practice, required: bool) -> None:
+def set_two_step_required(request: MemberRequest, *, practice: Practice, required: bool) -> None:
     locked = Practice.objects.select_for_update().get(pk=practice.pk)
     if locked.require_two_step == required:
         return

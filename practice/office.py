@@ -27,6 +27,7 @@ from practice import extensions, members
 from practice.access import get_scoped_or_404, owner_required, scoped
 from practice.confirm import Confirmation, ask, is_confirmed
 from practice.forms import PlainTextMixin
+from practice.http import MemberRequest
 from practice.models import AuditEvent, Membership, StaffInvitation
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -109,21 +110,21 @@ class JoinForm(PlainTextMixin, forms.Form):
 # --- the members page ----------------------------------------------------------------------------
 
 
-def _history(request: HttpRequest, *, subject=None) -> list[AuditEvent]:
+def _history(request: MemberRequest, *, subject=None) -> list[AuditEvent]:
     events = scoped(request, AuditEvent).filter(event__in=OFFICE_EVENTS)
     if subject is not None:
         events = events.filter(subject=subject)
     return list(events.select_related("user", "subject")[:HISTORY_ROWS])
 
 
-def _work_columns(request: HttpRequest) -> list[tuple[Any, dict[int, int]]]:
+def _work_columns(request: MemberRequest) -> list[tuple[Any, dict[int, int]]]:
     practice = request.membership.practice
     return [(work.label, work.counts(practice)) for work in extensions.member_work.values()]
 
 
 @require_GET
 @owner_required
-def member_list(request: HttpRequest) -> HttpResponse:
+def member_list(request: MemberRequest) -> HttpResponse:
     memberships = list(
         scoped(request, Membership)
         .select_related("user")
@@ -135,7 +136,10 @@ def member_list(request: HttpRequest) -> HttpResponse:
         for m in memberships
     ]
     invitations = list(
-        scoped(request, StaffInvitation).open().select_related("created_by").order_by("email")
+        scoped(request, StaffInvitation.objects.all())
+        .open()
+        .select_related("created_by")
+        .order_by("email")
     )
     return render(
         request,
@@ -155,7 +159,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @owner_required
-def invite(request: HttpRequest) -> HttpResponse:
+def invite(request: MemberRequest) -> HttpResponse:
     form = InviteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -177,13 +181,13 @@ def invite(request: HttpRequest) -> HttpResponse:
     return render(request, "practice/invite.html", {"form": form})
 
 
-def _member(request: HttpRequest, pk: int) -> Membership:
+def _member(request: MemberRequest, pk: int) -> Membership:
     return get_scoped_or_404(request, Membership.objects.select_related("user"), pk=pk)
 
 
 @require_GET
 @owner_required
-def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def member_detail(request: MemberRequest, pk: int) -> HttpResponse:
     membership = _member(request, pk)
     places = [(work.label, work.places(membership)) for work in extensions.member_work.values()]
     return render(
@@ -198,7 +202,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _act(request: HttpRequest, run, success: str, back: str) -> HttpResponse:
+def _act(request: MemberRequest, run, success: str, back: str) -> HttpResponse:
     try:
         run()
     except ValidationError as exc:
@@ -211,7 +215,7 @@ def _act(request: HttpRequest, run, success: str, back: str) -> HttpResponse:
 
 @require_POST
 @owner_required
-def member_role(request: HttpRequest, pk: int) -> HttpResponse:
+def member_role(request: MemberRequest, pk: int) -> HttpResponse:
     membership = _member(request, pk)
     form = RoleForm(request.POST)
     back = reverse("office-member", args=[membership.pk])
@@ -233,7 +237,7 @@ def _name(membership: Membership) -> str:
 
 @require_http_methods(["GET", "POST"])
 @owner_required
-def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def member_deactivate(request: MemberRequest, pk: int) -> HttpResponse:
     membership = _member(request, pk)
     back = reverse("office-member", args=[membership.pk])
     if not is_confirmed(request):
@@ -242,7 +246,7 @@ def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
             refusal = _("This member has already been deactivated.")
         elif (
             membership.is_owner
-            and not scoped(request, Membership)
+            and not scoped(request, Membership.objects.all())
             .active()
             .filter(role=Membership.Role.OWNER)
             .exclude(pk=membership.pk)
@@ -279,7 +283,7 @@ def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @owner_required
-def member_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def member_reactivate(request: MemberRequest, pk: int) -> HttpResponse:
     membership = _member(request, pk)
     return _act(
         request,
@@ -289,13 +293,13 @@ def member_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _invitation(request: HttpRequest, pk: int) -> StaffInvitation:
+def _invitation(request: MemberRequest, pk: int) -> StaffInvitation:
     return get_scoped_or_404(request, StaffInvitation, pk=pk)
 
 
 @require_POST
 @owner_required
-def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+def invitation_resend(request: MemberRequest, pk: int) -> HttpResponse:
     invitation = _invitation(request, pk)
     return _act(
         request,
@@ -308,7 +312,7 @@ def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @owner_required
-def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def invitation_revoke(request: MemberRequest, pk: int) -> HttpResponse:
     invitation = _invitation(request, pk)
     if not is_confirmed(request):
         open_states = (StaffInvitation.Status.PENDING, StaffInvitation.Status.EXPIRED)
@@ -335,7 +339,7 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @owner_required
-def two_step_policy(request: HttpRequest) -> HttpResponse:
+def two_step_policy(request: MemberRequest) -> HttpResponse:
     form = TwoStepPolicyForm(request.POST)
     form.is_valid()
     required = bool(form.cleaned_data.get("require_two_step"))
@@ -445,10 +449,10 @@ def _join(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "practice/join.html", {"form": form, "invitation": invitation})
 
 
-def pending_invitations(request: HttpRequest):
+def pending_invitations(request: MemberRequest):
     """Open, unexpired colleague invitations of the current practice (the home page's panel)."""
     return (
-        scoped(request, StaffInvitation)
+        scoped(request, StaffInvitation.objects.all())
         .open()
         .filter(Q(expires_at__gt=timezone.now()))
         .order_by("-created_at")

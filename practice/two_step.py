@@ -75,10 +75,7 @@ def on_logged_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) ->
 
 
 def connect_signals() -> None:
-    from practice.accounts import on_logged_in as apply_language
-
     user_logged_in.connect(on_logged_in, dispatch_uid="kring-two-step-login")
-    user_logged_in.connect(apply_language, dispatch_uid="kring-account-language")
 
 
 def is_portal_user(user) -> bool:

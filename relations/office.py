@@ -2,8 +2,9 @@
 home page's "my relations" and "clients without a relationship manager", and the first step of an
 empty office. Registered in RelationsConfig.ready(), so practice never imports relations.
 
-"Recently viewed" is kept in the session (the last few detail pages opened, newest first): opening a
-page must not write a row (DESIGN §8), and the session is already written on every request.
+"Recently viewed" is kept in a signed cookie (the last few detail pages opened, newest first): a GET
+writes nothing — no row, not even the session (README, Performance) — and the signature is salted
+with the user, so another account on the same browser does not see the list.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from functools import wraps
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import Count, Exists, Max, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -20,9 +22,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from practice import extensions
+from practice.http import MemberRequest
 from relations.models import Relation, TeamAssignment, TimelineEvent
 
-RECENT_SESSION_KEY = "recently_viewed_relations"
+RECENT_COOKIE = "kring_recent"
+RECENT_COOKIE_AGE = 60 * 60 * 24 * 30
 RECENT_MAX = 8
 PANEL_ROWS = 8
 
@@ -30,26 +34,47 @@ PANEL_ROWS = 8
 # --- recently viewed -----------------------------------------------------------------------------
 
 
+def _cookie(practice_id: int) -> str:
+    return f"{RECENT_COOKIE}_{practice_id}"
+
+
+def _salt(user_id: int) -> str:
+    return f"relations.office.recent:{user_id}"
+
+
+def _recent_ids(request: HttpRequest, practice_id: int) -> list[str]:
+    value = request.get_signed_cookie(
+        _cookie(practice_id), default="", salt=_salt(request.user.pk or 0)
+    )
+    return [part for part in (value or "").split(",") if part][:RECENT_MAX]
+
+
 def remember_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Wraps the detail page: a page shown (200) is put first in the session's recent list."""
+    """Wraps the detail page: a page shown (200) is put first in the recent list (a cookie)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, public_id: UUID, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, public_id, *args, **kwargs)
-        if response.status_code == 200 and getattr(request, "membership", None) is not None:
-            key = f"{RECENT_SESSION_KEY}:{request.membership.practice_id}"
-            recent = [str(public_id)] + [
-                v for v in request.session.get(key, []) if v != str(public_id)
-            ]
-            request.session[key] = recent[:RECENT_MAX]
+        membership = getattr(request, "membership", None)
+        if response.status_code == 200 and membership is not None:
+            seen = str(public_id)
+            recent = [seen] + [v for v in _recent_ids(request, membership.practice_id) if v != seen]
+            response.set_signed_cookie(
+                _cookie(membership.practice_id),
+                ",".join(recent[:RECENT_MAX]),
+                salt=_salt(request.user.pk or 0),
+                max_age=RECENT_COOKIE_AGE,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
         return response
 
     return wrapper
 
 
-def _recently_viewed(request: HttpRequest) -> list[Relation]:
-    key = f"{RECENT_SESSION_KEY}:{request.membership.practice_id}"
-    ids = request.session.get(key, [])
+def _recently_viewed(request: MemberRequest) -> list[Relation]:
+    ids = _recent_ids(request, request.membership.practice_id)
     if not ids:
         return []
     found = {
@@ -61,7 +86,7 @@ def _recently_viewed(request: HttpRequest) -> list[Relation]:
     return [found[i] for i in ids if i in found]
 
 
-def _recently_changed(request: HttpRequest) -> list[Relation]:
+def _recently_changed(request: MemberRequest) -> list[Relation]:
     latest = (
         TimelineEvent.objects.filter(
             practice=request.membership.practice, actor=request.user, relation__archived_at=None
@@ -75,7 +100,7 @@ def _recently_changed(request: HttpRequest) -> list[Relation]:
     return [found[row["relation_id"]] for row in rows if row["relation_id"] in found]
 
 
-def my_relations_context(request: HttpRequest) -> dict[str, Any] | None:
+def my_relations_context(request: MemberRequest) -> dict[str, Any] | None:
     practice = request.membership.practice
     if not Relation.objects.filter(practice=practice).exists():
         return None
@@ -93,7 +118,7 @@ def my_relations_context(request: HttpRequest) -> dict[str, Any] | None:
     }
 
 
-def unmanaged_context(request: HttpRequest) -> dict[str, Any] | None:
+def unmanaged_context(request: MemberRequest) -> dict[str, Any] | None:
     clients = (
         Relation.objects.filter(practice=request.membership.practice, kind=Relation.Kind.CLIENT)
         .active()
@@ -112,7 +137,7 @@ def unmanaged_context(request: HttpRequest) -> dict[str, Any] | None:
     return {"clients": rows[:PANEL_ROWS], "more": len(rows) > PANEL_ROWS}
 
 
-def add_relations_step(request: HttpRequest) -> tuple[str, str, str] | None:
+def add_relations_step(request: MemberRequest) -> tuple[str, str, str] | None:
     if Relation.objects.filter(practice=request.membership.practice).exists():
         return None
     if not request.membership.can_change:

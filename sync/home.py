@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from practice import extensions
+from practice.http import MemberRequest
 from sync.models import ImportRun, SyncState
 
 PANEL_ROWS = 8
 
 
-def ledger_problems_context(request: HttpRequest) -> dict[str, Any] | None:
+def ledger_problems_context(request: MemberRequest) -> dict[str, Any] | None:
     states = (
         SyncState.objects.filter(
             practice=request.membership.practice,
@@ -31,7 +31,7 @@ def ledger_problems_context(request: HttpRequest) -> dict[str, Any] | None:
     return {"states": rows[:PANEL_ROWS], "more": len(rows) > PANEL_ROWS}
 
 
-def import_step(request: HttpRequest) -> tuple[str, str, str] | None:
+def import_step(request: MemberRequest) -> tuple[str, str, str] | None:
     membership = request.membership
     if not membership.is_owner:
         return None

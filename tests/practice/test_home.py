@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def _fill(practice, owner, n: int, start: int) -> None:
     for i in range(n):
-        relation = RelationFactory(practice=practice, client_code=str(start + i))
+        relation = RelationFactory.create(practice=practice, client_code=str(start + i))
         if i % 2:
             TeamAssignment.objects.create(
                 practice=practice, relation=relation, user=owner, role="manager"

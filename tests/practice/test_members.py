@@ -14,7 +14,7 @@ from practice import members
 from practice.models import AuditEvent, Membership, StaffInvitation
 from relations.forms import TeamMemberForm
 from relations.models import TeamAssignment, TimelineEvent
-from tests.factories import PASSWORD, MembershipFactory, RelationFactory, UserFactory
+from tests.factories import PASSWORD, MembershipFactory, RelationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -222,4 +222,3 @@ def test_a_new_office_is_told_what_to_do_first(owner_client):
     assert reverse("relations-new") in page
     assert reverse("sync-import") in page
     assert reverse("office-invite") in page
-    assert UserFactory  # the fixtures made the owner alone

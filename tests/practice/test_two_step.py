@@ -30,7 +30,9 @@ def _sign_in(username: str) -> Client:
 
 def _set_up(client: Client) -> tuple[str, list[str]]:
     page = client.get(reverse("account-two-step")).content.decode()
-    secret = SECRET.search(page).group(1)
+    found = SECRET.search(page)
+    assert found, page
+    secret = found.group(1)
     response = client.post(reverse("account-two-step"), {"code": code_for(secret)})
     assert response.status_code == 302
     shown = client.get(reverse("account-two-step")).content.decode()
