@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("relations/", include("relations.urls")),
     path("relations/", include("connections.urls")),
+    path("relations/", include("lookups.urls")),
     path("portal/", include("portal.urls")),
     path("", include("sync.ledger_urls")),
     path("ledger/", include("sync.urls")),

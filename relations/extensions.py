@@ -137,3 +137,47 @@ def owner_of(relation: Relation) -> Relation | None:
         if (owner := finder(relation)) is not None:
             return owner
     return None
+
+
+# --- looking up an address -----------------------------------------------------------------------
+#
+# The address form offers "Look up address" (postcode + house number → street and city) when an app
+# above relations (lookups) has registered a finder that is on for the practice. A finder returns
+# the proposal, None when the register knows no such address, and raises AddressLookupFailed when
+# the register cannot answer (or refuses the question): the form then says so and is not blocked.
+
+
+@dataclass(frozen=True)
+class AddressProposal:
+    street: str
+    city: str
+    source: str  # the register's name, shown with the proposal
+
+
+class AddressLookupFailed(Exception):
+    """The register could not answer (`refused`: it answered that the question is not valid)."""
+
+    def __init__(self, message: str = "", *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
+@dataclass(frozen=True)
+class AddressFinder:
+    enabled: Callable[[int], bool]  # (practice id): is it on for this office
+    find: Callable[
+        [int, str, str, str], AddressProposal | None
+    ]  # (practice id, postcode, nr, add.)
+
+
+address_finders: list[AddressFinder] = []
+
+
+def register_address_finder(finder: AddressFinder) -> None:
+    if finder not in address_finders:
+        address_finders.append(finder)
+
+
+def address_finder_for(practice_id: int) -> AddressFinder | None:
+    """The first registered finder that is on for this practice; None: no button."""
+    return next((f for f in address_finders if f.enabled(practice_id)), None)

@@ -1,0 +1,1 @@
+"""Look-up adapters: one protocol per kind of public register (lookups.adapters.base)."""
