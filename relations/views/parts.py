@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 from practice.access import member_required
 from practice.confirm import Confirmation, ask, is_confirmed
 from practice.http import MemberRequest
-from relations import services
+from relations import extensions, services
 from relations.forms import AddressForm, BankAccountForm, ServiceAgreementForm
 from relations.models import Address, BankAccount, Relation, ServiceAgreement
 from relations.views import inline
@@ -126,6 +126,21 @@ def address_form(request: MemberRequest, public_id: UUID, pk: int | None = None)
     else:
         action = reverse("relations-address-new", args=[relation.public_id])
         title = _("Add address")
+    finder = extensions.address_finder_for(relation.practice_id)
+    extra: dict[str, Any] = {"form_actions": ADDRESS_LOOKUP_BUTTON} if finder else {}
+    if finder and request.method == "POST" and request.POST.get("lookup"):
+        form, proposal = propose_address(request, relation, address, finder)
+        return inline.render_form(
+            request,
+            relation,
+            "addresses",
+            form,
+            action=action,
+            title=title,
+            form_before=ADDRESS_PROPOSAL,
+            proposal=proposal,
+            **extra,
+        )
     form = AddressForm(request.POST if request.method == "POST" else None, instance=address)
     if form.is_bound and form.is_valid():
         if not pk:
@@ -154,7 +169,71 @@ def address_form(request: MemberRequest, public_id: UUID, pk: int | None = None)
             )
             % {"fields": ", ".join(str(label) for label, _value in form.conflicting)},
         )
-    return inline.render_form(request, relation, "addresses", form, action=action, title=title)
+    return inline.render_form(
+        request, relation, "addresses", form, action=action, title=title, **extra
+    )
+
+
+ADDRESS_LOOKUP_BUTTON = "relations/_address_lookup_button.html"
+ADDRESS_PROPOSAL = "relations/_address_proposal.html"
+PROPOSED_FIELDS = ("street", "city")
+
+
+def propose_address(
+    request: MemberRequest,
+    relation: Relation,
+    address: Address,
+    finder: extensions.AddressFinder,
+) -> tuple[AddressForm, dict[str, Any]]:
+    """ "Look up address" (a submit button of the address form, so it works without JavaScript):
+    the form again with what was typed, and the register's street and city proposed where nothing
+    was typed. A typed value that differs is kept and shown beside the register's, which the
+    "Use the register's" button (lookup=take) puts in. Nothing is saved; a register that cannot
+    answer is said to be unavailable, and the form is as usable as before."""
+    posted = request.POST
+    names = [name for name in AddressForm.base_fields if name != "is_default"]
+    initial: dict[str, Any] = {name: posted.get(name, "") for name in names}
+    initial["is_default"] = bool(posted.get("is_default"))
+    postcode = initial["postcode"].strip()
+    number = initial["house_number"].strip()
+    country = initial["country"].strip().upper()
+    proposal: dict[str, Any] = {"level": "error", "kept": []}
+    if not postcode or not number:
+        proposal["message"] = _("Fill in the postcode and house number first.")
+    elif country not in ("", "NL"):
+        proposal["message"] = _("The address look-up knows Dutch addresses only.")
+    else:
+        try:
+            found = finder.find(
+                relation.practice_id, postcode, number, initial["house_number_addition"].strip()
+            )
+        except extensions.AddressLookupFailed as exc:
+            proposal["message"] = (
+                _("This is not a Dutch postcode and house number.")
+                if exc.refused
+                else _("Address look-up is not available right now; type the street and city.")
+            )
+        else:
+            if found is None:
+                proposal["message"] = _("No address found for this postcode and house number.")
+            else:
+                take = posted.get("lookup") == "take"
+                for name in PROPOSED_FIELDS:
+                    typed = initial[name].strip()
+                    value = getattr(found, name)
+                    if take or not typed:
+                        initial[name] = value
+                    elif typed != value:
+                        label = AddressForm.base_fields[name].label or name
+                        proposal["kept"].append((label, typed, value))
+                proposal["level"] = "success"
+                proposal["message"] = _(
+                    "Found in %(source)s: %(street)s, %(city)s. Check the address and save it."
+                ) % {"source": found.source, "street": found.street, "city": found.city}
+    form = AddressForm(instance=address, initial=initial)
+    if "loaded" in form.fields:
+        form.initial["loaded"] = posted.get("loaded", form.fields["loaded"].initial)
+    return form, proposal
 
 
 def _ask_removal(

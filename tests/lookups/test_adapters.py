@@ -3,8 +3,6 @@ and every way a register fails (429, 503, slowness, too much, not its format).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from lookups.adapters.base import LookupRejected, LookupUnavailable
@@ -15,18 +13,9 @@ from tests.fakes.vies import FakeVies
 
 
 @pytest.fixture
-def pdok() -> Iterator[FakePdok]:
-    with FakePdok() as fake:
-        fake.add("1015CJ", 123, "Keizersgracht", "Amsterdam")
-        fake.add("1015CJ", 123, "Keizersgracht", "Amsterdam", letter="A")
-        yield fake
-
-
-@pytest.fixture
-def vies() -> Iterator[FakeVies]:
-    with FakeVies() as fake:
-        fake.add("NL123456789B01", "VOORBEELD B.V.", "KEIZERSGRACHT 00123\n1015CJ AMSTERDAM")
-        yield fake
+def pdok(pdok: FakePdok) -> FakePdok:
+    pdok.add("1015CJ", 123, "Keizersgracht", "Amsterdam", letter="A")
+    return pdok
 
 
 def test_pdok_finds_the_street_and_city(pdok: FakePdok) -> None:
