@@ -31,7 +31,7 @@ def bank_of(account: BankAccount) -> tuple[str, str]:
         bic = str(iban.bic) if iban.bic else ""
     except (SchwiftyException, ValueError):
         return "", ""
-    return (str(bank.get("name") or "") if bank else ""), bic
+    return (str(bank.name or "") if bank else ""), bic
 
 
 def tools_tab_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:

@@ -67,6 +67,7 @@ def test_every_built_in_tab_is_in_the_registry_in_order(practice):
         "team",
         "agreements",
         "ledger",
+        "tools",
         "timeline",
     ]
     assert [slug for slug, _label in tabs_for(person)] == [
@@ -75,6 +76,7 @@ def test_every_built_in_tab_is_in_the_registry_in_order(practice):
         "banks",
         "connections",
         "team",
+        "tools",
         "timeline",
     ]
     assert {"overview", "company", "addresses", "banks", "team", "agreements", "timeline"} <= set(
