@@ -230,6 +230,8 @@ STAFF: dict[str, Staff] = {
     "portal-revoke": Staff(
         ("GET", "POST"), CHANGE, relation="invited", data=lambda side: CONFIRMED
     ),
+    "lookups-vat-check": Staff(("POST",), CHANGE),
+    "lookups-vcard": Staff(("GET",), MEMBER, relation="contact"),
     "sync-retry": Staff(("POST",), CHANGE, relation="failed"),
     "sync-send-now": Staff(("POST",), CHANGE),
     "sync-keep-kring": Staff(("POST",), CHANGE, relation="conflict"),

@@ -24,6 +24,7 @@ from openpyxl import load_workbook
 
 from connections import services as connection_services
 from connections.models import Connection
+from lookups.models import LookupResult, LookupSettings
 from practice.middleware import SESSION_PRACTICE_KEY
 from practice.models import Membership, Practice
 from relations.models import Relation, TeamAssignment
@@ -594,3 +595,56 @@ def test_the_members_page_and_home_show_only_the_own_office(world):
         assert b.failed.display_name not in html
     assert world.a.colleague_invitation.email in members
     assert escape(world.a.staff.get_full_name()) in members
+
+
+def test_another_offices_register_answers_never_show(staff_client, practice, other_practice):
+    """Look-up results are the office's own: B's stored VIES answer for the very VAT number an A
+    client holds, and B's cached address, are never shown to A, and A's check leaves B's as they were."""
+    vat = "NL123456789B01"
+    mine = RelationFactory(practice=practice, vat_number=vat)
+    RelationFactory(practice=other_practice, vat_number=vat, legal_name=CANARY_NAME)
+    theirs = LookupResult.objects.create(
+        practice=other_practice,
+        kind=LookupResult.Kind.VAT,
+        key=vat,
+        provider="vies",
+        status=LookupResult.Status.FOUND,
+        data={"valid": True, "name": CANARY_NAME, "address": CANARY_CITY},
+    )
+    LookupResult.objects.create(
+        practice=other_practice,
+        kind=LookupResult.Kind.ADDRESS,
+        key="1015CJ|1|",
+        provider="pdok",
+        status=LookupResult.Status.FOUND,
+        data={
+            "street": CANARY_WORD,
+            "city": CANARY_CITY,
+            "postcode": "1015CJ",
+            "house_number": "1",
+        },
+    )
+    LookupSettings.objects.create(
+        practice=practice,
+        address_provider=LookupSettings.AddressProvider.PDOK,
+        address_url="http://127.0.0.1:9/pdok",
+        vat_provider=LookupSettings.VatProvider.VIES,
+        vat_url="http://127.0.0.1:9/vies",
+    )
+    tab = staff_client.get(reverse("relations-tab", args=[mine.public_id, "tools"]))
+    assert CANARY_WORD not in tab.content.decode()
+    proposal = staff_client.post(
+        reverse("relations-address-new", args=[mine.public_id]),
+        {"type": "visiting", "postcode": "1015CJ", "house_number": "1", "lookup": "find"},
+    ).content.decode()
+    assert CANARY_WORD not in proposal
+    assert "not available" in proposal  # A asks its own register (which does not answer)
+    staff_client.post(reverse("lookups-vat-check", args=[mine.public_id]))
+    assert CANARY_WORD not in staff_client.get(tab.wsgi_request.path).content.decode()
+    theirs_now = LookupResult.objects.get(pk=theirs.pk)
+    assert (theirs_now.status, theirs_now.data, theirs_now.checked_at) == (
+        theirs.status,
+        theirs.data,
+        theirs.checked_at,
+    )
+    assert LookupResult.objects.get(practice=practice, kind="vat").status == "unavailable"

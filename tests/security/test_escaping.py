@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 
 from connections import services as connections
 from connections.models import Connection
+from lookups.models import LookupResult, LookupSettings
 from portal import services as portal
 from practice.forms import SINGLE_LINE_FORBIDDEN
 from practice.models import Membership
@@ -373,3 +374,47 @@ def test_the_members_pages_and_the_home_page_escape_names(owner_client, practice
     assert_escaped(detail, payload, count=2)  # the heading and the company among her places
     home = page(owner_client.get(reverse("home")))
     assert_escaped(home, payload)  # the company has no relationship manager
+
+
+def test_the_tools_tab_escapes_what_a_register_answered(staff_client, practice, world, payload):
+    """VIES's answer comes from outside: its name and address are shown as text only."""
+    company = world["company"]
+    Relation.objects.filter(pk=company.pk).update(vat_number="NL123456789B01")
+    LookupResult.objects.create(
+        practice=practice,
+        kind=LookupResult.Kind.VAT,
+        key="NL123456789B01",
+        provider="vies",
+        status=LookupResult.Status.FOUND,
+        data={"valid": True, "name": payload, "address": payload},
+    )
+    assert_escaped(page(staff_client.get(tab(company, "tools"))), payload, count=3)
+
+
+def test_the_address_proposal_escapes_the_registers_street(staff_client, practice, payload):
+    """A street from the register is proposed in the form's value: escaped there too."""
+    relation = RelationFactory(practice=practice)
+    LookupSettings.objects.create(
+        practice=practice,
+        address_provider=LookupSettings.AddressProvider.PDOK,
+        address_url="http://127.0.0.1:9/pdok",
+    )
+    LookupResult.objects.create(
+        practice=practice,
+        kind=LookupResult.Kind.ADDRESS,
+        key="1015CJ|1|",
+        provider="pdok",
+        status=LookupResult.Status.FOUND,
+        data={
+            "street": payload[:100],
+            "city": "Amsterdam",
+            "postcode": "1015CJ",
+            "house_number": "1",
+        },
+    )
+    response = staff_client.post(
+        reverse("relations-address-new", args=[relation.public_id]),
+        {"type": "visiting", "postcode": "1015CJ", "house_number": "1", "country": "NL"}
+        | {"lookup": "find"},
+    )
+    assert_escaped(page(response), payload[:100], count=2)

@@ -17,6 +17,7 @@ its fixtures (the personas, the relation being edited) without seeing each other
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -38,6 +39,7 @@ from hypothesis.control import currently_in_test_context
 
 from connections.forms import role_choices
 from connections.models import Connection
+from lookups.models import LookupSettings
 from practice.forms import MULTI_LINE_FORBIDDEN, SINGLE_LINE_FORBIDDEN
 from relations.models import Relation, ServiceAgreement
 from sync.models import LedgerConnection
@@ -48,6 +50,7 @@ from tests.factories import (
     RelationFactory,
     ServiceAgreementFactory,
 )
+from tests.fakes.pdok import FakePdok
 
 if TYPE_CHECKING:
     # The test client's response (with .context, .templates): django-stubs' name for it.
@@ -404,6 +407,37 @@ def test_address_form_survives_any_input(staff_client, client_company, data, htm
         if accepted:
             for row in client_company.addresses.values():
                 assert_clean_text(row)
+
+
+@pytest.fixture
+def address_register(practice) -> Iterator[FakePdok]:
+    with FakePdok() as fake:
+        fake.add("1015CJ", 12, "Keizersgracht", "Amsterdam")
+        LookupSettings.objects.create(
+            practice=practice,
+            address_provider=LookupSettings.AddressProvider.PDOK,
+            address_url=fake.base_url,
+        )
+        yield fake
+
+
+@FUZZ
+@given(data=st.data(), htmx=st.booleans(), take=st.booleans())
+def test_address_look_up_survives_any_input(
+    staff_client, client_company, address_register, data, htmx, take
+):
+    """ "Look up address" with anything typed: the form again (200, never an error page), nothing
+    of Kring's written, and the register asked only the documented question (or not at all)."""
+    posted = data.draw(form_data(ADDRESS)) | {"lookup": "take" if take else "find"}
+    url = reverse("relations-address-new", args=[client_company.public_id])
+    before = snapshot()
+    response = send(staff_client, url, posted, htmx=htmx)
+    assert response.status_code == 200
+    assert "form" in response.context
+    assert snapshot() == before
+    for _method, _path, query, _body in address_register.seen:
+        assert set(query) <= {"q", "fq", "fl", "rows"}
+        assert re.fullmatch(r"postcode:[1-9][0-9]{3}[A-Z]{2} AND huisnummer:[0-9]+", query["q"][0])
 
 
 BANK = {

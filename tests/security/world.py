@@ -16,6 +16,7 @@ import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from connections import services as connection_services
 from connections.models import Connection
+from lookups.models import LookupSettings
 from portal import services as portal_services
 from practice import members as office_members
 from practice.models import Membership, Practice, StaffInvitation
@@ -125,13 +127,14 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
     staff = _member(practice, f"{label}-staff", Membership.Role.STAFF)
     readonly = _member(practice, f"{label}-readonly", Membership.Role.READ_ONLY)
 
-    def client_(name: str, number: int) -> Relation:
+    def client_(name: str, number: int, **extra: Any) -> Relation:
         relation = RelationFactory.create(
             practice=practice,
             legal_name=f"{prefix} {name} B.V.",
             client_code=str(code_base + number),
             email=f"{name.lower()}@{label}.example",
             created_by=owner,
+            **extra,
         )
         TeamAssignment.objects.create(
             practice=practice,
@@ -141,7 +144,14 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         )
         return relation
 
-    client = client_("Bakkerij", 1)
+    client = client_("Bakkerij", 1, vat_number=f"NL{code_base:09d}B01")
+    # The VAT check is on; its register is an address where nothing listens (a check is stored as
+    # "not available"): no test of the world reaches outside.
+    LookupSettings.objects.create(
+        practice=practice,
+        vat_provider=LookupSettings.VatProvider.VIES,
+        vat_url="http://127.0.0.1:9/vies",
+    )
     address = AddressFactory.create(relation=client, city=f"{prefix}stad", is_default=True)
     _with_derived(client)
     bank = BankAccountFactory.create(relation=client, holder=f"{prefix} Bakkerij", is_default=True)
