@@ -134,3 +134,12 @@ def test_settings_are_the_offices_own(outsider_client, other_practice, lookups_o
     assert 'name="lookup"' not in outsider_client.get(new_url(other)).content.decode()
     page = outsider_client.post(new_url(other), typed(lookup="find")).content.decode()
     assert 'value="Keizersgracht"' not in page
+
+
+def test_in_dutch_the_button_and_not_available(staff_client, relation, lookups_on, pdok):
+    dutch = {"accept-language": "nl"}
+    assert "Adres opzoeken" in staff_client.get(new_url(relation), headers=dutch).content.decode()
+    pdok.fail_next(status=503)
+    page = staff_client.post(new_url(relation), typed(lookup="find"), headers=dutch)
+    page = page.content.decode()
+    assert "Adres opzoeken is nu niet beschikbaar" in page
