@@ -14,6 +14,7 @@ urlpatterns = [
     path("relations/", include("relations.urls")),
     path("relations/", include("connections.urls")),
     path("relations/", include("lookups.urls")),
+    path("office/lookups/", include("lookups.office_urls")),
     path("portal/", include("portal.urls")),
     path("", include("sync.ledger_urls")),
     path("ledger/", include("sync.urls")),

@@ -86,3 +86,47 @@ class LookupResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}: {self.status}"
+
+
+class OfficeLink(models.Model):
+    """A link the office defines once (Kantoor → Koppelingen), filled in per relation from
+    allow-listed placeholders (lookups.links): "Open in the tax portal", "Uw administratie"."""
+
+    class Audience(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        CLIENT = "client", _("Client")
+        BOTH = "both", _("Staff and client")
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=80)
+    url_template = models.CharField(_("URL template"), max_length=500)
+    audience = models.CharField(
+        _("audience"), max_length=8, choices=Audience.choices, default=Audience.STAFF
+    )
+    on_by_default = models.BooleanField(_("on for every relation"), default=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("link")
+        verbose_name_plural = _("links")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RelationLink(models.Model):
+    """One relation's choice about an office link: off (or on, when it is off by default), or
+    another URL template."""
+
+    link = models.ForeignKey(OfficeLink, on_delete=models.CASCADE, related_name="overrides")
+    relation = models.ForeignKey("relations.Relation", on_delete=models.CASCADE, related_name="+")
+    enabled = models.BooleanField(_("shown"), default=True)
+    url_template = models.CharField(_("other URL"), max_length=500, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["link", "relation"], name="lookups_one_override")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.link} for {self.relation_id}"

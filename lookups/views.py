@@ -13,10 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
-from lookups import services
-from lookups.models import LookupResult
+from lookups import links, services
+from lookups.forms import RelationLinkForm
+from lookups.models import LookupResult, OfficeLink, RelationLink
 from lookups.vcard import vcard
-from practice.access import member_required
+from practice.access import get_scoped_or_404, member_required
 from practice.http import MemberRequest
 from relations.models import BankAccount, Relation
 from relations.views import inline
@@ -46,6 +47,8 @@ def tools_tab_context(request: MemberRequest, relation: Relation) -> dict[str, A
         and inline.can_change(request, relation),
         "bank_rows": [(account, *bank_of(account)) for account in relation.bank_accounts.all()],
         "has_vcard": relation.entity == Relation.Entity.PRIVATE,
+        "link_rows": links.links_for(relation),
+        "can_change": inline.can_change(request, relation),
     }
 
 
@@ -76,3 +79,24 @@ def vcard_download(request: MemberRequest, public_id: UUID) -> HttpResponse:
     response = HttpResponse(vcard(relation), content_type="text/vcard; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.vcf"'
     return response
+
+
+@require_POST
+@member_required
+def link_override(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
+    """This relation's choice about an office link: shown or not, and another URL if wanted."""
+    relation = get_relation(request, public_id, change=True)
+    link = get_scoped_or_404(request, OfficeLink, pk=pk)
+    if refused := inline.refuse_if_archived(request, relation, "tools"):
+        return refused
+    override = RelationLink.objects.filter(link=link, relation=relation).first()
+    form = RelationLinkForm(
+        request.POST, instance=override or RelationLink(link=link, relation=relation)
+    )
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("The link %(name)s has been saved.") % {"name": link.name})
+    else:
+        for error in form.errors.get("url_template", []):
+            messages.error(request, str(error))
+    return inline.back_to_tab(request, relation, "tools")

@@ -181,3 +181,24 @@ def register_address_finder(finder: AddressFinder) -> None:
 def address_finder_for(practice_id: int) -> AddressFinder | None:
     """The first registered finder that is on for this practice; None: no button."""
     return next((f for f in address_finders if f.enabled(practice_id)), None)
+
+
+# --- values for office links ---------------------------------------------------------------------
+#
+# An office link's placeholders (lookups.links) are filled from the relation; a value only an app
+# above relations knows (the ledger's office code, from sync) comes from a registered provider.
+
+LinkValues = Callable[["Relation"], dict[str, str]]
+link_value_providers: list[LinkValues] = []
+
+
+def register_link_values(provider: LinkValues) -> None:
+    if provider not in link_value_providers:
+        link_value_providers.append(provider)
+
+
+def link_values_for(relation: Relation) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for provider in link_value_providers:
+        values.update(provider(relation))
+    return values

@@ -14,7 +14,7 @@ class SyncConfig(AppConfig):
             tasks,  # noqa: F401 - the tasks that sync.wake asks for by name
         )
         from sync.receivers import on_ledger_changed
-        from sync.views import ledger_tab_context
+        from sync.views import ledger_link_values, ledger_tab_context
 
         ledger_changed.connect(on_ledger_changed, dispatch_uid="sync-nudge")
         extensions.register_tab(
@@ -27,4 +27,5 @@ class SyncConfig(AppConfig):
                 applies=lambda relation: relation.is_client,
             )
         )
+        extensions.register_link_values(ledger_link_values)
         home.register()

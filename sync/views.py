@@ -24,6 +24,16 @@ from sync.mapping import customer_for, customer_from_dict
 from sync.models import LedgerConnection, SyncState
 
 
+def ledger_link_values(relation: Relation) -> dict[str, str]:
+    """`{office_code}` of an office link (lookups.links): the ledger's office of the practice."""
+    code = (
+        LedgerConnection.objects.filter(practice_id=relation.practice_id)
+        .values_list("office_code", flat=True)
+        .first()
+    )
+    return {"office_code": code or ""}
+
+
 def ledger_tab_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
     state = SyncState.objects.filter(relation=relation).first()
     paused = LedgerConnection.objects.filter(

@@ -232,6 +232,34 @@ STAFF: dict[str, Staff] = {
     ),
     "lookups-vat-check": Staff(("POST",), CHANGE),
     "lookups-vcard": Staff(("GET",), MEMBER, relation="contact"),
+    "lookups-link-override": Staff(
+        ("POST",), CHANGE, data=lambda side: {"url_template": "https://elders.example/{kvk}"}
+    ),
+    "lookups-settings": Staff(
+        ("GET", "POST"),
+        OWNER,
+        data=lambda side: {"address_provider": "pdok", "vat_provider": "vies"},
+    ),
+    "lookups-link-new": Staff(
+        ("GET", "POST"),
+        OWNER,
+        data=lambda side: {
+            "name": "Belastingdienst",
+            "url_template": "https://belastingdienst.example/{btw}",
+            "audience": "staff",
+        },
+    ),
+    "lookups-link-edit": Staff(
+        ("GET", "POST"),
+        OWNER,
+        data=lambda side: {
+            "name": "Ander portaal",
+            "url_template": "https://portaal.example/{klantcode}",
+            "audience": "both",
+            "on_by_default": "on",
+        },
+    ),
+    "lookups-link-remove": Staff(("POST",), OWNER),
     "sync-retry": Staff(("POST",), CHANGE, relation="failed"),
     "sync-send-now": Staff(("POST",), CHANGE),
     "sync-keep-kring": Staff(("POST",), CHANGE, relation="conflict"),
@@ -349,6 +377,7 @@ PK_OBJECTS: dict[str, Callable[[Side], Any]] = {
     "members": lambda side: side.membership,
     "former-members": lambda side: side.former,
     "invitations": lambda side: side.colleague_invitation,
+    "links": lambda side: side.office_link,
 }
 TAB = "timeline"
 

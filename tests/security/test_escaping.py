@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from connections import services as connections
 from connections.models import Connection
-from lookups.models import LookupResult, LookupSettings
+from lookups.models import LookupResult, LookupSettings, OfficeLink
 from portal import services as portal
 from practice.forms import SINGLE_LINE_FORBIDDEN
 from practice.models import Membership
@@ -418,3 +418,12 @@ def test_the_address_proposal_escapes_the_registers_street(staff_client, practic
         | {"lookup": "find"},
     )
     assert_escaped(page(response), payload[:100], count=2)
+
+
+def test_office_links_escape_their_names(owner_client, practice, world, payload):
+    company = world["company"]
+    OfficeLink.objects.create(
+        practice=practice, name=payload[:80], url_template="https://portaal.example/{client_code}"
+    )
+    assert_escaped(page(owner_client.get(tab(company, "tools"))), payload[:80])
+    assert_escaped(page(owner_client.get(reverse("lookups-settings"))), payload[:80])

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from connections import services as connection_services
 from connections.models import Connection
-from lookups.models import LookupSettings
+from lookups.models import LookupSettings, OfficeLink
 from portal import services as portal_services
 from practice import members as office_members
 from practice.models import Membership, Practice, StaffInvitation
@@ -83,6 +83,7 @@ class Side:
     membership: Membership  # the staff member's
     former: Membership  # a deactivated member's
     colleague_invitation: StaffInvitation  # an open invitation to a colleague
+    office_link: OfficeLink  # a link the office defined (Kantoor → Koppelingen)
 
     def relations(self) -> list[Relation]:
         return [
@@ -151,6 +152,12 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         practice=practice,
         vat_provider=LookupSettings.VatProvider.VIES,
         vat_url="http://127.0.0.1:9/vies",
+    )
+    office_link = OfficeLink.objects.create(
+        practice=practice,
+        name=f"{prefix} portaal",
+        url_template="https://portaal.example/{klantcode}",
+        audience=OfficeLink.Audience.BOTH,
     )
     address = AddressFactory.create(relation=client, city=f"{prefix}stad", is_default=True)
     _with_derived(client)
@@ -272,6 +279,7 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         membership=membership,
         former=former,
         colleague_invitation=colleague_invitation,
+        office_link=office_link,
     )
 
 

@@ -1,0 +1,131 @@
+"""Office links: URL templates with allow-listed placeholders, filled in for one relation.
+
+Rules (a template breaking one is refused when saved, and never shown if one slipped in):
+
+* only `https:`, `mailto:` and `tel:`, written in the template itself: a placeholder can never
+  choose the scheme, nor (for https) the host, which must be literal;
+* placeholders are `{client_code}`, `{kvk}`, `{btw}` and `{office_code}` (or, in Dutch,
+  `{klantcode}` and `{kantoorcode}`), nothing else (no
+  attribute or index access, no format spec), each value URL-encoded in full (`/`, `?`, `#`, `&`
+  and `:` included), so that a value can only ever be data inside the URL;
+* a link whose placeholder has no value for the relation is hidden.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from lookups.models import OfficeLink, RelationLink
+from relations import extensions
+from relations.models import Relation
+
+PLACEHOLDERS = ("client_code", "kvk", "btw", "office_code")
+# The Dutch names of the same placeholders (what a Dutch office reads in its help text).
+ALIASES = {"klantcode": "client_code", "kantoorcode": "office_code"}
+SCHEMES = ("https", "mailto", "tel")
+FORBIDDEN = set("\x00\r\n\t \\\"'<>`")
+
+
+@dataclass(frozen=True)
+class ShownLink:
+    name: str
+    url: str
+    audience: str
+
+
+def _fields(template: str) -> list[tuple[str, str | None]]:
+    """(literal text, placeholder name or None) pairs; ValueError for a malformed template."""
+    parts = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None:
+            name = ALIASES.get(name, name)
+            if spec or conversion or name not in PLACEHOLDERS:
+                raise ValueError(name)
+        parts.append((literal, name))
+    return parts
+
+
+def check_template(template: str) -> None:
+    """ValidationError unless the template keeps the rules above."""
+    if any(char in FORBIDDEN or ord(char) < 32 for char in template):
+        raise ValidationError(_("A URL template cannot hold spaces, quotes or control characters."))
+    try:
+        parts = _fields(template)
+    except ValueError as exc:
+        raise ValidationError(
+            _("Use only the placeholders {client_code}, {kvk}, {btw} and {office_code}.")
+        ) from exc
+    literal = template.split("{", 1)[0]
+    scheme = urlsplit(literal).scheme.lower() if ":" in literal else ""
+    if scheme not in SCHEMES:
+        raise ValidationError(_("A link must start with https:, mailto: or tel:."))
+    if scheme == "https":
+        head = literal[len("https:") :]
+        host = urlsplit(template).netloc
+        if not head.startswith("//") or not host or "{" in host or "}" in host:
+            raise ValidationError(_("An https link needs a host of its own, without placeholders."))
+    if not parts:
+        raise ValidationError(_("Enter a URL."))
+
+
+def values_for(relation: Relation) -> dict[str, str]:
+    values = {
+        "client_code": relation.client_code,
+        "kvk": relation.kvk_number,
+        "btw": relation.vat_number,
+    }
+    values.update(extensions.link_values_for(relation))
+    return {name: (values.get(name) or "").strip() for name in PLACEHOLDERS}
+
+
+def fill(template: str, values: dict[str, str]) -> str | None:
+    """The URL for these values; None when a placeholder has no value or the rules are broken."""
+    try:
+        check_template(template)
+        parts = _fields(template)
+    except (ValidationError, ValueError):
+        return None
+    url = []
+    for literal, name in parts:
+        url.append(literal)
+        if name is not None:
+            value = values.get(name, "")
+            if not value:
+                return None
+            url.append(quote(value, safe=""))
+    return "".join(url)
+
+
+def links_for(
+    relation: Relation, audiences: Iterable[str] = ("staff", "both")
+) -> list[tuple[OfficeLink, RelationLink | None, str | None]]:
+    """Every office link for these audiences with the relation's override and its URL (None:
+    hidden: off for the relation, or a placeholder without a value)."""
+    links = list(
+        OfficeLink.objects.filter(practice_id=relation.practice_id, audience__in=list(audiences))
+    )
+    overrides = {
+        o.link_id: o for o in RelationLink.objects.filter(relation=relation, link__in=links)
+    }
+    values = values_for(relation)
+    rows = []
+    for link in links:
+        override = overrides.get(link.pk)
+        shown = override.enabled if override is not None else link.on_by_default
+        template = (override.url_template if override else "") or link.url_template
+        rows.append((link, override, fill(template, values) if shown else None))
+    return rows
+
+
+def shown_links(relation: Relation, audiences: Iterable[str]) -> list[ShownLink]:
+    return [
+        ShownLink(link.name, url, link.audience)
+        for link, _override, url in links_for(relation, audiences)
+        if url
+    ]
