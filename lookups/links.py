@@ -14,7 +14,7 @@ Rules (a template breaking one is refused when saved, and never shown if one sli
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -74,13 +74,15 @@ def check_template(template: str) -> None:
         raise ValidationError(_("Enter a URL."))
 
 
-def values_for(relation: Relation) -> dict[str, str]:
+def values_for(relation: Relation, office: dict[str, str] | None = None) -> dict[str, str]:
+    """The placeholders' values for the relation; `office`: what the registered providers give
+    for its office (relations.extensions.link_values_for), when the caller has it already."""
     values = {
         "client_code": relation.client_code,
         "kvk": relation.kvk_number,
         "btw": relation.vat_number,
     }
-    values.update(extensions.link_values_for(relation))
+    values.update(extensions.link_values_for(relation) if office is None else office)
     return {name: (values.get(name) or "").strip() for name in PLACEHOLDERS}
 
 
@@ -107,25 +109,49 @@ def links_for(
 ) -> list[tuple[OfficeLink, RelationLink | None, str | None]]:
     """Every office link for these audiences with the relation's override and its URL (None:
     hidden: off for the relation, or a placeholder without a value)."""
-    links = list(
-        OfficeLink.objects.filter(practice_id=relation.practice_id, audience__in=list(audiences))
-    )
-    overrides = {
-        o.link_id: o for o in RelationLink.objects.filter(relation=relation, link__in=links)
+    return links_for_many([relation], audiences)[relation.pk]
+
+
+def links_for_many(
+    relations: Sequence[Relation], audiences: Iterable[str]
+) -> dict[int, list[tuple[OfficeLink, RelationLink | None, str | None]]]:
+    """`links_for` of several relations of one office, in a fixed number of queries: one when the
+    office has no links, three when it has."""
+    rows: dict[int, list[tuple[OfficeLink, RelationLink | None, str | None]]] = {
+        r.pk: [] for r in relations
     }
-    values = values_for(relation)
-    rows = []
-    for link in links:
-        override = overrides.get(link.pk)
-        shown = override.enabled if override is not None else link.on_by_default
-        template = (override.url_template if override else "") or link.url_template
-        rows.append((link, override, fill(template, values) if shown else None))
+    if not relations:
+        return rows
+    practice_ids = {r.practice_id for r in relations}
+    assert len(practice_ids) == 1, "links of one office at a time"
+    links = list(
+        OfficeLink.objects.filter(practice_id__in=practice_ids, audience__in=list(audiences))
+    )
+    if not links:
+        return rows
+    overrides = {
+        (o.relation_id, o.link_id): o
+        for o in RelationLink.objects.filter(relation__in=list(relations), link__in=links)
+    }
+    office = extensions.link_values_for(relations[0])  # the office's values: the same for all
+    for relation in relations:
+        values = values_for(relation, office)
+        for link in links:
+            override = overrides.get((relation.pk, link.pk))
+            shown = override.enabled if override is not None else link.on_by_default
+            template = (override.url_template if override else "") or link.url_template
+            rows[relation.pk].append((link, override, fill(template, values) if shown else None))
     return rows
 
 
 def shown_links(relation: Relation, audiences: Iterable[str]) -> list[ShownLink]:
-    return [
-        ShownLink(link.name, url, link.audience)
-        for link, _override, url in links_for(relation, audiences)
-        if url
-    ]
+    return shown_links_many([relation], audiences)[relation.pk]
+
+
+def shown_links_many(
+    relations: Sequence[Relation], audiences: Iterable[str]
+) -> dict[int, list[ShownLink]]:
+    return {
+        pk: [ShownLink(link.name, url, link.audience) for link, _o, url in rows if url]
+        for pk, rows in links_for_many(relations, audiences).items()
+    }

@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lookups import links
 from portal import services
 from portal.forms import AcceptInvitationForm, PortalLoginForm
 from portal.models import Invitation, PortalAccount
@@ -253,6 +254,17 @@ def _connected_clients(relation: Relation) -> list[tuple[Any, Relation]]:
     return rows
 
 
+CLIENT_AUDIENCES = ("client", "both")
+
+
+def _with_links(
+    clients: list[tuple[Any, Relation]],
+) -> list[tuple[Any, Relation, list[links.ShownLink]]]:
+    """Each client with the office's links meant for its contacts (lookups.links)."""
+    shown = links.shown_links_many([client for _label, client in clients], CLIENT_AUDIENCES)
+    return [(label, client, shown[client.pk]) for label, client in clients]
+
+
 @require_GET
 @login_required(login_url="portal-login")
 def home(request: PortalRequest) -> HttpResponse:
@@ -277,6 +289,7 @@ def home(request: PortalRequest) -> HttpResponse:
             "relation": relation,
             "practice": relation.practice,
             "addresses": list(relation.addresses.all()),
-            "clients": _connected_clients(relation),
+            # Each client with the office's links meant for its contacts (lookups.links).
+            "clients": _with_links(_connected_clients(relation)),
         },
     )

@@ -185,8 +185,10 @@ def address_finder_for(practice_id: int) -> AddressFinder | None:
 
 # --- values for office links ---------------------------------------------------------------------
 #
-# An office link's placeholders (lookups.links) are filled from the relation; a value only an app
-# above relations knows (the ledger's office code, from sync) comes from a registered provider.
+# An office link's placeholders (lookups.links) are filled from the relation; a value of its office
+# that only an app above relations knows (the ledger's office code, from sync) comes from a
+# registered provider. A provider gives office-level values: a page of many relations of one
+# office asks it once.
 
 LinkValues = Callable[["Relation"], dict[str, str]]
 link_value_providers: list[LinkValues] = []

@@ -77,8 +77,9 @@ def test_portal_page_query_count_is_fixed(
     for n in range(5):
         connect(contact, RelationFactory(practice=practice, legal_name=f"Klant {n} B.V."))
     # Session, user, membership (none), account with relation and practice, addresses, connections
-    # with both ends, however many clients; no session save (renewed at most once a minute).
-    with django_assert_num_queries(6):
+    # with both ends, the office's links (none here), however many clients; no session save
+    # (renewed at most once a minute).
+    with django_assert_num_queries(7):
         portal_client.get(reverse("portal-home"))
 
 
