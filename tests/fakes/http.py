@@ -113,10 +113,12 @@ class FakeServer:
 
     # serving ------------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], body: bytes, headers: Any
+    ) -> Reply:
         raise NotImplementedError
 
-    def serve(self, method: str, target: str, body: bytes) -> Reply:
+    def serve(self, method: str, target: str, body: bytes, headers: Any = None) -> Reply:
         split = urlsplit(target)
         query = parse_qs(split.query, keep_blank_values=True)
         with self.lock:
@@ -131,7 +133,7 @@ class FakeServer:
                 return Reply(503, b"", "text/plain")
         if canned is not None:
             return canned
-        return self.handle(method, split.path, query, body)
+        return self.handle(method, split.path, query, body, headers or {})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -165,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Reply(413, b"", "text/plain"))
             return
         body = self.rfile.read(size) if size else b""
-        self._send(self.fake.serve(method, self.path, body))
+        self._send(self.fake.serve(method, self.path, body, self.headers))
 
     def _send(self, reply: Reply) -> None:
         try:

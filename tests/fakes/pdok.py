@@ -58,7 +58,9 @@ class FakePdok(FakeServer):
     def error_body(self, status: int) -> bytes:
         return b'{"type":"about:blank","title":"error","status":%d}' % status
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], body: bytes, headers: Any
+    ) -> Reply:
         if path != PATH or method != "GET":
             return json_reply(404, {"title": "Not Found", "status": 404})
         unknown = set(query) - ALLOWED

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from tests.fakes.http import FakeServer, Reply, json_reply
 
@@ -47,7 +48,9 @@ class FakeVies(FakeServer):
             {"actionSucceed": False, "errorWrappers": [{"error": "SERVICE_UNAVAILABLE"}]}
         ).encode()
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply:
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], body: bytes, headers: Any
+    ) -> Reply:
         if path != PATH or method != "POST":
             return json_reply(404, {"actionSucceed": False})
         if self._errors:

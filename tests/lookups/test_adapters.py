@@ -3,11 +3,15 @@ and every way a register fails (429, 503, slowness, too much, not its format).""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from lookups.adapters.base import LookupRejected, LookupUnavailable
+from lookups.adapters.kvk import KvkAdapter
 from lookups.adapters.pdok import PdokAddressAdapter
 from lookups.adapters.vies import ViesAdapter, split_vat
+from tests.fakes.kvk import API_KEY, FakeKvk
 from tests.fakes.pdok import FakePdok
 from tests.fakes.vies import FakeVies
 
@@ -156,3 +160,56 @@ def test_vies_slow_oversize_and_malformed(vies: FakeVies) -> None:
     vies.raw_next(b"not json", content_type="text/html")
     with pytest.raises(LookupUnavailable):
         ViesAdapter(vies.base_url).check("NL", "123456789B01")
+
+
+@pytest.fixture
+def kvk() -> Iterator[FakeKvk]:
+    with FakeKvk() as fake:
+        fake.add(
+            "68750110",
+            "Bakkerij De Korenschoof B.V.",
+            trade_names=("De Korenschoof", "Broodje Koren"),
+            sbi=("1071", "4724"),
+        )
+        yield fake
+
+
+def test_kvk_basisprofiel(kvk: FakeKvk) -> None:
+    profile = KvkAdapter(API_KEY, kvk.base_url).profile("6875 0110")
+    assert profile is not None
+    assert profile.legal_name == "Bakkerij De Korenschoof B.V."
+    assert profile.trade_names == ("De Korenschoof", "Broodje Koren")
+    assert profile.legal_form == "BeslotenVennootschap"
+    assert profile.establishment_number == "000037178598"
+    assert profile.sbi_codes == ("1071", "4724")
+    assert profile.addresses[0].street == "Keizersgracht"
+    assert profile.addresses[0].city == "Amsterdam"
+    assert kvk.keys_seen == [API_KEY]  # the key goes in the `apikey` header
+
+
+def test_kvk_unknown_number_bad_number_and_refused_key(kvk: FakeKvk) -> None:
+    assert KvkAdapter(API_KEY, kvk.base_url).profile("12345678") is None
+    with pytest.raises(LookupRejected):
+        KvkAdapter(API_KEY, kvk.base_url).profile("1234")
+    with pytest.raises(LookupUnavailable, match="key"):
+        KvkAdapter("wrong", kvk.base_url).profile("68750110")
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_kvk_rate_limit_slow_oversize_malformed(kvk: FakeKvk, status: int) -> None:
+    kvk.fail_next(status=status, retry_after=5)
+    with pytest.raises(LookupUnavailable) as caught:
+        KvkAdapter(API_KEY, kvk.base_url).profile("68750110")
+    assert caught.value.retry_after == 5
+    release = kvk.hold_next()
+    try:
+        with pytest.raises(LookupUnavailable):
+            KvkAdapter(API_KEY, kvk.base_url, timeout=(1.0, 0.3)).profile("68750110")
+    finally:
+        release.set()
+    kvk.oversize_next(10_000)
+    with pytest.raises(LookupUnavailable, match="cap"):
+        KvkAdapter(API_KEY, kvk.base_url, max_bytes=4096).profile("68750110")
+    kvk.raw_next(b'{"kvkNummer": "99999999"}')
+    with pytest.raises(LookupUnavailable):
+        KvkAdapter(API_KEY, kvk.base_url).profile("68750110")
