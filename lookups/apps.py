@@ -15,6 +15,7 @@ class LookupsConfig(AppConfig):
         from relations import extensions
 
         extensions.register_address_finder(services.ADDRESS_FINDER)
+        extensions.register_company_finder(services.COMPANY_FINDER)
         extensions.register_tab(
             extensions.Tab(
                 slug="tools",

@@ -16,12 +16,12 @@ class LookupSettingsForm(PlainTextMixin, forms.ModelForm):
         strip=True,
         max_length=200,
         widget=forms.PasswordInput(render_value=False),
-        help_text=_("For the KvK look-up (coming). Leave empty to keep the stored key."),
+        help_text=_("With a key, the company form can fetch from the KvK. Leave empty to keep it."),
     )
 
     class Meta:
         model = LookupSettings
-        fields = ("address_provider", "address_url", "vat_provider", "vat_url")
+        fields = ("address_provider", "address_url", "vat_provider", "vat_url", "kvk_url")
 
     def save(self, commit: bool = True) -> LookupSettings:
         settings = super().save(commit=False)

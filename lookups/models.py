@@ -37,7 +37,10 @@ class LookupSettings(models.Model):
     vat_url = models.URLField(
         _("VAT service URL"), blank=True, default="", help_text=_("Empty: the provider's own.")
     )
-    # For the KvK API (next slice); stored encrypted, as the ledger's secrets are.
+    kvk_url = models.URLField(
+        _("KvK API URL"), blank=True, default="", help_text=_("Empty: the provider's own.")
+    )
+    # The KvK API key (the look-up is on when one is set); stored encrypted, as the ledger's are.
     kvk_api_key_encrypted = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
@@ -63,6 +66,7 @@ class LookupResult(models.Model):
     class Kind(models.TextChoices):
         ADDRESS = "address", _("Address")
         VAT = "vat", _("VAT number")
+        KVK = "kvk", _("KvK number")
 
     class Status(models.TextChoices):
         FOUND = "found", _("Found")

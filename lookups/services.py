@@ -20,6 +20,7 @@ from lookups.adapters.base import (
     LookupUnavailable,
     VatAdapter,
 )
+from lookups.adapters.kvk import KvkAdapter, KvkProfile
 from lookups.adapters.pdok import PdokAddressAdapter, normal_postcode
 from lookups.adapters.vies import ViesAdapter, split_vat
 from lookups.models import LookupResult, LookupSettings
@@ -106,9 +107,9 @@ def _finder_find(
     try:
         found = find_address(practice_id, postcode, number, addition)
     except LookupRejected as exc:
-        raise extensions.AddressLookupFailed(exc.message, refused=True) from exc
+        raise extensions.LookupFailed(exc.message, refused=True) from exc
     except LookupUnavailable as exc:
-        raise extensions.AddressLookupFailed(exc.message) from exc
+        raise extensions.LookupFailed(exc.message) from exc
     if found is None:
         return None
     return extensions.AddressProposal(
@@ -180,3 +181,80 @@ def queue_vat_check(relation: Relation) -> bool:
         log.exception("VAT check for relation %s not queued", relation.pk)
         return False
     return True
+
+
+# --- KvK: the company form's "Fetch from KvK" (relations.extensions.CompanyFinder) ----------------
+
+KVK_FRESH = timedelta(days=1)
+LEGAL_FORMS = {
+    "BeslotenVennootschap": "bv",
+    "NaamlozeVennootschap": "nv",
+    "Eenmanszaak": "eenmanszaak",
+    "VennootschapOnderFirma": "vof",
+    "Maatschap": "maatschap",
+    "CommanditaireVennootschap": "cv",
+    "Stichting": "stichting",
+    "Vereniging": "vereniging",
+    "Cooperatie": "cooperatie",
+    "Coöperatie": "cooperatie",
+}
+
+
+def kvk_adapter(practice_id: int) -> KvkAdapter | None:
+    found = settings_for(practice_id)
+    key = found.kvk_api_key if found is not None else ""
+    return KvkAdapter(key, found.kvk_url) if found is not None and key else None
+
+
+def _form_values(profile: KvkProfile) -> dict[str, str]:
+    values = {
+        "legal_name": profile.legal_name,
+        "trade_name": next((n for n in profile.trade_names if n != profile.legal_name), ""),
+        "legal_form": LEGAL_FORMS.get(profile.legal_form, "other" if profile.legal_form else ""),
+        "kvk_number": profile.kvk_number,
+        "establishment_number": profile.establishment_number,
+        "rsin": profile.rsin,
+        "sbi_code": profile.sbi_codes[0] if profile.sbi_codes else "",
+    }
+    return {name: value for name, value in values.items() if value}
+
+
+def find_company(practice_id: int, kvk_number: str) -> dict[str, str] | None:
+    """The relation form's fields as the KvK holds them (cached a day, with its date)."""
+    adapter = kvk_adapter(practice_id)
+    if adapter is None:
+        raise LookupUnavailable("no KvK look-up configured")
+    key = "".join(kvk_number.split())[:64]
+    cached = LookupResult.objects.filter(practice_id=practice_id, kind=Kind.KVK, key=key).first()
+    if cached is not None and cached.checked_at >= timezone.now() - KVK_FRESH:
+        return dict(cached.data) if cached.status == Status.FOUND else None
+    profile = adapter.profile(kvk_number)
+    values = _form_values(profile) if profile else {}
+    LookupResult.objects.update_or_create(
+        practice_id=practice_id,
+        kind=Kind.KVK,
+        key=key,
+        defaults={
+            "provider": "kvk",
+            "status": Status.FOUND if profile else Status.NOT_FOUND,
+            "data": values,
+            "checked_at": timezone.now(),
+        },
+    )
+    return values if profile else None
+
+
+def _company_find(practice_id: int, kvk_number: str) -> dict[str, str] | None:
+    try:
+        return find_company(practice_id, kvk_number)
+    except LookupRejected as exc:
+        raise extensions.LookupFailed(exc.message, refused=True) from exc
+    except LookupUnavailable as exc:
+        raise extensions.LookupFailed(exc.message) from exc
+
+
+COMPANY_FINDER = extensions.CompanyFinder(
+    enabled=lambda practice_id: kvk_adapter(practice_id) is not None,
+    find=_company_find,
+    source=KvkAdapter.name,
+)

@@ -143,8 +143,9 @@ def owner_of(relation: Relation) -> Relation | None:
 #
 # The address form offers "Look up address" (postcode + house number → street and city) when an app
 # above relations (lookups) has registered a finder that is on for the practice. A finder returns
-# the proposal, None when the register knows no such address, and raises AddressLookupFailed when
+# the proposal, None when the register knows no such address, and raises LookupFailed when
 # the register cannot answer (or refuses the question): the form then says so and is not blocked.
+# The company form's "Fetch from KvK" works alike, with a CompanyFinder.
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ class AddressProposal:
     source: str  # the register's name, shown with the proposal
 
 
-class AddressLookupFailed(Exception):
+class LookupFailed(Exception):
     """The register could not answer (`refused`: it answered that the question is not valid)."""
 
     def __init__(self, message: str = "", *, refused: bool = False) -> None:
@@ -204,3 +205,25 @@ def link_values_for(relation: Relation) -> dict[str, str]:
     for provider in link_value_providers:
         values.update(provider(relation))
     return values
+
+
+@dataclass(frozen=True)
+class CompanyFinder:
+    """(practice id, KvK number) → {field name of the relation form: value}, None when the register
+    knows no such number; raises LookupFailed."""
+
+    enabled: Callable[[int], bool]
+    find: Callable[[int, str], dict[str, str] | None]
+    source: str
+
+
+company_finders: list[CompanyFinder] = []
+
+
+def register_company_finder(finder: CompanyFinder) -> None:
+    if finder not in company_finders:
+        company_finders.append(finder)
+
+
+def company_finder_for(practice_id: int) -> CompanyFinder | None:
+    return next((f for f in company_finders if f.enabled(practice_id)), None)

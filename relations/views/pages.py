@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -143,6 +144,21 @@ def new(request: MemberRequest) -> HttpResponse:
                 ]
             },
         )
+    finder = _company_finder(request.membership.practice_id, entity)
+    if finder and request.method == "POST" and request.POST.get("kvk_lookup"):
+        form, proposal = propose_company(request, finder, kind=kind, entity=entity)
+        return render(
+            request,
+            "relations/form.html",
+            {
+                "form": form,
+                "kind": kind,
+                "entity": entity,
+                "relation": None,
+                "kvk_lookup": finder,
+                "proposal": proposal,
+            },
+        )
     form = RelationForm(
         request.POST if request.method == "POST" else None, kind=kind, entity=entity
     )
@@ -162,8 +178,95 @@ def new(request: MemberRequest) -> HttpResponse:
     return render(
         request,
         "relations/form.html",
-        {"form": form, "kind": kind, "entity": entity, "relation": None},
+        {"form": form, "kind": kind, "entity": entity, "relation": None, "kvk_lookup": finder},
     )
+
+
+def _company_finder(practice_id: int, entity: str | None) -> extensions.CompanyFinder | None:
+    if entity != Relation.Entity.COMPANY:
+        return None
+    return extensions.company_finder_for(practice_id)
+
+
+KEPT_AS_POSTED = ("version", "loaded")
+
+
+def propose_company(
+    request: MemberRequest,
+    finder: extensions.CompanyFinder,
+    *,
+    kind: str,
+    entity: str,
+    instance: Relation | None = None,
+) -> tuple[RelationForm, dict[str, Any]]:
+    """ "Fetch from KvK" (a submit button, so it works without JavaScript): the form again with
+    what was typed, and beside it what the KvK holds for the KvK number, field by field, each
+    with a box to take it (ticked where nothing was typed). "Use the chosen values" (kvk_lookup=
+    take) puts the ticked ones in the form. Nothing is saved, nothing typed is overwritten unasked."""
+    posted = request.POST
+    kwargs: dict[str, Any] = {"kind": kind, "entity": entity}
+    if instance is not None:
+        kwargs["instance"] = instance
+    probe = RelationForm(None, **kwargs)
+    initial: dict[str, Any] = {}
+    for name, field in probe.fields.items():
+        if name == "confirm_duplicates":
+            continue
+        if name in KEPT_AS_POSTED:
+            initial[name] = posted.get(name, probe[name].initial)
+        elif isinstance(field, forms.BooleanField):
+            initial[name] = bool(posted.get(name))
+        elif isinstance(field, forms.MultipleChoiceField):
+            initial[name] = posted.getlist(name)
+        else:
+            initial[name] = posted.get(name, "")
+    proposal: dict[str, Any] = {"level": "error", "rows": [], "source": finder.source}
+    number = "".join(str(initial.get("kvk_number", "")).split())
+    practice_id = request.membership.practice_id
+    take = posted.get("kvk_lookup") == "take"
+    if not number:
+        proposal["message"] = _("Fill in the KvK number first.")
+    else:
+        try:
+            found = finder.find(practice_id, number)
+        except extensions.LookupFailed as exc:
+            proposal["message"] = (
+                _("This is not a KvK number.")
+                if exc.refused
+                else _("The KvK is not available right now; fill in the fields yourself.")
+            )
+        else:
+            if found is None:
+                proposal["message"] = _("The KvK knows no company with this number.")
+            else:
+                proposal["level"] = "success"
+                for name, value in found.items():
+                    if name not in probe.fields or name in KEPT_AS_POSTED:
+                        continue
+                    typed = str(initial.get(name) or "").strip()
+                    if typed == value:
+                        continue
+                    if take:
+                        if posted.get(f"take_{name}"):
+                            initial[name] = value
+                        continue
+                    field = probe.fields[name]
+                    shown = dict(getattr(field, "choices", [])).get(value, value)
+                    label = capfirst(field.label or name)
+                    proposal["rows"].append((name, label, typed, shown, not typed))
+                proposal["message"] = (
+                    _("The chosen values are in the form: check them and save.")
+                    if take
+                    else _(
+                        "The KvK holds this for %(number)s. Tick what to take and choose "
+                        "“Use the chosen values”; nothing is saved yet."
+                    )
+                    % {"number": number}
+                )
+                if not take and not proposal["rows"]:
+                    proposal["message"] = _("The form already holds what the KvK has.")
+    form = RelationForm(None, initial=initial, **kwargs)
+    return form, proposal
 
 
 def _explain_conflict(form: RelationForm, current: Relation, merge: Merge) -> None:
@@ -219,6 +322,23 @@ def edit(request: MemberRequest, public_id: UUID) -> HttpResponse:
     relation = get_relation(request, public_id, change=True)
     if refused := inline.refuse_if_archived(request, relation, "overview"):
         return refused
+    finder = _company_finder(relation.practice_id, relation.entity)
+    if finder and request.method == "POST" and request.POST.get("kvk_lookup"):
+        form, proposal = propose_company(
+            request, finder, kind=relation.kind, entity=relation.entity, instance=relation
+        )
+        return render(
+            request,
+            "relations/form.html",
+            {
+                "form": form,
+                "kind": relation.kind,
+                "entity": relation.entity,
+                "relation": relation,
+                "kvk_lookup": finder,
+                "proposal": proposal,
+            },
+        )
     form = RelationForm(
         request.POST if request.method == "POST" else None,
         instance=relation,
@@ -260,6 +380,7 @@ def edit(request: MemberRequest, public_id: UUID) -> HttpResponse:
             "entity": relation.entity,
             "relation": relation,
             "conflict": conflict,
+            "kvk_lookup": finder,
         },
     )
 

@@ -207,7 +207,7 @@ def propose_address(
             found = finder.find(
                 relation.practice_id, postcode, number, initial["house_number_addition"].strip()
             )
-        except extensions.AddressLookupFailed as exc:
+        except extensions.LookupFailed as exc:
             proposal["message"] = (
                 _("This is not a Dutch postcode and house number.")
                 if exc.refused

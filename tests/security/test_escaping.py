@@ -427,3 +427,22 @@ def test_office_links_escape_their_names(owner_client, practice, world, payload)
     )
     assert_escaped(page(owner_client.get(tab(company, "tools"))), payload[:80])
     assert_escaped(page(owner_client.get(reverse("lookups-settings"))), payload[:80])
+
+
+def test_the_kvk_proposal_escapes_the_registers_names(staff_client, practice, payload):
+    settings = LookupSettings(practice=practice, kvk_url="http://127.0.0.1:9/kvk")
+    settings.kvk_api_key = "sleutel"
+    settings.save()
+    LookupResult.objects.create(
+        practice=practice,
+        kind=LookupResult.Kind.KVK,
+        key="68750110",
+        provider="kvk",
+        status=LookupResult.Status.FOUND,
+        data={"legal_name": payload, "kvk_number": "68750110"},
+    )
+    response = staff_client.post(
+        reverse("relations-new"),
+        {"kind": "client", "entity": "company", "kvk_number": "68750110", "kvk_lookup": "find"},
+    )
+    assert_escaped(page(response), payload)
