@@ -12,6 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("relations/", include("relations.urls")),
+    path("office/", include("relations.office_urls")),
     path("relations/", include("connections.urls")),
     path("portal/", include("portal.urls")),
     path("", include("sync.ledger_urls")),

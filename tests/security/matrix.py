@@ -259,6 +259,15 @@ STAFF: dict[str, Staff] = {
     "office-invitation-resend": Staff(("POST",), OWNER),
     "office-invitation-revoke": Staff(("GET", "POST"), OWNER, data=lambda side: CONFIRMED),
     "office-two-step": Staff(("POST",), OWNER, data=lambda side: {"require_two_step": "on"}),
+    # Kantoor → Teamrollen and Overdragen (relations/views/roles.py): the owner's only.
+    "team-roles": Staff(("GET", "POST"), OWNER, data=lambda side: {"name": "Kwaliteit"}),
+    "team-role-rename": Staff(("POST",), OWNER, data=lambda side: {"name": "Controle"}),
+    "team-role-move": Staff(("POST",), OWNER, data=lambda side: {"direction": "up"}),
+    "team-role-active": Staff(("POST",), OWNER, data=lambda side: {"active": "0"}),
+    "team-role-delete": Staff(("GET", "POST"), OWNER, data=lambda side: CONFIRMED),
+    "team-hand-over": Staff(
+        ("GET", "POST"), OWNER, data=lambda side: {"to": side.owner.pk, **CONFIRMED}
+    ),
     # Mijn account: one's own account, so a read-only member may change it too.
     "account": Staff(
         ("GET", "POST"),
@@ -347,6 +356,7 @@ PK_OBJECTS: dict[str, Callable[[Side], Any]] = {
     "members": lambda side: side.membership,
     "former-members": lambda side: side.former,
     "invitations": lambda side: side.colleague_invitation,
+    "team-roles": lambda side: side.team_role,
 }
 TAB = "timeline"
 

@@ -373,3 +373,26 @@ def test_the_members_pages_and_the_home_page_escape_names(owner_client, practice
     assert_escaped(detail, payload, count=2)  # the heading and the company among her places
     home = page(owner_client.get(reverse("home")))
     assert_escaped(home, payload)  # the company has no relationship manager
+
+
+def test_team_roles_and_the_hand_over_escape_names(owner_client, practice, world, payload):
+    """Kantoor → Teamrollen: a role named `payload` (typed, stored as text) on the roles page, the
+    Team tab and the timeline; the hand-over's preview and report name the relations as text."""
+    from relations import roles
+    from relations.models import TeamRole
+
+    typed = SINGLE_LINE_FORBIDDEN.sub("", payload)[:60].strip() or "x"
+    role = roles.add_role(practice=practice, name=typed)
+    company = world["company"]
+    relations.add_team_member(relation=company, user=world["eve"], member=world["eve"], role=role)
+    assert_escaped(page(owner_client.get(reverse("team-roles"))), typed)
+    assert_escaped(page(owner_client.get(tab(company, "team"))), typed)
+    assert_escaped(page(owner_client.get(tab(company, "timeline"))), typed)
+    assert TeamRole.objects.get(pk=role.pk).name == typed
+    membership = Membership.objects.get(user=world["eve"], practice=practice)
+    url = reverse("team-hand-over", args=[membership.pk])
+    owner = Membership.objects.get(practice=practice, role=Membership.Role.OWNER).user
+    preview = page(owner_client.post(url, {"to": owner.pk}))
+    assert_escaped(preview, payload)
+    done = page(owner_client.post(url, {"to": owner.pk, "confirmed": "1"}))
+    assert_escaped(done, payload)

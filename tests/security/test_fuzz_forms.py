@@ -39,7 +39,8 @@ from hypothesis.control import currently_in_test_context
 from connections.forms import role_choices
 from connections.models import Connection
 from practice.forms import MULTI_LINE_FORBIDDEN, SINGLE_LINE_FORBIDDEN
-from relations.models import Relation, ServiceAgreement
+from practice.models import Membership
+from relations.models import Relation, ServiceAgreement, TeamAssignment, TeamRole
 from sync.models import LedgerConnection
 from tests.factories import (
     PASSWORD,
@@ -1056,3 +1057,64 @@ def test_the_password_reset_survives_any_address(client, staff, email):
     with rolled_back():
         response = send(client, reverse("password-reset"), {"email": email})
         assert response.status_code in (200, 302)
+
+
+# --- Kantoor → Teamrollen, Teamlid toewijzen, Overdragen ---------------------------------------------
+
+
+@FUZZ
+@given(data=form_data({"name": free_text("Controller", max_length=60)}))
+def test_adding_a_team_role_survives_any_name(owner_client, practice, data):
+    with rolled_back():
+        post_form(owner_client, reverse("team-roles"), data)
+        for role in TeamRole.objects.filter(practice=practice):
+            assert_clean_text({"name": role.name, "key": role.key})
+            assert role.key.isascii()
+
+
+@FUZZ
+@given(
+    data=form_data(
+        {
+            "name": free_text("Controle", max_length=60),
+            "direction": choice("up", "down"),
+            "active": choice("0", "1"),
+        }
+    ),
+    which=st.sampled_from(["team-role-rename", "team-role-move", "team-role-active"]),
+)
+def test_changing_a_team_role_survives_any_input(owner_client, practice, data, which):
+    with rolled_back():
+        manager = TeamRole.objects.get(practice=practice, key="manager")
+        response = send(owner_client, reverse(which, args=[manager.pk]), data)
+        assert response.status_code == 302
+        manager.refresh_from_db()
+        assert manager.active  # the required role stays, whatever was posted
+        assert_clean_text({"name": manager.name})
+
+
+@FUZZ
+@given(data=st.data())
+def test_assigning_in_bulk_and_handing_over_survive_any_input(
+    owner_client, owner, staff, outsider, client_company, data
+):
+    member_ids = [str(u.pk) for u in (staff, owner, outsider)]
+    fields = {
+        "member": Field(st.sampled_from(member_ids), text()),
+        "to": Field(st.sampled_from(member_ids), text()),
+        "role": choice("manager", "accountant", "tax_advisor", "secretary"),
+        "confirmed": choice("1"),
+    }
+    drawn = data.draw(form_data(fields))
+    with rolled_back():
+        TeamAssignment.objects.create(
+            practice=client_company.practice, relation=client_company, user=staff, role="payroll"
+        )
+        bulk = {"action": "assign_team", "ids": [str(client_company.public_id)], **drawn}
+        response = send(owner_client, reverse("relations-bulk"), bulk)
+        assert response.status_code in (200, 302)
+        membership = Membership.objects.get(user=staff, practice=client_company.practice)
+        response = send(owner_client, reverse("team-hand-over", args=[membership.pk]), drawn)
+        assert response.status_code == 200
+        # Never someone from another practice on the team, whatever was posted.
+        assert not client_company.team.filter(user=outsider).exists()

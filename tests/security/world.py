@@ -34,7 +34,14 @@ from portal import services as portal_services
 from practice import members as office_members
 from practice.models import Membership, Practice, StaffInvitation
 from relations import services as relation_services
-from relations.models import Address, BankAccount, Relation, ServiceAgreement, TeamAssignment
+from relations.models import (
+    Address,
+    BankAccount,
+    Relation,
+    ServiceAgreement,
+    TeamAssignment,
+    TeamRole,
+)
 from sync.mapping import customer_for, customer_to_dict
 from sync.models import ImportRun, LedgerConnection, LocalDebtor, SyncState
 from tests.factories import (
@@ -81,6 +88,7 @@ class Side:
     membership: Membership  # the staff member's
     former: Membership  # a deactivated member's
     colleague_invitation: StaffInvitation  # an open invitation to a colleague
+    team_role: TeamRole  # a role of the office's own, held on no team (deletable)
 
     def relations(self) -> list[Relation]:
         return [
@@ -237,6 +245,9 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         created_at=now,
         expires_at=now + office_members.INVITATION_LIFETIME,
     )
+    team_role = TeamRole.objects.create(
+        practice=practice, key="controller", name=f"Controller {label}", position=70
+    )
     return Side(
         label=label,
         practice=practice,
@@ -262,6 +273,7 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         membership=membership,
         former=former,
         colleague_invitation=colleague_invitation,
+        team_role=team_role,
     )
 
 
