@@ -1069,10 +1069,10 @@ MESSAGE = {
 def _assert_clean_messages() -> None:
     from collab.models import Message, Thread
 
-    for row in Message.objects.values("body"):
-        assert not MULTI_LINE_FORBIDDEN.search(row["body"]), row
-    for row in Thread.objects.values("subject"):
-        assert not SINGLE_LINE_FORBIDDEN.search(row["subject"]), row
+    for body in Message.objects.values_list("body", flat=True):
+        assert not MULTI_LINE_FORBIDDEN.search(body), body
+    for subject in Thread.objects.values_list("subject", flat=True):
+        assert not SINGLE_LINE_FORBIDDEN.search(subject), subject
 
 
 @FUZZ
