@@ -23,3 +23,6 @@ portal_urlpatterns = [
     path("chat/<int:pk>/post/", portal_views.post, name="portal-chat-post"),
     path("chat/<int:pk>/read/", portal_views.read, name="portal-chat-read"),
 ]
+
+# Included at the root: the office's inbox.
+inbox_urlpatterns = [path("inbox/", views.inbox, name="inbox")]

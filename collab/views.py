@@ -12,6 +12,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +26,7 @@ from collab.visibility import with_unread
 from practice.access import change_required, get_scoped_or_404, member_required
 from practice.confirm import Confirmation, ask, is_confirmed
 from practice.http import MemberRequest
-from relations.models import Relation
+from relations.models import Relation, TeamAssignment
 from relations.views import inline
 from relations.views.common import get_relation
 
@@ -199,3 +200,35 @@ def withdraw(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The message has been withdrawn."))
     return redirect(back)
+
+
+INBOX_ROWS = 50
+
+
+@require_GET
+@member_required
+def inbox(request: MemberRequest) -> HttpResponse:
+    """Threads with client messages this member has not read: those of their own relations
+    (on whose team they are) first, then the newest."""
+    practice = request.membership.practice
+    mine = TeamAssignment.objects.filter(
+        practice=practice, relation=OuterRef("client_id"), user=request.user
+    )
+    threads = (
+        with_unread(
+            Thread.objects.filter(practice=practice),
+            request.user,
+            contact=False,
+            only_contacts=True,
+        )
+        .filter(**{"unread__gt": 0})  # the annotation with_unread adds
+        .annotate(mine=Exists(mine))
+        .select_related("client")
+        .order_by("-mine", "-last_message_at", "-pk")
+    )
+    rows = list(threads[: INBOX_ROWS + 1])
+    return render(
+        request,
+        "collab/inbox.html",
+        {"threads": rows[:INBOX_ROWS], "more": len(rows) > INBOX_ROWS},
+    )

@@ -68,14 +68,18 @@ def visible_messages(thread: Thread) -> QuerySet[Message]:
     return Message.objects.filter(thread=thread, internal=False)
 
 
-def with_unread(threads: QuerySet[Thread], user: User, *, contact: bool) -> QuerySet[Thread]:
+def with_unread(
+    threads: QuerySet[Thread], user: User, *, contact: bool, only_contacts: bool = False
+) -> QuerySet[Thread]:
     """Each thread with `unread`: messages by others after the user's read mark (for a contact,
-    only those it may read)."""
+    only those it may read; with `only_contacts`, only the contacts' messages)."""
     read_at = ReadState.objects.filter(thread=OuterRef("pk"), user=user).values("read_at")[:1]
     since = Coalesce(Subquery(read_at), Value(EPOCH), output_field=DateTimeField())
     condition = Q(messages__created_at__gt=since) & ~Q(messages__author=user)
     if contact:
         condition &= Q(messages__internal=False)
+    if only_contacts:
+        condition &= Q(messages__author_contact__isnull=False)
     return threads.annotate(unread=Count("messages", filter=condition))
 
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("relations/", include("collab.urls")),
     path("portal/", include("portal.urls")),
     path("portal/", include(collab_urls.portal_urlpatterns)),
+    path("", include(collab_urls.inbox_urlpatterns)),
     path("", include("sync.ledger_urls")),
     path("ledger/", include("sync.urls")),
     path("", include("practice.urls")),

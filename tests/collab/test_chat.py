@@ -89,7 +89,7 @@ def test_internal_notes_never_reach_the_portal_or_the_mail(
     # The office sees it, marked as an internal note.
     office = staff_client.get(_thread_url(thread))
     assert CANARY in office.text
-    assert 'class="message internal' in office.text
+    assert 'class="chat-message internal' in office.text
     # The contact sees the thread, not the note, on any page of the portal.
     for page in (
         reverse("portal-home"),

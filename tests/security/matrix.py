@@ -235,6 +235,7 @@ STAFF: dict[str, Staff] = {
         data=lambda side: {"subject": "Overgenomen", "body": "Hallo", "visibility": "visible"},
     ),
     "chat-thread": Staff(("GET",), MEMBER),
+    "inbox": Staff(("GET",), MEMBER),
     "chat-post": Staff(
         ("POST",), CHANGE, data=lambda side: {"body": "Overgenomen", "visibility": "internal"}
     ),
