@@ -94,7 +94,7 @@ def start_contact_thread(*, view: ContactView, client: Relation, subject: str, b
     thread = Thread.objects.create(
         practice_id=client.practice_id, client=client, subject=subject.strip(), created_by=view.user
     )
-    post_contact_message(view=view, thread=thread, body=body)
+    _contact_message(view=view, thread=thread, body=body)
     return thread
 
 
@@ -106,6 +106,13 @@ def post_contact_message(
         raise ValidationError(_("This conversation is not available."))
     if reply_to is not None and not view.messages(thread).filter(pk=reply_to.pk).exists():
         raise ValidationError(_("That message is not in this conversation."))
+    return _contact_message(view=view, thread=thread, body=body, reply_to=reply_to)
+
+
+def _contact_message(
+    *, view: ContactView, thread: Thread, body: str, reply_to: Message | None = None
+) -> Message:
+    """The contact's message in a thread it was allowed to write in (checked by the caller)."""
     now = timezone.now()
     message = Message.objects.create(
         practice_id=thread.practice_id,

@@ -9,7 +9,8 @@ request, never remembered:
   switched on (`Connection.portal_access`), in the same practice;
 * the client itself is a client and not archived.
 
-Of those threads it sees only the messages that are not internal notes. The portal's views, its
+Of those threads it sees only the ones holding a message that is not an internal note, and of
+those only the messages that are not internal notes. The portal's views, its
 unread counts and every e-mail to a contact use `for_contact` / `clients_for_contact` and nothing
 else; no other module of collab queries Thread or Message for a contact.
 """
@@ -94,8 +95,12 @@ class ContactView:
         return clients_for_contact(self.account)
 
     def threads(self) -> QuerySet[Thread]:
+        """The threads of its clients that hold a message it may read: a thread the office began
+        with an internal note does not exist for the contact, not even its subject."""
         return Thread.objects.filter(
-            practice_id=self.account.practice_id, client__in=self.clients()
+            Exists(Message.objects.filter(thread=OuterRef("pk"), internal=False)),
+            practice_id=self.account.practice_id,
+            client__in=self.clients(),
         )
 
     def threads_with_unread(self) -> QuerySet[Thread]:

@@ -193,3 +193,29 @@ def test_the_staff_thread_page_is_404_for_another_practice(outsider, thread):
     client = Client()
     client.force_login(outsider)
     assert client.get(_thread_url(thread)).status_code == 404
+
+
+def test_a_thread_begun_with_an_internal_note_does_not_exist_for_the_contact(
+    staff_client, staff, bakkerij, access, portal_user, portal_client
+):
+    secret = services.start_thread(
+        client=bakkerij,
+        user=staff,
+        subject=f"{CANARY} onderwerp",
+        body="Alleen voor ons",
+        internal=True,
+        base_url=BASE_URL,
+    )
+    assert CANARY not in portal_client.get(reverse("portal-chat")).text
+    url = reverse("portal-chat-thread", args=[secret.pk])
+    assert portal_client.get(url).status_code == 404
+    post = reverse("portal-chat-post", args=[secret.pk])
+    assert portal_client.post(post, {"body": "Mag ik meelezen?"}).status_code == 404
+    # Once the office writes to the client in it, the thread is the client's too.
+    services.post_staff_message(
+        thread=secret, user=staff, body="Nu voor u", internal=False, base_url=BASE_URL
+    )
+    page = portal_client.get(url)
+    assert page.status_code == 200
+    assert "Nu voor u" in page.text
+    assert "Alleen voor ons" not in page.text
