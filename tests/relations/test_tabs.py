@@ -67,6 +67,7 @@ def test_every_built_in_tab_is_in_the_registry_in_order(practice):
         "team",
         "agreements",
         "ledger",
+        "chat",  # collab's, registered from its AppConfig.ready() (clients only)
         "timeline",
     ]
     assert [slug for slug, _label in tabs_for(person)] == [

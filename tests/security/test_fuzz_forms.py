@@ -214,7 +214,7 @@ def query_params(fields: dict[str, st.SearchStrategy]) -> st.SearchStrategy[dict
 
 # --- posting and watching the database ---------------------------------------------------------------
 
-KRING_APPS = ("practice", "relations", "connections", "portal", "sync", "auth")
+KRING_APPS = ("practice", "relations", "connections", "portal", "sync", "collab", "auth")
 
 
 def snapshot() -> dict[str, list[dict]]:
@@ -1118,3 +1118,100 @@ def test_assigning_in_bulk_and_handing_over_survive_any_input(
         assert response.status_code == 200
         # Never someone from another practice on the team, whatever was posted.
         assert not client_company.team.filter(user=outsider).exists()
+
+
+# --- chat (collab) ---------------------------------------------------------------------------------
+
+MESSAGE = {
+    "body": free_text("Wilt u de jaaropgaaf sturen?", "Regel 1\nRegel 2", max_length=10_000),
+    "visibility": choice("visible", "internal"),
+}
+
+
+def _assert_clean_messages() -> None:
+    from collab.models import Message, Thread
+
+    for body in Message.objects.values_list("body", flat=True):
+        assert not MULTI_LINE_FORBIDDEN.search(body), body
+    for subject in Thread.objects.values_list("subject", flat=True):
+        assert not SINGLE_LINE_FORBIDDEN.search(subject), subject
+
+
+@FUZZ
+@given(data=st.data(), new=st.booleans())
+def test_the_chat_forms_survive_any_input(staff_client, staff, client_company, data, new):
+    from collab import services as collab_services
+
+    with rolled_back():
+        if new:
+            url = reverse("chat-new", args=[client_company.public_id])
+            fields = {**MESSAGE, "subject": free_text("Btw Q3", max_length=200)}
+        else:
+            thread = collab_services.start_thread(
+                client=client_company,
+                user=staff,
+                subject="Btw",
+                body="Eerste",
+                internal=True,
+                base_url="http://testserver",
+            )
+            url = reverse("chat-post", args=[client_company.public_id, thread.pk])
+            first = thread.messages.get()
+            fields = {
+                **MESSAGE,
+                "reply_to": Field(st.sampled_from(["", str(first.pk)]), text()),
+            }
+        _response, accepted = post_form(staff_client, url, data.draw(form_data(fields)))
+        if accepted:
+            _assert_clean_messages()
+
+
+@FUZZ
+@given(data=st.data(), new=st.booleans())
+def test_the_portal_chat_forms_survive_any_input(
+    client, practice, staff, client_company, data, new
+):
+    from collab import services as collab_services
+    from connections import services as connection_services
+    from portal.models import PortalAccount
+    from tests.factories import UserFactory
+
+    with rolled_back():
+        jan = RelationFactory(practice=practice, contact=True, private=True, email="jan@x.example")
+        user = UserFactory(username="portal-jan", email="jan@x.example")
+        PortalAccount.objects.create(practice=practice, relation=jan, user=user)
+        connection_services.add_connection(
+            practice=practice,
+            user=staff,
+            relation=jan,
+            other=client_company,
+            type=Connection.Type.CONTACT_PERSON,
+            subject_is_relation=True,
+            portal_access=True,
+        )
+        client.force_login(user)
+        if new:
+            url = reverse("portal-chat-new")
+            elsewhere = RelationFactory(practice=practice, legal_name="Geen toegang B.V.")
+            fields = {
+                "client": Field(
+                    st.just(str(client_company.public_id)),
+                    st.sampled_from([str(elsewhere.public_id), str(uuid.uuid4())]) | text(),
+                ),
+                "subject": free_text("Vraag", max_length=200),
+                "body": MESSAGE["body"],
+            }
+        else:
+            thread = collab_services.start_thread(
+                client=client_company,
+                user=staff,
+                subject="Btw",
+                body="Eerste",
+                internal=False,
+                base_url="http://testserver",
+            )
+            url = reverse("portal-chat-post", args=[thread.pk])
+            fields = {"body": MESSAGE["body"]}
+        _response, accepted = post_form(client, url, data.draw(form_data(fields)))
+        if accepted:
+            _assert_clean_messages()
