@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "portal",
     "sync",
     "lookups",
+    "collab",
     "axes",
     # Two-step login (practice.two_step): TOTP devices and the recovery codes.
     "django_otp",

@@ -29,6 +29,8 @@ from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
+from collab import services as collab_services
+from collab.models import Message, Thread
 from connections import services as connection_services
 from connections.models import Connection
 from lookups.models import LookupSettings, OfficeLink
@@ -36,7 +38,14 @@ from portal import services as portal_services
 from practice import members as office_members
 from practice.models import Membership, Practice, StaffInvitation
 from relations import services as relation_services
-from relations.models import Address, BankAccount, Relation, ServiceAgreement, TeamAssignment
+from relations.models import (
+    Address,
+    BankAccount,
+    Relation,
+    ServiceAgreement,
+    TeamAssignment,
+    TeamRole,
+)
 from sync.mapping import customer_for, customer_to_dict
 from sync.models import ImportRun, LedgerConnection, LocalDebtor, SyncState
 from tests.factories import (
@@ -50,6 +59,8 @@ from tests.factories import (
 )
 
 PORTAL_PASSWORD = "tulpen-bollen-veld-42"
+# In every internal note of the world: no portal page nor any e-mail to a contact may hold it.
+INTERNAL_CANARY = "Binnenkanarie-notitie-Zq9"
 TOKEN_IN_LINK = re.compile(r"http://testserver/portal/accept/([A-Za-z0-9_\-]+)/")
 # Valid BSNs (eleven-test), one per practice, so a leak would show whose it is.
 BSNS = {"a": "111222333", "b": "123456782"}
@@ -84,6 +95,10 @@ class Side:
     former: Membership  # a deactivated member's
     colleague_invitation: StaffInvitation  # an open invitation to a colleague
     office_link: OfficeLink  # a link the office defined (Kantoor → Koppelingen)
+    team_role: TeamRole  # a role of the office's own, held on no team (deletable)
+    thread: Thread  # on the client; the portal contact sees it (portal access on its connection)
+    message: Message  # the thread's visible first message (withdrawable)
+    internal_note: Message  # an internal note in the thread, holding INTERNAL_CANARY
 
     def relations(self) -> list[Relation]:
         return [
@@ -254,6 +269,35 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         created_at=now,
         expires_at=now + office_members.INVITATION_LIFETIME,
     )
+    team_role = TeamRole.objects.create(
+        practice=practice, key="controller", name=f"Controller {label}", position=70
+    )
+    # Kees (the portal contact) is contact person at the client, with portal access for it.
+    connection_services.add_connection(
+        practice=practice,
+        user=staff,
+        relation=portal_contact,
+        other=client,
+        type=Connection.Type.CONTACT_PERSON,
+        subject_is_relation=True,
+        portal_access=True,
+    )
+    thread = collab_services.start_thread(
+        client=client,
+        user=staff,
+        subject=f"{prefix} Jaarrekening",
+        body=f"{prefix}: wilt u de jaaropgaaf sturen?",
+        internal=False,
+        base_url="http://testserver",
+    )
+    message = thread.messages.get()
+    internal_note = collab_services.post_staff_message(
+        thread=thread,
+        user=staff,
+        body=f"{INTERNAL_CANARY} {label}: klant betaalt traag",
+        internal=True,
+        base_url="http://testserver",
+    )
     return Side(
         label=label,
         practice=practice,
@@ -280,6 +324,10 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         former=former,
         colleague_invitation=colleague_invitation,
         office_link=office_link,
+        team_role=team_role,
+        thread=thread,
+        message=message,
+        internal_note=internal_note,
     )
 
 
