@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from datetime import date, timedelta
 from importlib import import_module
 from importlib.util import find_spec
@@ -24,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from practice.models import Practice
-from relations.bulk import BATCH_SIZE, insert_with_ids, write
+from relations.bulk import BATCH_SIZE, insert_with_ids, without_secondary_indexes, write
 from relations.demo import (
     CITIES,
     FIRST,
@@ -54,6 +55,12 @@ ARCHIVED_SHARE = 0.03
 # A rare word for benchmarks and tests: a handful of rows carry it, the rest never do.
 RARE_WORD = "Zwaluwstaart"
 RARE_EVERY = 20_000
+# A seed that adds at least this many relations, and at least as many as the practices hold already,
+# drops the table's secondary indexes (the trigram index first of all) and builds them again once it
+# is done (`relations.bulk.without_secondary_indexes`): at a million rows, maintaining them row by
+# row was most of the seed's time.
+REBUILD_INDEXES_FROM = 50_000
+SEEDED = (Relation, Address, BankAccount, ServiceAgreement, TeamAssignment, TimelineEvent)
 SUFFIX = {"bv": " B.V.", "nv": " N.V.", "vof": " V.O.F."}
 LETTERS = "ABCDEGHJKLMNPRSTVWXZ"
 
@@ -144,25 +151,29 @@ def seed_relations(*, practice: Practice, user: Any, count: int, stdout: Any = N
     added = 0
     companies: list[int] = []
     people: list[int] = []
-    for batch in _batches(range(start, start + count), BATCH_SIZE):
-        with transaction.atomic():
-            built = [_relation(rng, pools, practice, user, n, now) for n in batch]
-            for relation, city, _postcode in built:
-                if relation.kind == "client":
-                    while str(next_code) in used:
+    with ExitStack() as indexes:
+        if count >= max(REBUILD_INDEXES_FROM, Relation.objects.count()):
+            for model in SEEDED:
+                indexes.enter_context(without_secondary_indexes(model))
+        for batch in _batches(range(start, start + count), BATCH_SIZE):
+            with transaction.atomic():
+                built = [_relation(rng, pools, practice, user, n, now) for n in batch]
+                for relation, city, _postcode in built:
+                    if relation.kind == "client":
+                        while str(next_code) in used:
+                            next_code += 1
+                        relation.client_code = str(next_code)
                         next_code += 1
-                    relation.client_code = str(next_code)
-                    next_code += 1
-                # The visiting address is created below; its city is part of what search matches.
-                relation.search_text = relation.compose_search_text(cities=[city])
-            insert_with_ids(Relation, [r for r, _, _ in built])
-            _children(rng, pools, practice, user, built, now)
-            for relation, _, _ in built:
-                if relation.archived_at is None:
-                    (companies if relation.is_company else people).append(relation.pk)
-            added += len(built)
-        if stdout is not None:
-            stdout.write(f"relations: {added} of {count} added")
+                    # The visiting address is created below; its city is part of what search matches.
+                    relation.search_text = relation.compose_search_text(cities=[city])
+                insert_with_ids(Relation, [r for r, _, _ in built])
+                _children(rng, pools, practice, user, built, now)
+                for relation, _, _ in built:
+                    if relation.archived_at is None:
+                        (companies if relation.is_company else people).append(relation.pk)
+                added += len(built)
+    if stdout is not None:
+        stdout.write(f"relations: {added} of {count} added")
     Practice.objects.filter(pk=practice.pk).update(client_code_next=next_code)
     practice.client_code_next = next_code
     # Apps built on relations (connections) add their office-scale data through their own

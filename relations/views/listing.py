@@ -7,6 +7,7 @@ export always holds exactly the rows the user was looking at (all pages of them)
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -19,6 +20,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import (
     Exists,
     F,
@@ -372,6 +374,91 @@ def _page_url(filters: ListFilters, page: int) -> str:
     return filters.query_string(page=page if page > 1 else None) or "?"
 
 
+def _count_and_page(
+    relations: RelationQuerySet, filters: ListFilters, page: int
+) -> tuple[int, int, Any]:
+    """(the capped count, the page shown, the page's ids plus one beyond it): what the list needs
+    before it reads its rows.
+
+    Counting stops at COUNT_CAP + 1 rows, so the count costs the same on a practice of any size.
+    When it is exact, a page past the end shows the last one. The ids are a deferred join: the
+    page's ids first, then the wide columns and the city subquery for these rows alone. One row
+    beyond the page tells whether there is a next one without counting everything.
+    """
+    per_page = filters.per_page
+    if connection.vendor == "postgresql":
+        return _count_and_page_at_once(relations, filters, page)
+    count = relations.order_by().values("pk")[: COUNT_CAP + 1].count()
+    if count <= COUNT_CAP:
+        page = min(page, max(1, -(-count // per_page)))
+    offset = (page - 1) * per_page
+    # The walk of the sort index (which covers the filters), so that OFFSET skips index entries
+    # only and page 1,000 costs what page 1 costs; a search with an exact count sorts its matches.
+    page_ids = relations.values("pk")
+    if filters.q and count <= COUNT_CAP:
+        page_ids = page_ids.order_by(*sort_after_matching(filters.sort))
+    return count, page, page_ids[offset : offset + per_page + 1]
+
+
+def _count_and_page_at_once(
+    relations: RelationQuerySet, filters: ListFilters, page: int
+) -> tuple[int, int, list[int]]:
+    """`_count_and_page` in one statement on PostgreSQL, each match read once.
+
+    The capped set of matches — (id, sort key), at most COUNT_CAP + 1 of them — is materialised
+    once and the count is its size. A search with an exact count sorts the page's ids from that
+    set: a common search ("jansen": 6,136 matches over 3,352 heap pages at 100,000 relations) used
+    to read every match twice, once to count and once more to sort, each a bitmap heap scan that
+    rechecks the trigram match on the heap. Otherwise (no search, or beyond the cap, where the set
+    is not all the matches) the page's ids walk the sort index as before, index-only; CASE runs
+    only the branch it takes, and a page past the end of an exact count is the last one.
+    """
+    per_page = filters.per_page
+    ordering = ORDERINGS[filters.sort]
+    key = ordering[0].removeprefix("-")
+    direction = "DESC" if ordering[0].startswith("-") else "ASC"
+    matches_sql, matches_params = (
+        relations.order_by().values_list("pk", key)[: COUNT_CAP + 1].query.sql_with_params()
+    )
+    # The walk, in the list's order: the outer ORDER BY is the subquery's own, so PostgreSQL
+    # neither sorts again nor reads past the page (a LIMIT over the sort index's scan).
+    walk_sql, walk_params = relations.values_list("pk", key).query.sql_with_params()
+    matches_sql, walk_sql = _named(matches_sql, "m"), _named(walk_sql, "w")
+    order = f"ORDER BY sort_key {direction}, id {direction}"
+    last_page = "GREATEST(1, (counted.n + %(per_page)s - 1) / %(per_page)s)"
+    shown = f"CASE WHEN counted.n <= %(cap)s THEN LEAST(%(page)s, {last_page}) ELSE %(page)s END"
+    window = f"OFFSET ({shown} - 1) * %(per_page)s LIMIT %(per_page)s + 1"
+    # Only Django's own compiled SQL and fixed words are interpolated; every value is a parameter.
+    walk = f"ARRAY(SELECT id FROM ({walk_sql}) AS walk (id, sort_key) {order} {window})"  # noqa: S608
+    ids = walk
+    if filters.q:
+        ids = (
+            "CASE WHEN counted.n <= %(cap)s THEN "  # noqa: S608
+            f"ARRAY(SELECT id FROM matches {order} {window}) "
+            f"ELSE {walk} END"
+        )
+    sql = (
+        f"WITH matches (id, sort_key) AS MATERIALIZED ({matches_sql}), "  # noqa: S608
+        "counted AS (SELECT COUNT(*) AS n FROM matches) "
+        f"SELECT counted.n, {shown}, {ids} FROM counted"
+    )
+    # Django's SQL has positional placeholders, named (`_named`) for the one dict of parameters:
+    # the walk's SQL appears twice in a search.
+    values: dict[str, Any] = {"page": page, "per_page": per_page, "cap": COUNT_CAP}
+    values.update({f"m{n}": value for n, value in enumerate(matches_params)})
+    values.update({f"w{n}": value for n, value in enumerate(walk_params)})
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        count, shown_page, page_ids = cursor.fetchone()
+    return count, shown_page, page_ids
+
+
+def _named(sql: str, prefix: str) -> str:
+    """`sql` with its positional placeholders (%s) named `%(prefix0)s`, `%(prefix1)s`, …"""
+    numbers = iter(range(sql.count("%s")))
+    return re.sub(r"(?<!%)%s", lambda _: f"%({prefix}{next(numbers)})s", sql)
+
+
 @require_GET
 @member_required
 def relation_list(request: MemberRequest) -> HttpResponse:
@@ -381,21 +468,11 @@ def relation_list(request: MemberRequest) -> HttpResponse:
     )
     per_page = filters.per_page
 
-    # Counting stops at COUNT_CAP + 1 rows, so the count costs the same on a practice of any size.
-    count = relations.order_by().values("pk")[: COUNT_CAP + 1].count()
-    count_is_exact = count <= COUNT_CAP
     page = _page_number(request.GET.get("page"))
-    if count_is_exact:
-        page = min(page, max(1, -(-count // per_page)))
-    offset = (page - 1) * per_page
-    # A deferred join: the inner query walks the sort index (which covers the filters) to find the
-    # page's ids, so OFFSET skips index entries only; the wide columns and the city subquery are then
-    # read for these rows alone, and page 1,000 costs what page 1 costs. One row beyond the page
-    # tells whether there is a next one without counting everything. Still one query.
-    page_ids = relations.values("pk")
-    if filters.q and count_is_exact:
-        page_ids = page_ids.order_by(*sort_after_matching(filters.sort))
-    page_ids = page_ids[offset : offset + per_page + 1]
+    count, page, page_ids = _count_and_page(relations, filters, page)
+    count_is_exact = count <= COUNT_CAP
+    # On PostgreSQL a list of ids: none (nothing matches, or a page past the end of 10,000+) reads
+    # no rows at all.
     rows = list(
         Relation.objects.filter(pk__in=page_ids)
         .order_by(*ORDERINGS[filters.sort])
