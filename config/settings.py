@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "connections",
     "portal",
     "sync",
+    "work",
     "axes",
     # Two-step login (practice.two_step): TOTP devices and the recovery codes.
     "django_otp",

@@ -1,0 +1,36 @@
+"""Who holds a team role on a client: the one place work asks (the team's roles become per-office
+TeamRole rows with the same stable keys; only `holders` changes then)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db.models import Exists, OuterRef
+from django_stubs_ext import StrOrPromise
+
+from relations.models import Relation, TeamAssignment
+
+
+def holders(relation: Relation, role_key: str) -> list[User]:
+    return [
+        a.user
+        for a in TeamAssignment.objects.filter(relation=relation, role=role_key)
+        .select_related("user")
+        .order_by("user__username", "pk")
+    ]
+
+
+def role_choices() -> list[tuple[str, StrOrPromise]]:
+    return list(TeamAssignment.Role.choices)
+
+
+def role_label(role_key: str) -> StrOrPromise:
+    return dict(TeamAssignment.Role.choices).get(role_key, role_key)
+
+
+def holds_role_of(user: User) -> Exists:
+    """For a Task queryset: `user` holds the task's role on the task's client (Mijn taken)."""
+    return Exists(
+        TeamAssignment.objects.filter(
+            relation=OuterRef("relation_id"), user=user, role=OuterRef("role_key")
+        )
+    )
