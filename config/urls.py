@@ -16,6 +16,7 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("", include("sync.ledger_urls")),
     path("ledger/", include("sync.urls")),
+    path("", include("work.urls")),
     path("", include("practice.urls")),
 ]
 
