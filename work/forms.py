@@ -5,17 +5,18 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from practice.forms import PlainTextMixin
 from work import roles
 from work.models import DeadlineKind, ProcessTemplate, TemplateStep
 
 
-class TemplateForm(forms.ModelForm):
+class TemplateForm(PlainTextMixin, forms.ModelForm):
     class Meta:
         model = ProcessTemplate
         fields = ["name", "service", "period_kind"]
 
 
-class StepForm(forms.ModelForm):
+class StepForm(PlainTextMixin, forms.ModelForm):
     checklist_text = forms.CharField(
         label=_("Checklist"),
         required=False,
@@ -72,10 +73,10 @@ class StepForm(forms.ModelForm):
         return step
 
 
-class SkipForm(forms.Form):
+class SkipForm(PlainTextMixin, forms.Form):
     reason = forms.CharField(label=_("Why is this task skipped?"), max_length=300)
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
-class VersionForm(forms.Form):
+class VersionForm(PlainTextMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)

@@ -39,6 +39,11 @@ BUCKETS = (
 )
 
 
+def _posted(request: MemberRequest) -> Any:
+    """The POST data to bind a form to (an empty POST too: it must show what is missing)."""
+    return request.POST if request.method == "POST" else None
+
+
 # --- Mijn taken ----------------------------------------------------------------------------------
 
 
@@ -159,7 +164,7 @@ def task_reopen(request: MemberRequest, pk: int) -> HttpResponse:
 @change_required
 def task_skip(request: MemberRequest, pk: int) -> HttpResponse:
     task = _task(request, pk)
-    form = SkipForm(request.POST or None, initial={"version": task.version})
+    form = SkipForm(_posted(request), initial={"version": task.version})
     if request.method == "POST" and form.is_valid():
         try:
             services.skip(
@@ -259,7 +264,7 @@ def template_list(request: MemberRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @owner_required
 def template_new(request: MemberRequest) -> HttpResponse:
-    form = TemplateForm(request.POST or None)
+    form = TemplateForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         template = form.save(commit=False)
         template.practice = request.membership.practice
@@ -277,7 +282,7 @@ def _template(request: MemberRequest, pk: int) -> ProcessTemplate:
 @owner_required
 def template_edit(request: MemberRequest, pk: int) -> HttpResponse:
     template = _template(request, pk)
-    form = TemplateForm(request.POST or None, instance=template)
+    form = TemplateForm(_posted(request), instance=template)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             form.save()
@@ -311,7 +316,7 @@ def template_archive(request: MemberRequest, pk: int) -> HttpResponse:
 def _step_page(
     request: MemberRequest, template: ProcessTemplate, step: TemplateStep
 ) -> HttpResponse:
-    form = StepForm(request.POST or None, instance=step, practice=request.membership.practice)
+    form = StepForm(_posted(request), instance=step, practice=request.membership.practice)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             form.save()

@@ -306,6 +306,50 @@ STAFF: dict[str, Staff] = {
     ),
 }
 
+
+def _template_form(side: Side) -> dict[str, Any]:
+    return {"name": f"Jaarwerk {side.label}", "service": "annual_accounts", "period_kind": "year"}
+
+
+def _step_form(side: Side) -> dict[str, Any]:
+    return {
+        "position": 2,
+        "title": "Aangifte indienen",
+        "assignee_kind": "starter",
+        "due_rule": "after_previous",
+        "days": 3,
+        "checklist_text": "Controleren\nIndienen",
+    }
+
+
+STAFF.update(
+    {
+        # Werkprocessen (work/): Mijn taken, the tasks' actions, starting a process, the templates.
+        "work-tasks": Staff(("GET",), MEMBER),
+        "work-task-claim": Staff(("POST",), CHANGE),
+        "work-task-complete": Staff(
+            ("POST",), CHANGE, data=lambda side: {"version": side.task.version}
+        ),
+        "work-task-skip": Staff(
+            ("GET", "POST"),
+            CHANGE,
+            data=lambda side: {"version": side.task.version, "reason": "Niet van toepassing"},
+        ),
+        "work-task-reopen": Staff(("POST",), CHANGE),
+        "work-start": Staff(
+            ("GET", "POST"),
+            CHANGE,
+            data=lambda side: {"template": side.process_template.pk, "period": "2025-Q4"},
+        ),
+        "work-templates": Staff(("GET",), OWNER),
+        "work-template-new": Staff(("GET", "POST"), OWNER, data=_template_form),
+        "work-template": Staff(("GET", "POST"), OWNER, data=_template_form),
+        "work-template-archive": Staff(("POST",), OWNER),
+        "work-step-new": Staff(("GET", "POST"), OWNER, data=_step_form),
+        "work-step": Staff(("GET", "POST"), OWNER, data=_step_form),
+    }
+)
+
 # The client portal's own pages: anonymous users go to the portal's login, staff get 404.
 PORTAL = {"portal-home", "portal-two-step", "portal-two-step-off", "portal-two-step-codes"}
 
@@ -347,6 +391,10 @@ PK_OBJECTS: dict[str, Callable[[Side], Any]] = {
     "members": lambda side: side.membership,
     "former-members": lambda side: side.former,
     "invitations": lambda side: side.colleague_invitation,
+    "tasks": lambda side: side.task,
+    "done-tasks": lambda side: side.done_task,
+    "templates": lambda side: side.process_template,
+    "steps": lambda side: side.template_step,
 }
 TAB = "timeline"
 

@@ -594,3 +594,30 @@ def test_the_members_page_and_home_show_only_the_own_office(world):
         assert b.failed.display_name not in html
     assert world.a.colleague_invitation.email in members
     assert escape(world.a.staff.get_full_name()) in members
+
+
+# --- Werkprocessen: B's templates, processes and tasks never show in A's work pages ---------------
+
+
+def test_another_offices_work_never_shows_in_ones_own(world):
+    a, b = world.a, world.b
+    client = staff_client(a.owner)
+    pages = [
+        client.get(reverse("work-tasks")),
+        client.get(reverse("work-templates")),
+        client.get(reverse("work-start", args=[a.client.public_id])),
+        client.get(reverse("relations-tab", args=[a.client.public_id, "work"])),
+        client.get(reverse("home")),
+    ]
+    assert all(response.status_code == 200 for response in pages)
+    text = "".join(response.content.decode() for response in pages)
+    assert a.process_template.name in text
+    assert b.process_template.name not in text
+    assert b.template_step.title not in text
+    # B's template cannot be started for A's client, not even by its id.
+    response = client.post(
+        reverse("work-start", args=[a.client.public_id]),
+        {"template": b.process_template.pk, "period": "2025-Q4"},
+    )
+    assert response.status_code == 200
+    assert not b.process_template.processes.filter(relation=a.client).exists()

@@ -373,3 +373,39 @@ def test_the_members_pages_and_the_home_page_escape_names(owner_client, practice
     assert_escaped(detail, payload, count=2)  # the heading and the company among her places
     home = page(owner_client.get(reverse("home")))
     assert_escaped(home, payload)  # the company has no relationship manager
+
+
+def test_the_work_pages_escape_template_step_client_and_member_names(
+    owner_client, practice, owner, world, payload
+):
+    """Werkprocessen: a template, a step, the client and the member who holds the task."""
+    from work import dates as work_dates
+    from work import services as work_services
+    from work.models import ProcessTemplate, TemplateStep
+
+    company, eve = world["company"], world["eve"]
+    ServiceAgreementFactory(relation=company, service="vat")
+    template = ProcessTemplate.objects.create(
+        practice=practice, name=payload[:120], service="vat", period_kind="quarter"
+    )
+    TemplateStep.objects.create(
+        template=template, position=1, title=payload[:160], role_key="accountant"
+    )
+    process = work_services.start_process(
+        relation=company,
+        template=template,
+        period=work_dates.parse_period("quarter", "2026-Q3"),  # type: ignore[arg-type]
+        user=owner,
+    )
+    task = process.tasks.get()
+    assert task.assignee == eve
+    assert_escaped(page(owner_client.get(tab(company, "work"))), payload, count=3)
+    start = reverse("work-start", args=[company.public_id])
+    assert_escaped(page(owner_client.get(start, {"template": template.pk})), payload, count=2)
+    assert_escaped(page(owner_client.get(reverse("work-templates"))), payload)
+    assert_escaped(page(owner_client.get(reverse("work-template", args=[template.pk]))), payload)
+    assert_escaped(page(owner_client.get(reverse("work-task-skip", args=[task.pk]))), payload)
+    task.assignee = owner
+    task.save()
+    assert_escaped(page(owner_client.get(reverse("work-tasks"))), payload, count=2)
+    assert_escaped(page(owner_client.get(reverse("home"))), payload)
