@@ -394,7 +394,7 @@ def test_the_work_pages_escape_template_step_client_and_member_names(
     process = work_services.start_process(
         relation=company,
         template=template,
-        period=work_dates.parse_period("quarter", "2026-Q3"),  # type: ignore[arg-type]
+        period=work_dates.parse_period("quarter", "2026-Q3"),
         user=owner,
     )
     task = process.tasks.get()
