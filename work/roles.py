@@ -34,3 +34,13 @@ def holds_role_of(user: User) -> Exists:
             relation=OuterRef("relation_id"), user=user, role=OuterRef("role_key")
         )
     )
+
+
+def on_team(*, user_id: int | None, role_key: str) -> Exists:
+    """For a Relation queryset: the member (any, if None) holds the role (any, if "") on its team."""
+    team = TeamAssignment.objects.filter(relation=OuterRef("pk"))
+    if user_id is not None:
+        team = team.filter(user_id=user_id)
+    if role_key:
+        team = team.filter(role=role_key)
+    return Exists(team)

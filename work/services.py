@@ -293,3 +293,50 @@ def bump(template: ProcessTemplate) -> None:
     """An edit of the template or a step: a new version (running processes keep their copies)."""
     ProcessTemplate.objects.filter(pk=template.pk).update(version=F("version") + 1)
     template.refresh_from_db(fields=["version"])
+
+
+# --- bulk start (the planner) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkRow:
+    relation: Relation
+    outcome: str  # started / exists / no_agreement
+    missing_roles: tuple[str, ...] = ()  # started, but these roles have no holder: their queue
+
+
+def bulk_start(
+    *, relations: list[Relation], template: ProcessTemplate, period: dates.Period, user: User
+) -> list[BulkRow]:
+    """Start `template` for each client, each in its own transaction; row by row what happened.
+    Run again, it starts nothing and says so ("exists" for every row)."""
+    rows = []
+    for relation in relations:
+        if template.service not in running_services(relation) or not relation.is_client:
+            rows.append(BulkRow(relation, "no_agreement"))
+            continue
+        if (
+            Process.objects.filter(relation=relation, template=template, period_key=period.key)
+            .exclude(status=Process.Status.CANCELLED)
+            .exists()
+        ):
+            rows.append(BulkRow(relation, "exists"))
+            continue
+        try:
+            process = start_process(relation=relation, template=template, period=period, user=user)
+        except ValidationError:  # started meanwhile (the constraint), or refused for another reason
+            rows.append(BulkRow(relation, "exists"))
+            continue
+        missing = tuple(
+            sorted(
+                {
+                    t.role_key
+                    for t in process.tasks.filter(
+                        assignee_kind=TemplateStep.Assignee.ROLE, assignee__isnull=True
+                    )
+                    if not roles.holders(relation, t.role_key)
+                }
+            )
+        )
+        rows.append(BulkRow(relation, "started", missing))
+    return rows

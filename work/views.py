@@ -11,8 +11,9 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,7 +24,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from practice.access import change_required, get_scoped_or_404, member_required, owner_required
 from practice.http import MemberRequest
-from relations.models import Relation
+from practice.models import Membership
+from relations.models import Relation, ServiceAgreement
 from relations.views.common import get_relation
 from relations.views.inline import can_change
 from work import dates, roles, services
@@ -346,3 +348,131 @@ def step_edit(request: MemberRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     return _step_page(request, step.template, step)
+
+
+# --- the planner: template by period, the clients and their process ------------------------------
+
+PLANNER_PAGE = 100
+
+
+def _planner_choice(request: MemberRequest, data: Any) -> tuple[ProcessTemplate | None, Any, list]:
+    found = list(
+        ProcessTemplate.objects.filter(practice=request.membership.practice)
+        .active()
+        .order_by("name", "pk")
+    )
+    template = next(
+        (t for t in found if str(t.pk) == data.get("template", "")), found[0] if found else None
+    )
+    period = None
+    if template is not None:
+        periods = dates.periods_around(template.period_kind, dates.today())
+        period = (
+            dates.parse_period(template.period_kind, data.get("period", ""))
+            or periods[min(1, len(periods) - 1)]
+        )
+    return template, period, found
+
+
+def planner_rows(
+    request: MemberRequest, template: ProcessTemplate, period: Any, member: str, role: str
+) -> QuerySet[Relation]:
+    """The clients with a running agreement of the template's service, each with its process's
+    status for the period (None: not started); filtered by a team member and/or role."""
+    today = dates.today()
+    agreements = ServiceAgreement.objects.filter(
+        relation=OuterRef("pk"), service=template.service
+    ).running(today)
+    process = Process.objects.filter(
+        relation=OuterRef("pk"), template=template, period_key=period.key
+    ).exclude(status=Process.Status.CANCELLED)
+    clients = (
+        Relation.objects.filter(practice=request.membership.practice, kind=Relation.Kind.CLIENT)
+        .active()
+        .filter(Exists(agreements))
+        .annotate(process_status=Subquery(process.values("status")[:1]))
+        .order_by("display_name", "pk")
+    )
+    if member.isdigit() or role:
+        clients = clients.filter(
+            roles.on_team(user_id=int(member) if member.isdigit() else None, role_key=role)
+        )
+    return clients
+
+
+@require_GET
+@member_required
+def planner(request: MemberRequest) -> HttpResponse:
+    template, period, found = _planner_choice(request, request.GET)
+    member, role = request.GET.get("member", ""), request.GET.get("role", "")
+    page = None
+    if template is not None and period is not None:
+        rows = planner_rows(request, template, period, member, role)
+        page = Paginator(rows, PLANNER_PAGE).get_page(request.GET.get("page"))
+    members = (
+        Membership.objects.filter(practice=request.membership.practice)
+        .active()
+        .select_related("user")
+    )
+    return render(
+        request,
+        "work/planner.html",
+        {
+            "process_templates": found,
+            "template": template,
+            "period": period,
+            "periods": dates.periods_around(template.period_kind, dates.today())
+            if template
+            else [],
+            "page": page,
+            "members": [m.user for m in members],
+            "roles": roles.role_choices(),
+            "member": member,
+            "role": role,
+            "can_change": request.membership.can_change,
+        },
+    )
+
+
+@require_POST
+@change_required
+def planner_start(request: MemberRequest) -> HttpResponse:
+    template, period, _found = _planner_choice(request, request.POST)
+    if template is None or period is None or str(template.pk) != request.POST.get("template"):
+        messages.error(request, _("Choose a template that can be started."))
+        return redirect("work-planner")
+    ids = [value for value in request.POST.getlist("ids") if _is_uuid(value)][:PLANNER_PAGE]
+    chosen = list(
+        Relation.objects.filter(practice=request.membership.practice, public_id__in=ids)
+        .active()
+        .order_by("display_name", "pk")
+    )
+    rows = services.bulk_start(
+        relations=chosen, template=template, period=period, user=request.user
+    )
+    labels = {
+        "started": _("Started"),
+        "exists": _("Already exists"),
+        "no_agreement": _("No running agreement"),
+    }
+    return render(
+        request,
+        "work/planner_result.html",
+        {
+            "template": template,
+            "period": period,
+            "rows": [
+                (row, labels[row.outcome], [roles.role_label(key) for key in row.missing_roles])
+                for row in rows
+            ],
+            "started": sum(row.outcome == "started" for row in rows),
+        },
+    )
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True

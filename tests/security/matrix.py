@@ -341,6 +341,16 @@ STAFF.update(
             CHANGE,
             data=lambda side: {"template": side.process_template.pk, "period": "2025-Q4"},
         ),
+        "work-planner": Staff(("GET",), MEMBER),
+        "work-planner-start": Staff(
+            ("POST",),
+            CHANGE,
+            data=lambda side: {
+                "template": side.process_template.pk,
+                "period": "2025-Q4",
+                "ids": [str(side.client.public_id)],
+            },
+        ),
         "work-templates": Staff(("GET",), OWNER),
         "work-template-new": Staff(("GET", "POST"), OWNER, data=_template_form),
         "work-template": Staff(("GET", "POST"), OWNER, data=_template_form),

@@ -621,3 +621,13 @@ def test_another_offices_work_never_shows_in_ones_own(world):
     )
     assert response.status_code == 200
     assert not b.process_template.processes.filter(relation=a.client).exists()
+    # Nor can the planner start A's template for B's client, by B's client's id.
+    before = b.client.processes.count()
+    response = client.post(
+        reverse("work-planner-start"),
+        {"template": a.process_template.pk, "period": "2025-Q4", "ids": [str(b.client.public_id)]},
+    )
+    assert response.status_code == 200
+    assert b.client.processes.count() == before
+    planner = client.get(reverse("work-planner"), {"template": a.process_template.pk})
+    assert b.client.display_name not in planner.content.decode()

@@ -409,3 +409,7 @@ def test_the_work_pages_escape_template_step_client_and_member_names(
     task.save()
     assert_escaped(page(owner_client.get(reverse("work-tasks"))), payload, count=2)
     assert_escaped(page(owner_client.get(reverse("home"))), payload)
+    planner = owner_client.get(
+        reverse("work-planner"), {"template": template.pk, "period": "2026-Q3"}
+    )
+    assert_escaped(page(planner), payload, count=2)  # the template and the client

@@ -1127,3 +1127,25 @@ def test_starting_a_process_survives_any_input(
         url = reverse("work-start", args=[client_company.public_id])
         response = send(staff_client, url, {"template": template, "period": period}, method=method)
         assert response.status_code in (200, 302)
+
+
+@FUZZ
+@given(
+    params=query_params(
+        {
+            "template": text(),
+            "period": text(),
+            "member": text(),
+            "role": text(),
+            "page": text(),
+        }
+    ),
+    ids=st.lists(text(), max_size=3),
+)
+def test_the_planner_and_its_bulk_start_survive_any_input(
+    staff_client, client_company, work_template, params, ids
+):
+    with rolled_back():
+        assert send(staff_client, reverse("work-planner"), params, method="get").status_code == 200
+        response = send(staff_client, reverse("work-planner-start"), {**params, "ids": ids})
+        assert response.status_code in (200, 302)
