@@ -80,3 +80,24 @@ class SkipForm(PlainTextMixin, forms.Form):
 
 class VersionForm(PlainTextMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class ExtensionForm(PlainTextMixin, forms.Form):
+    deadline_kind = forms.ModelChoiceField(
+        label=_("Deadline"), queryset=DeadlineKind.objects.none()
+    )
+    fiscal_year = forms.IntegerField(label=_("Fiscal year"), min_value=2000, max_value=2100)
+    due_date = forms.DateField(
+        label=_("New deadline"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+    def __init__(self, *args: Any, practice: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["deadline_kind"].queryset = DeadlineKind.objects.filter(practice=practice)  # type: ignore[attr-defined]
+
+    def clean_due_date(self) -> Any:
+        due = self.cleaned_data["due_date"]
+        if not 2000 <= due.year <= 2100:
+            raise forms.ValidationError(_("Enter a date between 2000 and 2100."))
+        return due

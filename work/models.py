@@ -233,6 +233,12 @@ class Task(models.Model):
         _("status"), max_length=8, choices=Status.choices, default=Status.OPEN
     )
     due_date = models.DateField(_("due"))
+    # Where the due date came from, so that an uitstel can move it again: the deadline and the
+    # step's days from it (None for a step due after the previous one).
+    deadline_kind = models.ForeignKey(
+        DeadlineKind, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    deadline_days = models.SmallIntegerField(default=0)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -269,3 +275,37 @@ class Task(models.Model):
         if self.due_date <= on + timedelta(days=6 - on.weekday()):
             return "week"
         return "later"
+
+
+class DeadlineExtension(models.Model):
+    """Uitstel: for one client, one deadline kind and one fiscal year, another deadline (with the
+    reason). Applying it moves the due dates of that client's unfinished tasks of that kind."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    relation = models.ForeignKey(
+        Relation, on_delete=models.PROTECT, related_name="+", verbose_name=_("client")
+    )
+    deadline_kind = models.ForeignKey(
+        DeadlineKind, on_delete=models.PROTECT, related_name="+", verbose_name=_("deadline")
+    )
+    fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"))
+    due_date = models.DateField(_("new deadline"))
+    reason = models.CharField(_("reason"), max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("extension")
+        verbose_name_plural = _("extensions")
+        ordering = ["-fiscal_year", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["relation", "deadline_kind", "fiscal_year"],
+                name="work_deadlineextension_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deadline_kind} {self.fiscal_year}"

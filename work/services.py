@@ -18,7 +18,14 @@ from django.utils.translation import gettext as _
 
 from relations.models import Relation, ServiceAgreement, TimelineEvent
 from work import dates, roles
-from work.models import Process, ProcessTemplate, Task, TemplateStep
+from work.models import (
+    DeadlineExtension,
+    DeadlineKind,
+    Process,
+    ProcessTemplate,
+    Task,
+    TemplateStep,
+)
 
 # --- starting ------------------------------------------------------------------------------------
 
@@ -62,18 +69,29 @@ def plan(
     """The tasks the process would get, with their due dates: the preview and the start share it."""
     planned: list[PlannedTask] = []
     previous = dates.today()
+    extended = {
+        e.deadline_kind_id: e.due_date
+        for e in DeadlineExtension.objects.filter(relation=relation, fiscal_year=period.end.year)
+    }
     for step in template.steps.select_related("deadline_kind").order_by("position", "pk"):
         if step.due_rule == TemplateStep.DueRule.DEADLINE and step.deadline_kind is not None:
-            deadline = step.deadline_kind.due_for(period, relation)
-            due = deadline + timedelta(days=step.days)
-            # Before a deadline a step moves earlier, never past the deadline itself.
-            due = dates.roll(due, backwards=step.days < 0) if step.days else deadline
+            deadline = extended.get(step.deadline_kind.pk) or step.deadline_kind.due_for(
+                period, relation
+            )
+            due = due_from(deadline, step.days)
         else:
             due = dates.roll(previous + timedelta(days=step.days))
         assignee, count = _assignee(step.assignee_kind, step.role_key, relation, starter)
         planned.append(PlannedTask(step=step, due_date=due, assignee=assignee, holders=count))
         previous = due
     return planned
+
+
+def due_from(deadline: date, days: int) -> date:
+    """A step `days` from its deadline: before it a step moves earlier, never past the deadline."""
+    if not days:
+        return deadline
+    return dates.roll(deadline + timedelta(days=days), backwards=days < 0)
 
 
 def _assignee(
@@ -138,6 +156,10 @@ def start_process(
             role_key=p.step.role_key if p.step.assignee_kind == TemplateStep.Assignee.ROLE else "",
             status=Task.Status.BLOCKED,
             due_date=p.due_date,
+            deadline_kind=(
+                p.step.deadline_kind if p.step.due_rule == TemplateStep.DueRule.DEADLINE else None
+            ),
+            deadline_days=p.step.days,
         )
         for n, p in enumerate(planned, start=1)
     )
@@ -340,3 +362,61 @@ def bulk_start(
         )
         rows.append(BulkRow(relation, "started", missing))
     return rows
+
+
+# --- uitstel -------------------------------------------------------------------------------------
+
+
+def extension_moves(
+    *, relation: Relation, deadline_kind: DeadlineKind, fiscal_year: int, due_date: date
+) -> list[tuple[Task, date]]:
+    """What an uitstel would move: the client's unfinished tasks due from that deadline in that
+    fiscal year, each with its new due date (done and skipped ones keep theirs)."""
+    tasks = (
+        Task.objects.filter(
+            relation=relation, deadline_kind=deadline_kind, process__period_end__year=fiscal_year
+        )
+        .unfinished()
+        .exclude(process__status=Process.Status.CANCELLED)
+        .select_related("process")
+        .order_by("due_date", "pk")
+    )
+    moves = [(task, due_from(due_date, task.deadline_days)) for task in tasks]
+    return [(task, new) for task, new in moves if new != task.due_date]
+
+
+@transaction.atomic
+def grant_extension(
+    *,
+    relation: Relation,
+    deadline_kind: DeadlineKind,
+    fiscal_year: int,
+    due_date: date,
+    reason: str,
+    user: User,
+) -> list[tuple[Task, date]]:
+    """Record the uitstel (replacing an earlier one for the same year) and move what it moves."""
+    if deadline_kind.practice_id != relation.practice_id:
+        raise ValidationError(_("Choose one of the office's deadlines."))
+    if not reason.strip():
+        raise ValidationError(_("Say why the deadline moves."))
+    DeadlineExtension.objects.update_or_create(
+        relation=relation,
+        deadline_kind=deadline_kind,
+        fiscal_year=fiscal_year,
+        defaults={
+            "practice_id": relation.practice_id,
+            "due_date": due_date,
+            "reason": reason.strip(),
+            "created_by": user,
+        },
+    )
+    moves = extension_moves(
+        relation=relation, deadline_kind=deadline_kind, fiscal_year=fiscal_year, due_date=due_date
+    )
+    for task, new in moves:
+        # Only while still unfinished: a task done meanwhile keeps the date it was done against.
+        Task.objects.filter(pk=task.pk, status__in=[Task.Status.OPEN, Task.Status.BLOCKED]).update(
+            due_date=new, version=F("version") + 1
+        )
+    return moves

@@ -10,6 +10,7 @@ urlpatterns = [
     path("tasks/<int:pk>/skip/", views.task_skip, name="work-task-skip"),
     path("done-tasks/<int:pk>/reopen/", views.task_reopen, name="work-task-reopen"),
     path("relations/<uuid:public_id>/work/start/", views.process_start, name="work-start"),
+    path("relations/<uuid:public_id>/work/extension/", views.extension, name="work-extension"),
     path("work/planner/", views.planner, name="work-planner"),
     path("work/planner/start/", views.planner_start, name="work-planner-start"),
     path("work/templates/", views.template_list, name="work-templates"),

@@ -29,7 +29,7 @@ from relations.models import Relation, ServiceAgreement
 from relations.views.common import get_relation
 from relations.views.inline import can_change
 from work import dates, roles, services
-from work.forms import SkipForm, StepForm, TemplateForm, VersionForm
+from work.forms import ExtensionForm, SkipForm, StepForm, TemplateForm, VersionForm
 from work.models import Process, ProcessTemplate, Task, TemplateStep
 
 TASKS_SHOWN = 300
@@ -476,3 +476,40 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --- uitstel: a client's deadline moved for a fiscal year ----------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@change_required
+def extension(request: MemberRequest, public_id: UUID) -> HttpResponse:
+    """Ask (kind, year, date, reason) → preview what moves → confirmed: record and move."""
+    relation = get_relation(request, public_id, change=True)
+    form = ExtensionForm(_posted(request), practice=request.membership.practice)
+    moves = None
+    if request.method == "POST" and form.is_valid():
+        values = {
+            "relation": relation,
+            "deadline_kind": form.cleaned_data["deadline_kind"],
+            "fiscal_year": form.cleaned_data["fiscal_year"],
+            "due_date": form.cleaned_data["due_date"],
+        }
+        if request.POST.get("confirmed") == "1":
+            try:
+                moved = services.grant_extension(
+                    **values, reason=form.cleaned_data["reason"], user=request.user
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request,
+                    _("Extension recorded; %(count)s tasks moved.") % {"count": len(moved)},
+                )
+                return redirect("relations-tab", relation.public_id, "work")
+        else:
+            moves = services.extension_moves(**values)
+    return render(
+        request, "work/extension.html", {"relation": relation, "form": form, "moves": moves}
+    )

@@ -307,6 +307,12 @@ STAFF: dict[str, Staff] = {
 }
 
 
+def _deadline_kind(side: Side, key: str) -> int:
+    from work.models import DeadlineKind
+
+    return DeadlineKind.objects.get(practice=side.practice, key=key).pk
+
+
 def _template_form(side: Side) -> dict[str, Any]:
     return {"name": f"Jaarwerk {side.label}", "service": "annual_accounts", "period_kind": "year"}
 
@@ -340,6 +346,17 @@ STAFF.update(
             ("GET", "POST"),
             CHANGE,
             data=lambda side: {"template": side.process_template.pk, "period": "2025-Q4"},
+        ),
+        "work-extension": Staff(
+            ("GET", "POST"),
+            CHANGE,
+            data=lambda side: {
+                "deadline_kind": _deadline_kind(side, "ib"),
+                "fiscal_year": 2025,
+                "due_date": "2027-05-03",
+                "reason": "Uitstelregeling",
+                "confirmed": "1",
+            },
         ),
         "work-planner": Staff(("GET",), MEMBER),
         "work-planner-start": Staff(

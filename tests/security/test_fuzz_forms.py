@@ -1149,3 +1149,25 @@ def test_the_planner_and_its_bulk_start_survive_any_input(
         assert send(staff_client, reverse("work-planner"), params, method="get").status_code == 200
         response = send(staff_client, reverse("work-planner-start"), {**params, "ids": ids})
         assert response.status_code in (200, 302)
+
+
+@FUZZ
+@given(data=st.data())
+def test_the_extension_form_survives_any_input(staff_client, client_company, data):
+    from work.models import DeadlineKind
+
+    ib = DeadlineKind.objects.get(practice=client_company.practice, key="ib")
+    fields = {
+        "deadline_kind": choice(str(ib.pk)),
+        "fiscal_year": strict("2025", "2000", "2100"),
+        "due_date": date_field(date(2000, 1, 1), date(2100, 12, 31)),
+        "reason": free_text("Uitstelregeling", max_length=300),
+    }
+    with rolled_back():
+        url = reverse("work-extension", args=[client_company.public_id])
+        post_form(
+            staff_client,
+            url,
+            data.draw(form_data(fields, confirmed=st.just("1"))),
+            status_ok=302,
+        )
