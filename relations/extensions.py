@@ -137,3 +137,23 @@ def owner_of(relation: Relation) -> Relation | None:
         if (owner := finder(relation)) is not None:
             return owner
     return None
+
+
+# --- who hears of a team change ------------------------------------------------------------------
+#
+# The work app routes a client's role tasks to the role's holders on its team; when the team changes
+# it moves the open ones. Relations cannot import it: it calls what was registered here, inside the
+# team change's own transaction.
+
+TeamListener = Callable[["Relation", str], None]
+team_listeners: list[TeamListener] = []
+
+
+def register_team_listener(listener: TeamListener) -> None:
+    if listener not in team_listeners:
+        team_listeners.append(listener)
+
+
+def team_changed(relation: Relation, role: str) -> None:
+    for listener in team_listeners:
+        listener(relation, role)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from practice.models import Membership, Practice
+from relations import extensions
 from relations.changes import notify_ledger, record_change, record_changes
 from relations.models import (
     COMPANY_FIELDS,
@@ -631,6 +632,7 @@ def add_team_member(*, relation: Relation, user: User, member: User, role: str) 
         practice_id=relation.practice_id, relation=relation, user=member, role=role
     )
     TimelineEvent.record(relation, Event.TEAM_ADDED, actor=user, member=member, fields=[role])
+    extensions.team_changed(relation, role)
     return assignment
 
 
@@ -647,6 +649,7 @@ def remove_team_member(*, assignment: TeamAssignment, user: User) -> None:
     TimelineEvent.record(
         relation, Event.TEAM_REMOVED, actor=user, member=assignment.user, fields=[assignment.role]
     )
+    extensions.team_changed(relation, assignment.role)
 
 
 # --- agreements ----------------------------------------------------------------------------------

@@ -43,7 +43,11 @@ def my_tasks_panel(request: MemberRequest) -> dict[str, Any] | None:
 
 
 def register() -> None:
+    from work import services
     from work.views import tab_context
+
+    relation_extensions.register_team_listener(services.team_changed)
+    practice_extensions.register_deactivation_listener(services.member_deactivated)
 
     relation_extensions.register_tab(
         relation_extensions.Tab(

@@ -14,6 +14,11 @@ def holders(relation: Relation, role_key: str) -> list[User]:
     return [
         a.user
         for a in TeamAssignment.objects.filter(relation=relation, role=role_key)
+        # A deactivated member stays on the team for the record, but no longer gets work.
+        .filter(
+            user__memberships__practice_id=relation.practice_id,
+            user__memberships__deactivated_at__isnull=True,
+        )
         .select_related("user")
         .order_by("user__username", "pk")
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -420,3 +421,55 @@ def grant_extension(
             due_date=new, version=F("version") + 1
         )
     return moves
+
+
+# --- a team change, a member deactivated -----------------------------------------------------------
+
+
+def _reroute(tasks: list[Task]) -> None:
+    """Each unfinished role task whose assignee no longer holds its role (or that has none) goes to
+    the role's holders again: one → theirs; several or none → unassigned (claimable, or the queue).
+    A task named to someone (the starter) and a claimed task whose claimer still holds the role stay."""
+    holders: dict[tuple[int, str], list[User]] = {}
+    for task in tasks:
+        key = (task.relation_id, task.role_key)
+        if key not in holders:
+            holders[key] = roles.holders(task.relation, task.role_key)
+        found = holders[key]
+        if task.assignee is not None and task.assignee in found:
+            continue
+        if task.status == Task.Status.BLOCKED and task.assignee is None:
+            continue  # resolved when it opens
+        new = found[0] if len(found) == 1 and task.status == Task.Status.OPEN else None
+        if new != task.assignee:
+            Task.objects.filter(pk=task.pk, version=task.version).update(
+                assignee=new, version=F("version") + 1
+            )
+
+
+def team_changed(relation: Relation, role_key: str) -> None:
+    """relations.extensions calls this after a team member was added to or removed from a role."""
+    _reroute(
+        list(
+            Task.objects.filter(
+                relation=relation, role_key=role_key, assignee_kind=TemplateStep.Assignee.ROLE
+            )
+            .unfinished()
+            .select_related("relation", "assignee")
+        )
+    )
+
+
+def member_deactivated(membership: Any) -> None:
+    """practice.extensions calls this: the member's unfinished role tasks go back to the role."""
+    _reroute(
+        list(
+            Task.objects.filter(
+                practice_id=membership.practice_id,
+                assignee_id=membership.user_id,
+                assignee_kind=TemplateStep.Assignee.ROLE,
+            )
+            .unfinished()
+            .select_related("relation", "assignee")
+        )
+    )
