@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -263,6 +264,11 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-sweep": {
         "task": "sync.sweep",
         "schedule": env.float("LEDGER_SWEEP_SECONDS", default=60),
+    },
+    # Werkprocessen: each member's one e-mail of what is overdue and due today (work.digest).
+    "work-daily-digest": {
+        "task": "work.daily_digest",
+        "schedule": crontab(hour=env.int("WORK_DIGEST_HOUR", default=7), minute=0),
     },
 }
 

@@ -309,3 +309,38 @@ class DeadlineExtension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deadline_kind} {self.fiscal_year}"
+
+
+class DigestChoice(models.Model):
+    """A member's choice about the daily e-mail of their work (on unless they turned it off)."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    enabled = models.BooleanField(_("daily e-mail"), default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "user"], name="work_digestchoice_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.enabled}"
+
+
+class DigestSent(models.Model):
+    """One row per member and day, claimed before the mail goes: a second beat, a retried task or
+    two workers never send the same day's digest twice."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "user", "day"], name="work_digestsent_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.day}"

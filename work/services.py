@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,6 +27,23 @@ from work.models import (
     Task,
     TemplateStep,
 )
+
+# --- what a member has to do ---------------------------------------------------------------------
+
+
+def open_tasks_for(practice_id: int, user: User) -> QuerySet[Task]:
+    """Mine, and the unclaimed ones of the roles I hold on the client's team: one query, however
+    many tasks the office has (Mijn taken, the home panel and the daily e-mail read it)."""
+    return (
+        Task.objects.filter(practice_id=practice_id, status=Task.Status.OPEN)
+        .filter(
+            Q(assignee=user)
+            | (Q(assignee__isnull=True, assignee_kind="role") & Q(roles.holds_role_of(user)))
+        )
+        .select_related("process", "relation")
+        .order_by("due_date", "pk")
+    )
+
 
 # --- starting ------------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,8 +29,9 @@ from relations.models import Relation, ServiceAgreement
 from relations.views.common import get_relation
 from relations.views.inline import can_change
 from work import dates, roles, services
+from work.digest import wants_digest
 from work.forms import ExtensionForm, SkipForm, StepForm, TemplateForm, VersionForm
-from work.models import Process, ProcessTemplate, Task, TemplateStep
+from work.models import DigestChoice, Process, ProcessTemplate, Task, TemplateStep
 
 TASKS_SHOWN = 300
 BUCKETS = (
@@ -50,19 +51,7 @@ def _posted(request: MemberRequest) -> Any:
 
 
 def my_open_tasks(request: MemberRequest) -> QuerySet[Task]:
-    """Mine, and the unclaimed ones of the roles I hold on the client's team: one query."""
-    return (
-        Task.objects.filter(practice=request.membership.practice, status=Task.Status.OPEN)
-        .filter(
-            Q(assignee=request.user)
-            | (
-                Q(assignee__isnull=True, assignee_kind="role")
-                & Q(roles.holds_role_of(request.user))
-            )
-        )
-        .select_related("process", "relation")
-        .order_by("due_date", "pk")
-    )
+    return services.open_tasks_for(request.membership.practice_id, request.user)
 
 
 def grouped(tasks: list[Task]) -> list[tuple[str, str, list[Task]]]:
@@ -92,6 +81,7 @@ def my_tasks(request: MemberRequest) -> HttpResponse:
             "count": min(len(tasks), TASKS_SHOWN),
             "can_change": request.membership.can_change,
             "here": request.get_full_path(),
+            "digest": wants_digest(request.membership.practice_id, request.user.pk),
         },
     )
 
@@ -513,3 +503,20 @@ def extension(request: MemberRequest, public_id: UUID) -> HttpResponse:
     return render(
         request, "work/extension.html", {"relation": relation, "form": form, "moves": moves}
     )
+
+
+@require_POST
+@member_required
+def digest_choice(request: MemberRequest) -> HttpResponse:
+    """One's own daily e-mail on or off (a read-only member has work to hear about too)."""
+    enabled = request.POST.get("enabled") == "1"
+    DigestChoice.objects.update_or_create(
+        practice=request.membership.practice, user=request.user, defaults={"enabled": enabled}
+    )
+    messages.success(
+        request,
+        _("You get the daily e-mail of your tasks.")
+        if enabled
+        else _("You no longer get the daily e-mail of your tasks."),
+    )
+    return redirect("work-tasks")

@@ -332,6 +332,12 @@ STAFF.update(
     {
         # Werkprocessen (work/): Mijn taken, the tasks' actions, starting a process, the templates.
         "work-tasks": Staff(("GET",), MEMBER),
+        "work-digest": Staff(
+            ("POST",),
+            MEMBER,
+            data=lambda side: {"enabled": "0"},
+            readonly_may_post="one's own daily e-mail, not the office's data",
+        ),
         "work-task-claim": Staff(("POST",), CHANGE),
         "work-task-complete": Staff(
             ("POST",), CHANGE, data=lambda side: {"version": side.task.version}
