@@ -5,6 +5,7 @@ from work import views
 # Included at the root (config/urls.py): /tasks/ for everyone's work, /work/ for the office's recipes.
 urlpatterns = [
     path("tasks/", views.my_tasks, name="work-tasks"),
+    path("tasks/complete/", views.tasks_complete, name="work-tasks-complete"),
     path("tasks/digest/", views.digest_choice, name="work-digest"),
     path("tasks/<int:pk>/claim/", views.task_claim, name="work-task-claim"),
     path("tasks/<int:pk>/complete/", views.task_complete, name="work-task-complete"),

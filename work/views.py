@@ -520,3 +520,34 @@ def digest_choice(request: MemberRequest) -> HttpResponse:
         else _("You no longer get the daily e-mail of your tasks."),
     )
     return redirect("work-tasks")
+
+
+@require_POST
+@change_required
+def tasks_complete(request: MemberRequest) -> HttpResponse:
+    """Bulk complete on Mijn taken: each chosen task (`pk:version`) by the same one-winner rule."""
+    done, refused = 0, []
+    for value in request.POST.getlist("tasks")[:TASKS_SHOWN]:
+        pk, _sep, version = value.partition(":")
+        if not (pk.isdigit() and version.isdigit()):
+            continue
+        task = (
+            Task.objects.filter(practice=request.membership.practice, pk=int(pk))
+            .select_related("relation")
+            .first()
+        )
+        if task is None or task.relation.is_archived:
+            continue
+        try:
+            services.complete(task=task, user=request.user, version=int(version))
+        except ValidationError as error:
+            refused.append(f"{task.title}: {' '.join(error.messages)}")
+        else:
+            done += 1
+    if done:
+        messages.success(request, _("%(count)s tasks done.") % {"count": done})
+    for line in refused:
+        messages.error(request, line)
+    if not done and not refused:
+        messages.error(request, _("Choose the tasks that are done."))
+    return redirect("work-tasks")

@@ -332,6 +332,11 @@ STAFF.update(
     {
         # Werkprocessen (work/): Mijn taken, the tasks' actions, starting a process, the templates.
         "work-tasks": Staff(("GET",), MEMBER),
+        "work-tasks-complete": Staff(
+            ("POST",),
+            CHANGE,
+            data=lambda side: {"tasks": [f"{side.task.pk}:{side.task.version}"]},
+        ),
         "work-digest": Staff(
             ("POST",),
             MEMBER,

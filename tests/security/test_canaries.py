@@ -629,5 +629,9 @@ def test_another_offices_work_never_shows_in_ones_own(world):
     )
     assert response.status_code == 200
     assert b.client.processes.count() == before
+    # Nor complete B's task by its id in a bulk complete.
+    client.post(reverse("work-tasks-complete"), {"tasks": [f"{b.task.pk}:{b.task.version}"]})
+    b.task.refresh_from_db()
+    assert b.task.status == "open"
     planner = client.get(reverse("work-planner"), {"template": a.process_template.pk})
     assert b.client.display_name not in planner.content.decode()

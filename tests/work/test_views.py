@@ -178,3 +178,30 @@ def test_staff_may_not_edit_templates_and_read_only_members_may_not_complete(
     assert outsider_client.post(url, {"version": task.version}).status_code == 404
     assert readonly_client.get(reverse("work-tasks")).status_code == 200
     assert staff_client.get(url).status_code == 405
+
+
+def test_bulk_complete_completes_the_chosen_and_reports_a_stale_one(
+    practice, client_relation, vat_template, owner, staff, staff_client
+):
+    first = services.start_process(
+        relation=client_relation, template=vat_template, period=Q3, user=owner
+    ).tasks.get(position=1)
+    other = services.start_process(
+        relation=client_relation,
+        template=vat_template,
+        period=dates.parse_period("quarter", "2026-Q2"),
+        user=owner,
+    ).tasks.get(position=1)
+    stale = other.version
+    services.complete(task=other, user=owner, version=other.version)
+    response = staff_client.post(
+        reverse("work-tasks-complete"),
+        {"tasks": [f"{first.pk}:{first.version}", f"{other.pk}:{stale}", "x:y"]},
+        follow=True,
+    )
+    assert "1 tasks done." in response.text
+    assert "already done by" in response.text
+    first.refresh_from_db()
+    assert (first.status, first.done_by) == (Task.Status.DONE, staff)
+    page = staff_client.get(reverse("work-tasks"))
+    assert "js/tasks.js" in page.text
