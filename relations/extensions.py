@@ -157,3 +157,18 @@ def register_team_listener(listener: TeamListener) -> None:
 def team_changed(relation: Relation, role: str) -> None:
     for listener in team_listeners:
         listener(relation, role)
+
+
+# What the Team tab warns about, from the apps built on relations (work: role tasks with nobody on the
+# team to do them). Each notice finder runs a fixed number of queries and returns sentences.
+TeamNotices = Callable[["Relation"], list[str]]
+team_notice_finders: list[TeamNotices] = []
+
+
+def register_team_notices(finder: TeamNotices) -> None:
+    if finder not in team_notice_finders:
+        team_notice_finders.append(finder)
+
+
+def team_notices(relation: Relation) -> list[str]:
+    return [notice for finder in team_notice_finders for notice in finder(relation)]

@@ -47,6 +47,7 @@ def register() -> None:
     from work.views import tab_context
 
     relation_extensions.register_team_listener(services.team_changed)
+    relation_extensions.register_team_notices(services.queue_notices)
     practice_extensions.register_deactivation_listener(services.member_deactivated)
 
     relation_extensions.register_tab(

@@ -49,3 +49,15 @@ def on_team(*, user_id: int | None, role_key: str) -> Exists:
     if role_key:
         team = team.filter(role=role_key)
     return Exists(team)
+
+
+def role_is_held() -> Exists:
+    """For a Task queryset: an active member holds the task's role on the task's client's team."""
+    return Exists(
+        TeamAssignment.objects.filter(
+            relation=OuterRef("relation_id"),
+            role=OuterRef("role_key"),
+            user__memberships__practice_id=OuterRef("practice_id"),
+            user__memberships__deactivated_at__isnull=True,
+        )
+    )

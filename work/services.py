@@ -490,3 +490,25 @@ def member_deactivated(membership: Any) -> None:
             .select_related("relation", "assignee")
         )
     )
+
+
+def queue_notices(relation: Relation) -> list[str]:
+    """For the client's Team tab: open role tasks that nobody on the team holds the role for."""
+    waiting = (
+        Task.objects.filter(
+            relation=relation,
+            status=Task.Status.OPEN,
+            assignee__isnull=True,
+            assignee_kind=TemplateStep.Assignee.ROLE,
+        )
+        .exclude(roles.role_is_held())
+        .values_list("role_key", flat=True)
+    )
+    counts: dict[str, int] = {}
+    for key in waiting:
+        counts[key] = counts.get(key, 0) + 1
+    return [
+        _("Nobody on the team is %(role)s: %(count)s open tasks of that role wait in its queue.")
+        % {"count": count, "role": roles.role_label(key)}
+        for key, count in sorted(counts.items())
+    ]

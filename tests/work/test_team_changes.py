@@ -80,3 +80,18 @@ def test_deactivating_a_member_puts_their_role_tasks_back_to_the_role(
     first.refresh_from_db()
     assert first.assignee == carol  # the role's one active holder left
     assert Task.objects.filter(assignee=staff, status="open").count() == 0
+
+
+def test_the_team_tab_warns_of_role_tasks_nobody_on_the_team_can_do(
+    practice, client_relation, vat_template, owner, owner_client
+):
+    TeamAssignment.objects.filter(relation=client_relation, role="accountant").delete()
+    services.start_process(relation=client_relation, template=vat_template, period=Q3, user=owner)
+    from django.urls import reverse
+
+    url = reverse("relations-tab", args=[client_relation.public_id, "team"])
+    assert "Nobody on the team is Accountant: 1 open tasks" in owner_client.get(url).text
+    relation_services.add_team_member(
+        relation=client_relation, user=owner, member=owner, role="accountant"
+    )
+    assert "Nobody on the team is" not in owner_client.get(url).text
