@@ -220,7 +220,7 @@ def pages(relation_path: str | None, common: str, rare: str) -> list[tuple[str, 
         (f"admin changelist, search {common}", f"/admin/relations/relation/?q={common}"),
         (f"search, rare word ({rare})", f"/relations/?q={rare}"),
         ("search, one letter (j)", "/relations/?q=j"),
-        ("search, two letters (qx)", "/relations/?q=qx"),
+        ("search, two letters, rare (zw)", "/relations/?q=zw"),
         ("list, my relations", "/relations/?team=mine"),
     ]
     if relation_path:

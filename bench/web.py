@@ -196,7 +196,7 @@ def run(bench: Bench, *, stdout: Any = None, admin: bool = True) -> Bench:
         (f"search, common surname ({COMMON_SURNAME})", {"q": COMMON_SURNAME}),
         ("search, one letter (j)", {"q": "j"}),
         ("search, two letters (ja)", {"q": "ja"}),
-        ("search, two letters, no match (qx)", {"q": "qx"}),
+        ("search, two letters, rare (zw)", {"q": "zw"}),
         (f"list, deep page {deep}", {"page": deep}),
         ("list, sorted by code, deep page", {"sort": "code", "page": deep}),
     ):

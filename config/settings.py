@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "connections",
     "portal",
     "sync",
+    "collab",
     "work",
     "axes",
     # Two-step login (practice.two_step): TOTP devices and the recovery codes.

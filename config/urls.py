@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from collab import urls as collab_urls
+
 urlpatterns = [
     path(
         "login/",
@@ -12,8 +14,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("relations/", include("relations.urls")),
+    path("office/", include("relations.office_urls")),
     path("relations/", include("connections.urls")),
+    path("relations/", include("collab.urls")),
     path("portal/", include("portal.urls")),
+    path("portal/", include(collab_urls.portal_urlpatterns)),
+    path("", include(collab_urls.inbox_urlpatterns)),
     path("", include("sync.ledger_urls")),
     path("ledger/", include("sync.urls")),
     path("", include("work.urls")),

@@ -54,6 +54,13 @@ class ConnectionForm(PlainTextMixin, forms.Form):
         max_length=200,
         help_text=gettext_lazy("Required for “other”."),
     )
+    portal_access = forms.BooleanField(
+        label=gettext_lazy("Portal access for this client"),
+        required=False,
+        help_text=gettext_lazy(
+            "The contact sees this client's messages and shared documents in the portal."
+        ),
+    )
 
     def __init__(self, *args, relation: Relation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -93,3 +100,9 @@ class ConnectionForm(PlainTextMixin, forms.Form):
 
 class EndConnectionForm(PlainTextMixin, forms.Form):
     end_date = forms.DateField(label=gettext_lazy("End date"), required=False, widget=DateInput())
+
+
+class PortalAccessForm(PlainTextMixin, forms.Form):
+    portal_access = forms.BooleanField(
+        label=gettext_lazy("Portal access for this client"), required=False
+    )

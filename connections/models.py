@@ -84,6 +84,13 @@ class Connection(models.Model):
     start_date = models.DateField(_("start date"), null=True, blank=True)
     end_date = models.DateField(_("end date"), null=True, blank=True)
     description = models.CharField(_("description"), max_length=200, blank=True, default="")
+    # Whether the contact on this connection may see the client's threads and shared documents in
+    # the portal (collab.visibility): off until the office switches it on, per connection.
+    portal_access = models.BooleanField(
+        _("portal access for this client"),
+        default=False,
+        help_text=_("The contact sees this client's messages and shared documents in the portal."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -48,6 +48,7 @@ def add_connection(
     subject_is_relation: bool,
     start_date: date | None = None,
     description: str = "",
+    portal_access: bool = False,
 ) -> Connection:
     """Connect `relation` to `other`; `subject_is_relation` says whether the forward label
     ("director of") is about `relation` (Jan is director of Bakkerij) or about `other`."""
@@ -84,6 +85,7 @@ def add_connection(
         a_is_subject=a_is_subject,
         start_date=start_date,
         description=description,
+        portal_access=portal_access,
         created_by=user,
     )
     try:
@@ -124,6 +126,36 @@ def end_connection(*, connection: Connection, user: User, on: date | None = None
     a, b = connection.a, connection.b
     TimelineEvent.record(a, Event.CONNECTION_ENDED, actor=user, other_relation=b)
     TimelineEvent.record(b, Event.CONNECTION_ENDED, actor=user, other_relation=a)
+    return connection
+
+
+def client_of(connection: Connection) -> Relation | None:
+    """The client on a connection between a contact and a client, else None."""
+    a, b = connection.a, connection.b
+    if a.is_client and not b.is_client:
+        return a
+    if b.is_client and not a.is_client:
+        return b
+    return None
+
+
+@transaction.atomic
+def set_portal_access(*, connection: Connection, user: User, on: bool) -> Connection:
+    """Switch "portal access for this client" on or off; only on a current connection of a contact and a client."""
+    locked = Connection.objects.select_for_update().select_related("a", "b").get(pk=connection.pk)
+    if on:
+        ensure_editable(locked.a)
+        ensure_editable(locked.b)
+        if not locked.is_active:
+            raise ValidationError(_("This connection has ended; it gives no portal access."))
+        if client_of(locked) is None:
+            raise ValidationError(
+                _("Portal access is given on a connection between a contact and a client.")
+            )
+    if locked.portal_access != on:
+        locked.portal_access = on
+        locked.save(update_fields=["portal_access"])
+    connection.portal_access = on
     return connection
 
 

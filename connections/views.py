@@ -18,10 +18,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from connections import services
-from connections.forms import ConnectionForm, EndConnectionForm
+from connections.forms import ConnectionForm, EndConnectionForm, PortalAccessForm
 from connections.models import Connection
 from practice.access import get_scoped_or_404, member_required
 from practice.confirm import Confirmation, ask, is_confirmed
@@ -47,6 +47,7 @@ def tab_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
         }
         if connection.is_active:
             row["question"] = end_question(connection, relation)
+            row["portal_switch"] = services.client_of(connection) is not None
         (current if connection.is_active else ended).append(row)
     current.sort(key=lambda row: (row["other"].display_name.casefold(), row["connection"].pk))
     ended.sort(key=lambda row: (row["connection"].end_date, row["connection"].pk), reverse=True)
@@ -144,6 +145,7 @@ def add(request: MemberRequest, public_id: UUID) -> HttpResponse:
                     subject_is_relation=data["subject_is_relation"],
                     start_date=data["start_date"],
                     description=data["description"],
+                    portal_access=data["portal_access"],
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -241,4 +243,36 @@ def end(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
         relation,
         TAB,
         _("Connection ended: %(text)s.") % {"text": connection.describe_for(relation)},
+    )
+
+
+@require_POST
+@member_required
+def portal_access(request: MemberRequest, public_id: UUID, pk: int) -> HttpResponse:
+    """Switch the connection's "portal access for this client" (a plain POST, from the tab's row)."""
+    relation = get_relation(request, public_id, change=True)
+    connection = get_scoped_or_404(
+        request, Connection.objects.involving(relation).select_related("a", "b"), pk=pk
+    )
+    if refused := inline.refuse_if_archived(request, relation, TAB):
+        return refused
+    form = PortalAccessForm(request.POST)
+    form.is_valid()
+    on = bool(form.cleaned_data.get("portal_access"))
+    try:
+        services.set_portal_access(connection=connection, user=request.user, on=on)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return inline.back_to_tab(request, relation, TAB)
+    text = connection.describe_for(relation)
+    return inline.done(
+        request,
+        relation,
+        TAB,
+        (
+            _("Portal access switched on: %(text)s.")
+            if on
+            else _("Portal access switched off: %(text)s.")
+        )
+        % {"text": text},
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from collections.abc import Iterable
 from functools import partial
 from typing import cast
 
@@ -25,6 +26,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from connections.models import Connection
+from connections.services import set_portal_access
 from portal.models import (
     INVITATION_LIFETIME,
     TOKEN_BYTES,
@@ -109,11 +112,35 @@ def _issue(*, relation: Relation, user: User, base_url: str) -> Invitation:
     return invitation
 
 
+def client_connections(relation: Relation) -> list[Connection]:
+    """The contact's current connections to active clients: where portal access can be switched on."""
+    rows = []
+    for connection in (
+        Connection.objects.involving(relation).active().select_related("a", "b").order_by("pk")
+    ):
+        other = connection.other(relation)
+        if other.is_client and not other.is_archived:
+            rows.append(connection)
+    return rows
+
+
+def _grant(relation: Relation, connection_ids: Iterable[int], user: User) -> None:
+    """Switch on "portal access for this client" on those of the contact's client connections."""
+    wanted = {int(pk) for pk in connection_ids}
+    for connection in client_connections(relation):
+        if connection.pk in wanted:
+            set_portal_access(connection=connection, user=user, on=True)
+
+
 @transaction.atomic
-def invite(*, relation: Relation, user: User, base_url: str) -> Invitation:
+def invite(
+    *, relation: Relation, user: User, base_url: str, grant: Iterable[int] = ()
+) -> Invitation:
     """Send a contact a single-use link to set a password for the portal (14 days valid).
 
     `base_url` is the scheme and host the link starts with, e.g. `https://kring.example.nl`.
+    `grant`: ids of the contact's client connections whose portal access is switched on with it
+    (an id of any other connection is ignored).
     """
     relation = _lock(relation)
     _refuse_unless_invitable(relation)
@@ -124,6 +151,7 @@ def invite(*, relation: Relation, user: User, base_url: str) -> Invitation:
             _("%(name)s has already been invited. Resend the invitation to send a new link.")
             % {"name": relation}
         )
+    _grant(relation, grant, user)
     return _issue(relation=relation, user=user, base_url=base_url)
 
 

@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal import services
+from portal import extensions, services
 from portal.forms import AcceptInvitationForm, PortalLoginForm
 from portal.models import Invitation, PortalAccount
 from practice.access import change_required
@@ -67,7 +67,12 @@ def invite(request: MemberRequest, public_id: UUID) -> HttpResponse:
     return _staff_action(
         request,
         public_id,
-        lambda r: services.invite(relation=r, user=request.user, base_url=_base_url(request)),
+        lambda r: services.invite(
+            relation=r,
+            user=request.user,
+            base_url=_base_url(request),
+            grant=[int(pk) for pk in request.POST.getlist("portal_access") if pk.isdecimal()],
+        ),
         _("An invitation to the portal has been sent to %(email)s."),
     )
 
@@ -135,6 +140,12 @@ def header_action_context(request: MemberRequest, relation: Relation) -> dict[st
         "resend_url": reverse("portal-resend", args=args),
         "revoke_url": reverse("portal-revoke", args=args),
         "revoke_question": revoke_question(relation),
+        "client_connections": [
+            (connection, connection.other(relation))
+            for connection in services.client_connections(relation)
+        ]
+        if relation.portal_status in ("none", "revoked")
+        else [],
     }
 
 
@@ -278,5 +289,6 @@ def home(request: PortalRequest) -> HttpResponse:
             "practice": relation.practice,
             "addresses": list(relation.addresses.all()),
             "clients": _connected_clients(relation),
+            "sections": extensions.sections_for(request, account),
         },
     )

@@ -54,6 +54,8 @@ class MemberWork:
     label: Any  # a lazy translation: the column's heading
     counts: Callable[[Practice], dict[int, int]]
     places: Callable[[Membership], list[tuple[str, str, str]]]
+    # (membership) -> the actions offered on the member's page, as (label, url) pairs (Overdragen).
+    actions: Callable[[Membership], list[tuple[str, str]]] = lambda membership: []
 
 
 home_panels: dict[str, HomePanel] = {}

@@ -189,7 +189,10 @@ def _member(request: MemberRequest, pk: int) -> Membership:
 @owner_required
 def member_detail(request: MemberRequest, pk: int) -> HttpResponse:
     membership = _member(request, pk)
-    places = [(work.label, work.places(membership)) for work in extensions.member_work.values()]
+    places = [
+        (work.label, work.places(membership), work.actions(membership))
+        for work in extensions.member_work.values()
+    ]
     return render(
         request,
         "practice/member.html",

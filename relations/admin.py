@@ -13,6 +13,7 @@ from relations.models import (
     Relation,
     ServiceAgreement,
     TeamAssignment,
+    TeamRole,
     TimelineEvent,
 )
 from relations.rules import ARCHIVED_READ_ONLY
@@ -217,6 +218,22 @@ class TeamAssignmentAdmin(NoDeleteAdmin):
     search_fields = ["relation__display_name", "user__username", "user__last_name"]
     list_select_related = ["relation", "user"]
     raw_id_fields = ["relation", "user"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TeamRole)
+class TeamRoleAdmin(NoDeleteAdmin):
+    """Read here; the owner keeps the roles on Kantoor → Teamrollen (relations.roles), where the
+    required role and the roles in use are kept."""
+
+    list_display = ["practice", "key", "name", "position", "active", "required"]
+    list_filter = ["active"]
+    list_select_related = ["practice"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -38,11 +38,13 @@ from relations.demo import (
     dutch_phone,
 )
 from relations.models import (
+    MANAGER_KEY,
     Address,
     BankAccount,
     Relation,
     ServiceAgreement,
     TeamAssignment,
+    TeamRole,
     TimelineEvent,
 )
 from relations.text import fold
@@ -191,6 +193,8 @@ def _children(
     now: Any,
 ) -> None:
     addresses, banks, agreements, team, events = [], [], [], [], []
+    TeamRole.objects.seed(practice.pk)
+    manager_role = TeamRole.objects.get(practice=practice, key=MANAGER_KEY)
     services = ServiceAgreement.Service.values
     for relation, city, postcode in built:
         addresses.append(
@@ -227,7 +231,13 @@ def _children(
             )
         if relation.is_client:
             team.append(
-                TeamAssignment(practice=practice, relation=relation, user=user, role="manager")
+                TeamAssignment(
+                    practice=practice,
+                    relation=relation,
+                    user=user,
+                    role=MANAGER_KEY,
+                    team_role=manager_role,
+                )
             )
             if rng.random() < 0.7:
                 agreements.append(

@@ -122,12 +122,14 @@ def record_changes(
     fields: Iterable[str] | Mapping[int, Iterable[str]] = (),
     ledger: bool | None = None,
     now: datetime | None = None,
+    refs: Mapping[str, Any] | None = None,
 ) -> None:
     """`record_change` for many rows, in a few statements whatever their number.
 
     `values` are the same for every row (one UPDATE); `columns` name attributes whose value each
     relation carries itself (one `bulk_update`; reading `version` or `ledger_version` of an
     instance afterwards loads the new number). `fields` names the fields for every event, or per relation id.
+    `refs` are the same references on every event (member=).
     """
     if not relations:
         return
@@ -166,7 +168,7 @@ def record_changes(
             )
         Relation.objects.filter(pk__in=[r.pk for r in relations]).update(**values)
     if event:
-        _record_all(relations, event, user, now, fields)
+        _record_all(relations, event, user, now, fields, refs or {})
     for relation in bumped:
         notify_ledger(relation)
 
@@ -177,6 +179,7 @@ def _record_all(
     user: User | None,
     now: datetime,
     fields: Iterable[str] | Mapping[int, Iterable[str]],
+    refs: Mapping[str, Any],
 ) -> None:
     """`TimelineEvent.record` for many rows in one INSERT."""
     TimelineEvent.objects.bulk_create(
@@ -187,6 +190,7 @@ def _record_all(
             kind=kind,
             fields=sorted(fields[relation.pk] if isinstance(fields, Mapping) else fields),
             created_at=now,
+            **refs,
         )
         for relation in relations
     )

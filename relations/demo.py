@@ -17,6 +17,7 @@ from relations.models import (
     Relation,
     ServiceAgreement,
     TeamAssignment,
+    TeamRole,
     TimelineEvent,
 )
 
@@ -153,14 +154,48 @@ def _iban(rng):
     return _valid(rng, make, bool)
 
 
+# Who of the demo office (practice's seed_demo COLLEAGUES, by username) does what on the teams:
+# the relationship managers share the clients, the others join some of them in their own role.
+DEMO_MANAGERS = ("sanne", "mark", "fatima")
+DEMO_TEAM = (
+    ("mark", "accountant", 0.5),
+    ("pieter", "tax_advisor", 0.4),
+    ("fatima", "assistant", 0.35),
+    ("pieter", "payroll", 0.2),
+    ("lotte", "secretary", 0.3),
+)
+
+
 def _ensure_managers(practice, user) -> None:
-    """Every demo client has the demo user as relationship manager (as if they had created it)."""
-    managed = TeamAssignment.objects.filter(practice=practice, role="manager").values("relation_id")
-    TeamAssignment.objects.bulk_create(
-        TeamAssignment(practice=practice, relation=relation, user=user, role="manager")
-        for relation in Relation.objects.filter(practice=practice, kind="client").exclude(
-            pk__in=managed
+    """Every demo client has a relationship manager — the demo user (as if they had created it) or
+    one of the colleagues in turn — and a team around them: the five colleagues in their roles.
+    Idempotent: a client that has a team already is left as it is."""
+    from django.contrib.auth import get_user_model
+
+    TeamRole.objects.seed(practice.pk)
+    roles = TeamRole.objects.by_key(practice.pk)
+    people = {
+        u.username: u
+        for u in get_user_model().objects.filter(
+            memberships__practice=practice, memberships__deactivated_at=None
         )
+    }
+    managers = [user] + [people[name] for name in DEMO_MANAGERS if name in people]
+    staffed = TeamAssignment.objects.filter(practice=practice).values("relation_id")
+    clients = Relation.objects.filter(practice=practice, kind="client").exclude(pk__in=staffed)
+    rng = random.Random(f"kring-demo-team-{practice.slug}")  # noqa: S311 - demo data
+    places = []
+    for n, relation in enumerate(clients.order_by("pk")):
+        manager = managers[n % len(managers)]
+        places.append((relation, manager, "manager"))
+        for username, key, share in DEMO_TEAM:
+            if username in people and rng.random() < share:
+                places.append((relation, people[username], key))
+    TeamAssignment.objects.bulk_create(
+        TeamAssignment(
+            practice=practice, relation=relation, user=member, role=key, team_role=roles[key]
+        )
+        for relation, member, key in dict.fromkeys(places)
     )
 
 

@@ -145,7 +145,7 @@ def owner_of(relation: Relation) -> Relation | None:
 # it moves the open ones. Relations cannot import it: it calls what was registered here, inside the
 # team change's own transaction.
 
-TeamListener = Callable[["Relation", str], None]
+TeamListener = Callable[[list["Relation"], list[str]], None]
 team_listeners: list[TeamListener] = []
 
 
@@ -154,9 +154,16 @@ def register_team_listener(listener: TeamListener) -> None:
         team_listeners.append(listener)
 
 
+def teams_changed(relations: list[Relation], roles: list[str]) -> None:
+    """These relations' teams changed in these roles (one call for a bulk change: a listener
+    runs a fixed number of queries when nothing of its own is affected)."""
+    if relations and roles:
+        for listener in team_listeners:
+            listener(relations, roles)
+
+
 def team_changed(relation: Relation, role: str) -> None:
-    for listener in team_listeners:
-        listener(relation, role)
+    teams_changed([relation], [role])
 
 
 # What the Team tab warns about, from the apps built on relations (work: role tasks with nobody on the

@@ -35,6 +35,7 @@ from relations.models import (
     Relation,
     ServiceAgreement,
     TeamAssignment,
+    TeamRole,
 )
 
 COMMON_FIELDS = ("email", "phone", "mobile", "website", "language", "notes")
@@ -690,14 +691,18 @@ class TeamMemberForm(PlainTextMixin, forms.Form):
     member: forms.ModelChoiceField[User] = forms.ModelChoiceField(
         queryset=None, label=gettext_lazy("Team member")
     )
-    role = forms.ChoiceField(
-        choices=TeamAssignment.Role.choices,
-        label=gettext_lazy("Role"),
-        initial=TeamAssignment.Role.ACCOUNTANT,
+    # The office's own active roles (Kantoor → Teamrollen), in its order; posted by their key.
+    role: forms.ModelChoiceField[TeamRole] = forms.ModelChoiceField(
+        queryset=None, label=gettext_lazy("Role"), to_field_name="key"
     )
 
     def __init__(self, *args, practice, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = TeamRole.objects.filter(practice=practice).active()
+        self.fields["role"].label_from_instance = lambda role: role.label
+        self.fields["role"].empty_label = None
+        if not self.is_bound:
+            self.initial.setdefault("role", TeamAssignment.Role.ACCOUNTANT.value)
         # Only the practice's own people: another office's staff are not offered, nor accepted.
         users = (
             # A deactivated member is not offered (their past places still show on history).

@@ -12,7 +12,7 @@ from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from practice.models import Practice
@@ -672,20 +672,103 @@ class ServiceAgreement(models.Model):
         return self.status() == self.Status.RUNNING
 
 
+# The roles every office starts with (TeamRole.seed): key, English label (lazy, Dutch in the
+# catalogue), position. The keys are stable: the work processes route tasks by them.
+MANAGER_KEY = "manager"
+DEFAULT_TEAM_ROLES = (
+    (MANAGER_KEY, pgettext_lazy("team role", "Relationship manager")),
+    ("accountant", pgettext_lazy("team role", "Accountant")),
+    ("tax_advisor", pgettext_lazy("team role", "Tax advisor")),
+    ("assistant", pgettext_lazy("team role", "Assistant")),
+    ("payroll", pgettext_lazy("team role", "Payroll")),
+    ("secretary", pgettext_lazy("team role", "Secretariat")),
+)
+DEFAULT_LABELS = dict(DEFAULT_TEAM_ROLES)
+
+
+class TeamRoleQuerySet(models.QuerySet["TeamRole"]):
+    def active(self) -> TeamRoleQuerySet:
+        return self.filter(active=True)
+
+    def seed(self, practice_id: int) -> None:
+        """The office's first roles (a new practice; the data migration does the same)."""
+        have = set(self.filter(practice_id=practice_id).values_list("key", flat=True))
+        TeamRole.objects.bulk_create(
+            [
+                TeamRole(
+                    practice_id=practice_id,
+                    key=key,
+                    position=(n + 1) * 10,
+                    required=key == MANAGER_KEY,
+                )
+                for n, (key, _label) in enumerate(DEFAULT_TEAM_ROLES)
+                if key not in have
+            ]
+        )
+
+    def by_key(self, practice_id: int) -> dict[str, TeamRole]:
+        return {role.key: role for role in self.filter(practice_id=practice_id)}
+
+
+class TeamRole(models.Model):
+    """A role on a relation's team, the office's own (Kantoor → Teamrollen).
+
+    `key` is stable and unique in the practice (tasks are routed by it); `name` is what the owner
+    calls it — empty for a seeded role not renamed, which then shows its default label in the
+    reader's language. The required role (the relationship manager) is never deactivated or
+    deleted; no role in use is ever deleted.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    key = models.SlugField(_("key"), max_length=32)
+    name = models.CharField(_("name"), max_length=60, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+    required = models.BooleanField(_("required on every client"), default=False, editable=False)
+
+    objects = TeamRoleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("team role")
+        verbose_name_plural = _("team roles")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "key"], name="relations_teamrole_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        default = DEFAULT_LABELS.get(self.key)
+        return str(default) if default is not None else self.key
+
+
 class TeamAssignmentQuerySet(models.QuerySet["TeamAssignment"]):
     def managers(self) -> TeamAssignmentQuerySet:
-        return self.filter(role=TeamAssignment.Role.RELATIONSHIP_MANAGER)
+        return self.filter(role=MANAGER_KEY)
+
+    def holding(self, key: str) -> TeamAssignmentQuerySet:
+        """The places of those who hold the role `key` (its stable key, not its name)."""
+        return self.filter(role=key)
 
 
 class TeamAssignment(models.Model):
-    """An office member who looks after a relation, in a role. A client keeps a relationship manager."""
+    """An office member who looks after a relation, in one of the office's team roles. A client
+    keeps a relationship manager. `role` is the role's stable key, kept beside `team_role` so that
+    "who holds this role" is one indexed filter; the save fills whichever of the two is missing."""
 
     class Role(models.TextChoices):
-        RELATIONSHIP_MANAGER = "manager", _("Relationship manager")
+        # The keys of the seeded roles (DEFAULT_TEAM_ROLES); an office may add its own.
+        RELATIONSHIP_MANAGER = MANAGER_KEY, _("Relationship manager")
         ACCOUNTANT = "accountant", _("Accountant")
         ASSISTANT = "assistant", _("Assistant")
         PAYROLL = "payroll", _("Payroll")
         TAX_ADVISOR = "tax_advisor", _("Tax advisor")
+        SECRETARY = "secretary", pgettext_lazy("team role", "Secretariat")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     relation = models.ForeignKey(
@@ -697,7 +780,10 @@ class TeamAssignment(models.Model):
         related_name="team_assignments",
         verbose_name=_("team member"),
     )
-    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    role = models.CharField(_("role"), max_length=32)
+    team_role = models.ForeignKey(
+        TeamRole, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("role")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = TeamAssignmentQuerySet.as_manager()
@@ -714,10 +800,22 @@ class TeamAssignment(models.Model):
         indexes = [
             # "My relations": the list filtered on the current user's assignments.
             models.Index(fields=["user", "relation"], name="team_user_relation"),
+            # Who holds a role (the work processes' routing, the hand-over by role).
+            models.Index(fields=["practice", "role", "relation"], name="team_practice_role"),
         ]
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.team_role_id is None:
+            self.team_role = TeamRole.objects.get(practice_id=self.practice_id, key=self.role)
+        else:
+            self.role = self.team_role.key
+        super().save(*args, **kwargs)
+
+    def get_role_display(self) -> str:
+        return self.team_role.label
 
 
 class TimelineEvent(models.Model):
@@ -747,6 +845,8 @@ class TimelineEvent(models.Model):
         TEAM_ADDED = "team_added", _("Team member added")
         TEAM_CHANGED = "team_changed", _("Team role changed")
         TEAM_REMOVED = "team_removed", _("Team member removed")
+        # `member` is who took the places over; `fields` the role keys handed over.
+        TEAM_HANDED_OVER = "team_handed_over", _("Team places handed over")
         INVITATION_SENT = "invitation_sent", _("Portal invitation sent")
         INVITATION_ACCEPTED = "invitation_accepted", _("Portal invitation accepted")
         INVITATION_REVOKED = "invitation_revoked", _("Portal access revoked")

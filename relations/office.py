@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from practice import extensions
 from practice.http import MemberRequest
-from relations.models import Relation, TeamAssignment, TimelineEvent
+from relations.models import MANAGER_KEY, Relation, TeamAssignment, TimelineEvent
 
 RECENT_COOKIE = "kring_recent"
 RECENT_COOKIE_AGE = 60 * 60 * 24 * 30
@@ -122,13 +122,7 @@ def unmanaged_context(request: MemberRequest) -> dict[str, Any] | None:
     clients = (
         Relation.objects.filter(practice=request.membership.practice, kind=Relation.Kind.CLIENT)
         .active()
-        .exclude(
-            Exists(
-                TeamAssignment.objects.filter(
-                    relation=OuterRef("pk"), role=TeamAssignment.Role.RELATIONSHIP_MANAGER
-                )
-            )
-        )
+        .exclude(Exists(TeamAssignment.objects.filter(relation=OuterRef("pk"), role=MANAGER_KEY)))
         .order_by("display_name", "pk")
     )
     rows = list(clients[: PANEL_ROWS + 1])
@@ -167,8 +161,8 @@ def team_places(membership) -> list[tuple[str, str, str]]:
         TeamAssignment.objects.filter(
             practice=membership.practice, user=membership.user, relation__archived_at=None
         )
-        .select_related("relation")
-        .order_by("relation__display_name", "relation_id", "role")
+        .select_related("relation", "team_role")
+        .order_by("relation__display_name", "relation_id", "team_role__position")
     )
     return [
         (
@@ -178,6 +172,10 @@ def team_places(membership) -> list[tuple[str, str, str]]:
         )
         for a in assignments
     ]
+
+
+def member_actions(membership) -> list[tuple[str, str]]:
+    return [(_("Hand over"), reverse("team-hand-over", args=[membership.pk]))]
 
 
 def register() -> None:
@@ -206,5 +204,6 @@ def register() -> None:
             label=gettext_lazy("Relations"),
             counts=relation_counts,
             places=team_places,
+            actions=member_actions,
         )
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -21,6 +21,7 @@ from relations import extensions
 from relations.changes import notify_ledger, record_change, record_changes
 from relations.models import (
     COMPANY_FIELDS,
+    MANAGER_KEY,
     PRIVATE_FIELDS,
     Address,
     BankAccount,
@@ -28,6 +29,7 @@ from relations.models import (
     Relation,
     ServiceAgreement,
     TeamAssignment,
+    TeamRole,
     TimelineEvent,
 )
 from relations.rules import ensure_editable
@@ -583,7 +585,13 @@ def remove_bank_account(*, relation: Relation, user: User, account: BankAccount)
 
 # --- team ----------------------------------------------------------------------------------------
 
-MANAGER = TeamAssignment.Role.RELATIONSHIP_MANAGER
+MANAGER = MANAGER_KEY
+
+
+def manager_role_of(practice_id: int) -> Subquery:
+    """The practice's relationship manager role (seeded with it, never deleted), as a subquery an
+    INSERT reads: adding managers to many clients costs no query of its own to look it up."""
+    return Subquery(TeamRole.objects.filter(practice_id=practice_id, key=MANAGER).values("pk")[:1])
 
 
 def _ensure_managers(relations: list[Relation], user: User, now) -> None:
@@ -595,7 +603,13 @@ def _ensure_managers(relations: list[Relation], user: User, now) -> None:
     )
     unmanaged = [relation for relation in relations if relation.pk not in managed]
     TeamAssignment.objects.bulk_create(
-        TeamAssignment(practice_id=r.practice_id, relation=r, user=user, role=MANAGER)
+        TeamAssignment(
+            practice_id=r.practice_id,
+            relation=r,
+            user=user,
+            role=MANAGER,
+            team_role_id=manager_role_of(r.practice_id),
+        )
         for r in unmanaged
     )
     TimelineEvent.objects.bulk_create(
@@ -621,18 +635,46 @@ def _ensure_manager(relation: Relation, user: User) -> None:
         TimelineEvent.record(relation, Event.TEAM_ADDED, actor=user, member=user, fields=[MANAGER])
 
 
-@transaction.atomic
-def add_team_member(*, relation: Relation, user: User, member: User, role: str) -> TeamAssignment:
-    ensure_editable(relation)
-    if not Membership.objects.filter(practice_id=relation.practice_id, user=member).exists():
+def team_role(practice_id: int, role: str | TeamRole) -> TeamRole:
+    """The practice's role, by its key or as given; another practice's role is not found."""
+    key = role.key if isinstance(role, TeamRole) else role
+    found = TeamRole.objects.filter(practice_id=practice_id, key=key).first()
+    if found is None or (isinstance(role, TeamRole) and found.pk != role.pk):
+        raise ValidationError({"role": _("Choose one of the office's team roles.")})
+    return found
+
+
+def check_team_member(practice_id: int, member: User) -> None:
+    """Only an active member of the practice goes on a team (a deactivated one keeps history)."""
+    membership = Membership.objects.filter(practice_id=practice_id, user=member).first()
+    if membership is None:
         raise ValidationError({"member": _("Only members of the practice can be on the team.")})
-    if relation.team.filter(user=member, role=role).exists():
+    if membership.deactivated_at is not None:
+        raise ValidationError(
+            {"member": _("This member has been deactivated and cannot join a team.")}
+        )
+
+
+@transaction.atomic
+def add_team_member(
+    *, relation: Relation, user: User, member: User, role: str | TeamRole
+) -> TeamAssignment:
+    ensure_editable(relation)
+    check_team_member(relation.practice_id, member)
+    found = team_role(relation.practice_id, role)
+    if not found.active:
+        raise ValidationError({"role": _("This team role is no longer in use.")})
+    if relation.team.filter(user=member, role=found.key).exists():
         raise ValidationError({"role": _("This person has this role already.")})
     assignment = TeamAssignment.objects.create(
-        practice_id=relation.practice_id, relation=relation, user=member, role=role
+        practice_id=relation.practice_id,
+        relation=relation,
+        user=member,
+        role=found.key,
+        team_role=found,
     )
-    TimelineEvent.record(relation, Event.TEAM_ADDED, actor=user, member=member, fields=[role])
-    extensions.team_changed(relation, role)
+    TimelineEvent.record(relation, Event.TEAM_ADDED, actor=user, member=member, fields=[found.key])
+    extensions.team_changed(relation, found.key)
     return assignment
 
 

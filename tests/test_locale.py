@@ -75,9 +75,16 @@ def test_the_compiled_catalogue_matches_the_source():
     """A .po edit without `make messages` would leave Dutch users the old text."""
     with MO.open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
+
+    def compiled_text(entry: dict) -> str:
+        # An entry with a context (the team roles' "Tax advisor") is looked up in that context.
+        if "msgctxt" in entry:
+            return compiled.pgettext(entry["msgctxt"], entry["msgid"])
+        return compiled.gettext(entry["msgid"])
+
     stale = [
         e["msgid"]
         for e in ENTRIES
-        if "msgid_plural" not in e and compiled.gettext(e["msgid"]) != e["msgstr"][0]
+        if "msgid_plural" not in e and compiled_text(e) != e["msgstr"][0]
     ]
     assert stale == []

@@ -13,7 +13,8 @@ from relations.models import Relation, TeamAssignment
 def holders(relation: Relation, role_key: str) -> list[User]:
     return [
         a.user
-        for a in TeamAssignment.objects.filter(relation=relation, role=role_key)
+        for a in TeamAssignment.objects.filter(relation=relation)
+        .holding(role_key)
         # A deactivated member stays on the team for the record, but no longer gets work.
         .filter(
             user__memberships__practice_id=relation.practice_id,

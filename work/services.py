@@ -464,12 +464,15 @@ def _reroute(tasks: list[Task]) -> None:
             )
 
 
-def team_changed(relation: Relation, role_key: str) -> None:
-    """relations.extensions calls this after a team member was added to or removed from a role."""
+def team_changed(relations: list[Relation], role_keys: list[str]) -> None:
+    """relations.extensions calls this after team members were added to, removed from or handed
+    over in these roles: one query when no unfinished role task is affected."""
     _reroute(
         list(
             Task.objects.filter(
-                relation=relation, role_key=role_key, assignee_kind=TemplateStep.Assignee.ROLE
+                relation__in=[r.pk for r in relations],
+                role_key__in=role_keys,
+                assignee_kind=TemplateStep.Assignee.ROLE,
             )
             .unfinished()
             .select_related("relation", "assignee")

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db.models import (
     Exists,
     F,
@@ -55,8 +56,11 @@ from practice.access import change_required, member_required, scoped
 from practice.confirm import Confirmation, ask, is_confirmed
 from practice.db import analyze_after_change
 from practice.http import MemberRequest
-from relations import services
+from practice.models import Practice
+from relations import roles, services
+from relations.forms import TeamMemberForm
 from relations.models import (
+    MANAGER_KEY,
     Address,
     BankAccount,
     PortalState,
@@ -64,6 +68,7 @@ from relations.models import (
     RelationQuerySet,
     ServiceAgreement,
     TeamAssignment,
+    TeamRole,
     preferred_address_of,
     preferred_city,
 )
@@ -461,6 +466,13 @@ def _convert_preview(relation: Relation) -> str:
     return _("Becomes a client, with the next free client code")
 
 
+def _assign_preview(relation: Relation) -> str:
+    """What *Teamlid toewijzen* will do to this row: relations.roles.assign's own rules."""
+    if relation.is_archived:
+        return _("Skipped: %(reason)s") % {"reason": _("archived; restore it first")}
+    return _("Gets the team member in the role, unless they hold it there already")
+
+
 @dataclass(frozen=True)
 class BulkAction:
     service: Callable[..., services.BulkResult]
@@ -483,6 +495,16 @@ BULK_ACTIONS = {
             "ledger; a client cannot become a contact again."
         ),
         preview=_convert_preview,
+    ),
+    "assign_team": BulkAction(
+        roles.assign,
+        gettext_lazy("Assign team member"),
+        gettext_lazy("Added to the team"),
+        gettext_lazy("%(done)s added to the team, %(skipped)s skipped."),
+        question=gettext_lazy(
+            "Put one member of the office on the team of the selected relations, in one role?"
+        ),
+        preview=_assign_preview,
     ),
     "archive": BulkAction(
         services.archive,
@@ -601,11 +623,26 @@ def bulk(request: MemberRequest) -> HttpResponse:
             return _confirm_archive(request, next_url, submitted, found, not_found)
         # The confirm page listed the agreements that end: confirming it ends them.
         options["end_running"] = True
+    elif action_name == "assign_team":
+        # The role and the member are chosen on the confirm page (the list stays as light as it is).
+        form = TeamMemberForm(
+            request.POST if is_confirmed(request) else None,
+            practice=request.membership.practice,
+            auto_id="bulk_%s",
+        )
+        if not (is_confirmed(request) and form.is_valid()):
+            return _ask_bulk(request, action, ids, invalid, next_url, form=form)
+        options = {"member": form.cleaned_data["member"], "role": form.cleaned_data["role"]}
     elif action.preview is not None and not is_confirmed(request):
         return _ask_bulk(request, action, ids, invalid, next_url)
-    result = action.service(
-        practice=request.membership.practice, user=request.user, relations=found, **options
-    )
+    try:
+        result = action.service(
+            practice=request.membership.practice, user=request.user, relations=found, **options
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return HttpResponseRedirect(next_url)
     # Fresh data is fast data (practice.db): thousands of rows changed at once are what
     # autovacuum would analyse next, where it runs; here at once, and on every server.
     analyze_after_change(len(result.done), Relation, ServiceAgreement)
@@ -641,8 +678,10 @@ def _ask_bulk(
     ids: list[uuid.UUID],
     invalid: list[str],
     next_url: str,
+    form: forms.Form | None = None,
 ) -> HttpResponse:
-    """The bulk action's confirm page: each selected row with what will happen to it."""
+    """The bulk action's confirm page: each selected row with what will happen to it (and the
+    choices the action still needs, `form`, posted along)."""
     assert action.preview is not None
     found = {
         relation.public_id: relation
@@ -675,6 +714,7 @@ def _ask_bulk(
             rows=shown,
             hidden=hidden,
             danger=False,
+            form=form,
         ),
     )
 
@@ -876,9 +916,7 @@ def _team_cells(members: str | None, roles: dict[str, str]) -> tuple[str, str]:
         (part.partition(ROLE_SEPARATOR)[::2] for part in members.split(TEAM_SEPARATOR)),
         key=lambda member: (order.get(member[0], len(order)), member[1].casefold()),
     )
-    managers = ", ".join(
-        name for role, name in team if role == TeamAssignment.Role.RELATIONSHIP_MANAGER
-    )
+    managers = ", ".join(name for role, name in team if role == MANAGER_KEY)
     everyone = ", ".join(f"{name} ({roles.get(role, role)})" for role, name in team)
     return managers, everyone
 
@@ -929,7 +967,7 @@ def _export_rows(relations: QuerySet[Relation], labels: dict[str, Any]) -> Itera
         ]
 
 
-def _export_labels() -> dict[str, Any]:
+def _export_labels(practice: Practice) -> dict[str, Any]:
     """Translated now: the rows are produced after the view returns, while the response streams."""
     return {
         "header": [
@@ -952,7 +990,8 @@ def _export_labels() -> dict[str, Any]:
         ],
         "kinds": {value: str(label) for value, label in Relation.Kind.choices},
         "entities": {value: str(label) for value, label in Relation.Entity.choices},
-        "roles": {value: str(label) for value, label in TeamAssignment.Role.choices},
+        # The office's own roles, in its order.
+        "roles": {role.key: role.label for role in TeamRole.objects.filter(practice=practice)},
         "archived": _("Archived"),
         "active": _("Active"),
     }
@@ -967,7 +1006,7 @@ def _exported(request: MemberRequest) -> Iterator[list[str]]:
     relations = filter_relations(
         scoped(request, Relation.objects.all()), filters, user=request.user
     )
-    return _export_rows(relations, _export_labels())
+    return _export_rows(relations, _export_labels(request.membership.practice))
 
 
 @require_GET

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from practice.http import MemberRequest
 from relations import services
 from relations.extensions import Tab, register_tab
-from relations.models import Address, BankAccount, Relation, ServiceAgreement, TeamAssignment
+from relations.models import Address, BankAccount, Relation, ServiceAgreement, TeamRole
 from relations.views import parts, team
 
 TIMELINE_PAGE_SIZE = 25
@@ -46,8 +46,9 @@ def overview_context(request: MemberRequest, relation: Relation) -> dict[str, An
 def timeline_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
     events = relation.timeline.select_related("actor", "other_relation", "agreement", "member")
     page = Paginator(events, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    roles = {r.key: r.label for r in TeamRole.objects.filter(practice_id=relation.practice_id)}
     for event in page:
-        event.field_names = field_names(event)  # type: ignore[attr-defined]  # for the template
+        event.field_names = field_names(event, roles)  # type: ignore[attr-defined]  # for the template
     return {"events": page}
 
 
@@ -55,11 +56,10 @@ def timeline_context(request: MemberRequest, relation: Relation) -> dict[str, An
 EVENT_MODELS = (("address_", Address), ("bank_", BankAccount), ("agreement_", ServiceAgreement))
 
 
-def field_names(event) -> list[str]:
+def field_names(event, roles: dict[str, str]) -> list[str]:
     """What an event lists after its title: changed fields by their label in the user's language
     (an address's, bank account's or agreement's own fields for their events), or a team role."""
     if event.kind.startswith("team_"):
-        roles = dict(TeamAssignment.Role.choices)
         return [str(roles.get(role, role)) for role in event.fields]
     model = next(
         (model for prefix, model in EVENT_MODELS if event.kind.startswith(prefix)), Relation

@@ -29,7 +29,11 @@ TAB = "team"
 
 
 def tab_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
-    team = list(relation.team.select_related("user").order_by("role", "user__first_name", "pk"))
+    team = list(
+        relation.team.select_related("user", "team_role").order_by(
+            "team_role__position", "user__first_name", "pk"
+        )
+    )
     form = None
     if inline.can_change(request, relation):
         form = TeamMemberForm(practice=relation.practice, auto_id="team_%s")

@@ -103,3 +103,25 @@ def test_seed_demo_numbers_validate():
     assert all(
         vat.is_valid(v) for v in demo.exclude(vat_number="").values_list("vat_number", flat=True)
     )
+
+
+def test_seed_demo_fills_teams_with_the_colleagues_in_their_roles():
+    from relations.models import TeamAssignment
+
+    call_command("seed_demo")
+    demo = Practice.objects.get(slug="demo")
+    places = set(TeamAssignment.objects.filter(practice=demo).values_list("user__username", "role"))
+    held = {username for username, _role in places}
+    assert {"demo", "sanne", "mark", "fatima", "pieter", "lotte"} <= held
+    assert {role for _username, role in places} == {
+        "manager",
+        "accountant",
+        "tax_advisor",
+        "assistant",
+        "payroll",
+        "secretary",
+    }
+    # Every place points at the demo office's own role of its key.
+    assert (
+        not TeamAssignment.objects.filter(practice=demo).exclude(team_role__practice=demo).exists()
+    )

@@ -68,6 +68,7 @@ def test_every_built_in_tab_is_in_the_registry_in_order(practice):
         "agreements",
         "work",  # the work app's Werkprocessen, for clients
         "ledger",
+        "chat",  # collab's, registered from its AppConfig.ready() (clients only)
         "timeline",
     ]
     assert [slug for slug, _label in tabs_for(person)] == [

@@ -225,6 +225,24 @@ STAFF: dict[str, Staff] = {
     "connections-end": Staff(
         ("GET", "POST"), CHANGE, data=lambda side: {"end_date": _today(), **CONFIRMED}
     ),
+    "connections-portal-access": Staff(
+        ("POST",), CHANGE, data=lambda side: {"portal_access": "on"}
+    ),
+    # Chat (collab): threads on the client; reading is a member's, writing needs change.
+    "chat-new": Staff(
+        ("GET", "POST"),
+        CHANGE,
+        data=lambda side: {"subject": "Overgenomen", "body": "Hallo", "visibility": "visible"},
+    ),
+    "chat-thread": Staff(("GET",), MEMBER),
+    "inbox": Staff(("GET",), MEMBER),
+    "chat-post": Staff(
+        ("POST",), CHANGE, data=lambda side: {"body": "Overgenomen", "visibility": "internal"}
+    ),
+    "chat-read": Staff(
+        ("POST",), MEMBER, readonly_may_post="one's own read mark, not the office's data"
+    ),
+    "chat-withdraw": Staff(("GET", "POST"), CHANGE, data=lambda side: CONFIRMED),
     "portal-invite": Staff(("POST",), CHANGE, relation="contact"),
     "portal-resend": Staff(("POST",), CHANGE, relation="invited"),
     "portal-revoke": Staff(
@@ -259,6 +277,15 @@ STAFF: dict[str, Staff] = {
     "office-invitation-resend": Staff(("POST",), OWNER),
     "office-invitation-revoke": Staff(("GET", "POST"), OWNER, data=lambda side: CONFIRMED),
     "office-two-step": Staff(("POST",), OWNER, data=lambda side: {"require_two_step": "on"}),
+    # Kantoor → Teamrollen and Overdragen (relations/views/roles.py): the owner's only.
+    "team-roles": Staff(("GET", "POST"), OWNER, data=lambda side: {"name": "Kwaliteit"}),
+    "team-role-rename": Staff(("POST",), OWNER, data=lambda side: {"name": "Controle"}),
+    "team-role-move": Staff(("POST",), OWNER, data=lambda side: {"direction": "up"}),
+    "team-role-active": Staff(("POST",), OWNER, data=lambda side: {"active": "0"}),
+    "team-role-delete": Staff(("GET", "POST"), OWNER, data=lambda side: CONFIRMED),
+    "team-hand-over": Staff(
+        ("GET", "POST"), OWNER, data=lambda side: {"to": side.owner.pk, **CONFIRMED}
+    ),
     # Mijn account: one's own account, so a read-only member may change it too.
     "account": Staff(
         ("GET", "POST"),
@@ -389,7 +416,18 @@ STAFF.update(
 )
 
 # The client portal's own pages: anonymous users go to the portal's login, staff get 404.
-PORTAL = {"portal-home", "portal-two-step", "portal-two-step-off", "portal-two-step-codes"}
+PORTAL = {
+    "portal-home",
+    "portal-two-step",
+    "portal-two-step-off",
+    "portal-two-step-codes",
+    # Chat (collab.portal_views): tests/security/test_portal_chat.py
+    "portal-chat",
+    "portal-chat-new",
+    "portal-chat-thread",
+    "portal-chat-post",
+    "portal-chat-read",
+}
 
 EXEMPT = {
     "login": "the login page is open to anyone",
@@ -433,6 +471,9 @@ PK_OBJECTS: dict[str, Callable[[Side], Any]] = {
     "done-tasks": lambda side: side.done_task,
     "templates": lambda side: side.process_template,
     "steps": lambda side: side.template_step,
+    "team-roles": lambda side: side.team_role,
+    "chat": lambda side: side.thread,
+    "messages": lambda side: side.message,
 }
 TAB = "timeline"
 

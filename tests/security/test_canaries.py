@@ -635,3 +635,21 @@ def test_another_offices_work_never_shows_in_ones_own(world):
     assert b.task.status == "open"
     planner = client.get(reverse("work-planner"), {"template": a.process_template.pk})
     assert b.client.display_name not in planner.content.decode()
+
+
+def test_the_team_roles_and_hand_over_pages_show_only_the_own_office(world):
+    """Another office's roles and people are never offered on A's team roles, hand-over or bulk
+    assign pages (its role is named after it: "Controller praktijk-b")."""
+    client = staff_client(world.a.owner)
+    a, b = world.a, world.b
+    roles_page = client.get(reverse("team-roles")).content.decode()
+    hand_over = client.get(reverse("team-hand-over", args=[a.membership.pk])).content.decode()
+    assign = client.post(
+        reverse("relations-bulk"), {"action": "assign_team", "ids": [str(a.client.public_id)]}
+    ).content.decode()
+    for html in (roles_page, hand_over, assign):
+        assert escape(b.team_role.name) not in html
+        for user in (b.owner, b.staff, b.readonly):
+            assert escape(user.get_full_name()) not in html
+    assert escape(a.team_role.name) in roles_page
+    assert escape(a.owner.get_full_name()) in hand_over

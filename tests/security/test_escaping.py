@@ -413,3 +413,59 @@ def test_the_work_pages_escape_template_step_client_and_member_names(
         reverse("work-planner"), {"template": template.pk, "period": "2026-Q3"}
     )
     assert_escaped(page(planner), payload, count=2)  # the template and the client
+
+
+def test_team_roles_and_the_hand_over_escape_names(owner_client, practice, world, payload):
+    """Kantoor → Teamrollen: a role named `payload` (typed, stored as text) on the roles page, the
+    Team tab and the timeline; the hand-over's preview and report name the relations as text."""
+    from relations import roles
+    from relations.models import TeamRole
+
+    typed = SINGLE_LINE_FORBIDDEN.sub("", payload)[:60].strip() or "x"
+    role = roles.add_role(practice=practice, name=typed)
+    company = world["company"]
+    relations.add_team_member(relation=company, user=world["eve"], member=world["eve"], role=role)
+    assert_escaped(page(owner_client.get(reverse("team-roles"))), typed)
+    assert_escaped(page(owner_client.get(tab(company, "team"))), typed)
+    assert_escaped(page(owner_client.get(tab(company, "timeline"))), typed)
+    assert TeamRole.objects.get(pk=role.pk).name == typed
+    membership = Membership.objects.get(user=world["eve"], practice=practice)
+    url = reverse("team-hand-over", args=[membership.pk])
+    owner = Membership.objects.get(practice=practice, role=Membership.Role.OWNER).user
+    preview = page(owner_client.post(url, {"to": owner.pk}))
+    assert_escaped(preview, payload)
+    done = page(owner_client.post(url, {"to": owner.pk, "confirmed": "1"}))
+    assert_escaped(done, payload)
+
+
+def test_the_chat_escapes_subjects_and_messages_for_the_office_and_the_contact(
+    client, world, payload, practice, staff_client, staff
+):
+    from collab import services as collab_services
+    from portal.models import PortalAccount
+
+    company, contact = world["company"], world["contact"]
+    Connection.objects.filter(a__in=[company, contact], b__in=[company, contact]).update(
+        portal_access=True
+    )
+    thread = collab_services.start_thread(
+        client=company,
+        user=staff,
+        subject=payload,
+        body=payload,
+        internal=False,
+        base_url="http://testserver",
+    )
+    tab_page = page(staff_client.get(tab(company, "chat")))
+    assert_escaped(tab_page, payload, count=2)  # the client's name and the subject
+    thread_page = page(
+        staff_client.get(reverse("chat-thread", args=[company.public_id, thread.pk]))
+    )
+    assert_escaped(thread_page, payload, count=3)  # name, subject, message
+    user = UserFactory(username="portal-escape", email=contact.email)
+    PortalAccount.objects.create(practice=practice, relation=contact, user=user)
+    client.force_login(user)
+    listing = page(client.get(reverse("portal-chat")))
+    assert_escaped(listing, payload, count=2)  # the subject and the client
+    portal_thread = page(client.get(reverse("portal-chat-thread", args=[thread.pk])))
+    assert_escaped(portal_thread, payload, count=3)  # subject, client, message

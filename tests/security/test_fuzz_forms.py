@@ -39,7 +39,8 @@ from hypothesis.control import currently_in_test_context
 from connections.forms import role_choices
 from connections.models import Connection
 from practice.forms import MULTI_LINE_FORBIDDEN, SINGLE_LINE_FORBIDDEN
-from relations.models import Relation, ServiceAgreement
+from practice.models import Membership
+from relations.models import Relation, ServiceAgreement, TeamAssignment, TeamRole
 from sync.models import LedgerConnection
 from tests.factories import (
     PASSWORD,
@@ -213,7 +214,7 @@ def query_params(fields: dict[str, st.SearchStrategy]) -> st.SearchStrategy[dict
 
 # --- posting and watching the database ---------------------------------------------------------------
 
-KRING_APPS = ("practice", "relations", "connections", "portal", "sync", "work", "auth")
+KRING_APPS = ("practice", "relations", "connections", "portal", "sync", "collab", "work", "auth")
 
 
 def snapshot() -> dict[str, list[dict]]:
@@ -1129,6 +1130,19 @@ def test_starting_a_process_survives_any_input(
         assert response.status_code in (200, 302)
 
 
+# --- Kantoor → Teamrollen, Teamlid toewijzen, Overdragen ---------------------------------------------
+
+
+@FUZZ
+@given(data=form_data({"name": free_text("Controller", max_length=60)}))
+def test_adding_a_team_role_survives_any_name(owner_client, practice, data):
+    with rolled_back():
+        post_form(owner_client, reverse("team-roles"), data)
+        for role in TeamRole.objects.filter(practice=practice):
+            assert_clean_text({"name": role.name, "key": role.key})
+            assert role.key.isascii()
+
+
 @FUZZ
 @given(
     params=query_params(
@@ -1152,6 +1166,27 @@ def test_the_planner_and_its_bulk_start_survive_any_input(
 
 
 @FUZZ
+@given(
+    data=form_data(
+        {
+            "name": free_text("Controle", max_length=60),
+            "direction": choice("up", "down"),
+            "active": choice("0", "1"),
+        }
+    ),
+    which=st.sampled_from(["team-role-rename", "team-role-move", "team-role-active"]),
+)
+def test_changing_a_team_role_survives_any_input(owner_client, practice, data, which):
+    with rolled_back():
+        manager = TeamRole.objects.get(practice=practice, key="manager")
+        response = send(owner_client, reverse(which, args=[manager.pk]), data)
+        assert response.status_code == 302
+        manager.refresh_from_db()
+        assert manager.active  # the required role stays, whatever was posted
+        assert_clean_text({"name": manager.name})
+
+
+@FUZZ
 @given(data=st.data())
 def test_the_extension_form_survives_any_input(staff_client, client_company, data):
     from work.models import DeadlineKind
@@ -1171,3 +1206,127 @@ def test_the_extension_form_survives_any_input(staff_client, client_company, dat
             data.draw(form_data(fields, confirmed=st.just("1"))),
             status_ok=302,
         )
+
+
+@FUZZ
+@given(data=st.data())
+def test_assigning_in_bulk_and_handing_over_survive_any_input(
+    owner_client, owner, staff, outsider, client_company, data
+):
+    member_ids = [str(u.pk) for u in (staff, owner, outsider)]
+    fields = {
+        "member": Field(st.sampled_from(member_ids), text()),
+        "to": Field(st.sampled_from(member_ids), text()),
+        "role": choice("manager", "accountant", "tax_advisor", "secretary"),
+        "confirmed": choice("1"),
+    }
+    drawn = data.draw(form_data(fields))
+    with rolled_back():
+        TeamAssignment.objects.create(
+            practice=client_company.practice, relation=client_company, user=staff, role="payroll"
+        )
+        bulk = {"action": "assign_team", "ids": [str(client_company.public_id)], **drawn}
+        response = send(owner_client, reverse("relations-bulk"), bulk)
+        assert response.status_code in (200, 302)
+        membership = Membership.objects.get(user=staff, practice=client_company.practice)
+        response = send(owner_client, reverse("team-hand-over", args=[membership.pk]), drawn)
+        assert response.status_code == 200
+        # Never someone from another practice on the team, whatever was posted.
+        assert not client_company.team.filter(user=outsider).exists()
+
+
+# --- chat (collab) ---------------------------------------------------------------------------------
+
+MESSAGE = {
+    "body": free_text("Wilt u de jaaropgaaf sturen?", "Regel 1\nRegel 2", max_length=10_000),
+    "visibility": choice("visible", "internal"),
+}
+
+
+def _assert_clean_messages() -> None:
+    from collab.models import Message, Thread
+
+    for body in Message.objects.values_list("body", flat=True):
+        assert not MULTI_LINE_FORBIDDEN.search(body), body
+    for subject in Thread.objects.values_list("subject", flat=True):
+        assert not SINGLE_LINE_FORBIDDEN.search(subject), subject
+
+
+@FUZZ
+@given(data=st.data(), new=st.booleans())
+def test_the_chat_forms_survive_any_input(staff_client, staff, client_company, data, new):
+    from collab import services as collab_services
+
+    with rolled_back():
+        if new:
+            url = reverse("chat-new", args=[client_company.public_id])
+            fields = {**MESSAGE, "subject": free_text("Btw Q3", max_length=200)}
+        else:
+            thread = collab_services.start_thread(
+                client=client_company,
+                user=staff,
+                subject="Btw",
+                body="Eerste",
+                internal=True,
+                base_url="http://testserver",
+            )
+            url = reverse("chat-post", args=[client_company.public_id, thread.pk])
+            first = thread.messages.get()
+            fields = {
+                **MESSAGE,
+                "reply_to": Field(st.sampled_from(["", str(first.pk)]), text()),
+            }
+        _response, accepted = post_form(staff_client, url, data.draw(form_data(fields)))
+        if accepted:
+            _assert_clean_messages()
+
+
+@FUZZ
+@given(data=st.data(), new=st.booleans())
+def test_the_portal_chat_forms_survive_any_input(
+    client, practice, staff, client_company, data, new
+):
+    from collab import services as collab_services
+    from connections import services as connection_services
+    from portal.models import PortalAccount
+    from tests.factories import UserFactory
+
+    with rolled_back():
+        jan = RelationFactory(practice=practice, contact=True, private=True, email="jan@x.example")
+        user = UserFactory(username="portal-jan", email="jan@x.example")
+        PortalAccount.objects.create(practice=practice, relation=jan, user=user)
+        connection_services.add_connection(
+            practice=practice,
+            user=staff,
+            relation=jan,
+            other=client_company,
+            type=Connection.Type.CONTACT_PERSON,
+            subject_is_relation=True,
+            portal_access=True,
+        )
+        client.force_login(user)
+        if new:
+            url = reverse("portal-chat-new")
+            elsewhere = RelationFactory(practice=practice, legal_name="Geen toegang B.V.")
+            fields = {
+                "client": Field(
+                    st.just(str(client_company.public_id)),
+                    st.sampled_from([str(elsewhere.public_id), str(uuid.uuid4())]) | text(),
+                ),
+                "subject": free_text("Vraag", max_length=200),
+                "body": MESSAGE["body"],
+            }
+        else:
+            thread = collab_services.start_thread(
+                client=client_company,
+                user=staff,
+                subject="Btw",
+                body="Eerste",
+                internal=False,
+                base_url="http://testserver",
+            )
+            url = reverse("portal-chat-post", args=[thread.pk])
+            fields = {"body": MESSAGE["body"]}
+        _response, accepted = post_form(client, url, data.draw(form_data(fields)))
+        if accepted:
+            _assert_clean_messages()

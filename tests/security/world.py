@@ -28,13 +28,22 @@ from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
+from collab import services as collab_services
+from collab.models import Message, Thread
 from connections import services as connection_services
 from connections.models import Connection
 from portal import services as portal_services
 from practice import members as office_members
 from practice.models import Membership, Practice, StaffInvitation
 from relations import services as relation_services
-from relations.models import Address, BankAccount, Relation, ServiceAgreement, TeamAssignment
+from relations.models import (
+    Address,
+    BankAccount,
+    Relation,
+    ServiceAgreement,
+    TeamAssignment,
+    TeamRole,
+)
 from sync.mapping import customer_for, customer_to_dict
 from sync.models import ImportRun, LedgerConnection, LocalDebtor, SyncState
 from tests.factories import (
@@ -51,6 +60,8 @@ from work import services as work_services
 from work.models import Process, ProcessTemplate, Task, TemplateStep
 
 PORTAL_PASSWORD = "tulpen-bollen-veld-42"
+# In every internal note of the world: no portal page nor any e-mail to a contact may hold it.
+INTERNAL_CANARY = "Binnenkanarie-notitie-Zq9"
 TOKEN_IN_LINK = re.compile(r"http://testserver/portal/accept/([A-Za-z0-9_\-]+)/")
 # Valid BSNs (eleven-test), one per practice, so a leak would show whose it is.
 BSNS = {"a": "111222333", "b": "123456782"}
@@ -89,6 +100,10 @@ class Side:
     process: Process  # the client's Q1 2026, running
     task: Task  # its open task, in the payroll role's queue: any colleague may take it
     done_task: Task  # the task of the client's Q2 2026, done (and so reopenable)
+    team_role: TeamRole  # a role of the office's own, held on no team (deletable)
+    thread: Thread  # on the client; the portal contact sees it (portal access on its connection)
+    message: Message  # the thread's visible first message (withdrawable)
+    internal_note: Message  # an internal note in the thread, holding INTERNAL_CANARY
 
     def relations(self) -> list[Relation]:
         return [
@@ -268,6 +283,35 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
     done_task = started("2026-Q2").tasks.get()
     work_services.complete(task=done_task, user=staff, version=done_task.version)
     done_task.refresh_from_db()
+    team_role = TeamRole.objects.create(
+        practice=practice, key="controller", name=f"Controller {label}", position=70
+    )
+    # Kees (the portal contact) is contact person at the client, with portal access for it.
+    connection_services.add_connection(
+        practice=practice,
+        user=staff,
+        relation=portal_contact,
+        other=client,
+        type=Connection.Type.CONTACT_PERSON,
+        subject_is_relation=True,
+        portal_access=True,
+    )
+    thread = collab_services.start_thread(
+        client=client,
+        user=staff,
+        subject=f"{prefix} Jaarrekening",
+        body=f"{prefix}: wilt u de jaaropgaaf sturen?",
+        internal=False,
+        base_url="http://testserver",
+    )
+    message = thread.messages.get()
+    internal_note = collab_services.post_staff_message(
+        thread=thread,
+        user=staff,
+        body=f"{INTERNAL_CANARY} {label}: klant betaalt traag",
+        internal=True,
+        base_url="http://testserver",
+    )
     return Side(
         label=label,
         practice=practice,
@@ -298,6 +342,10 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         process=process,
         task=task,
         done_task=done_task,
+        team_role=team_role,
+        thread=thread,
+        message=message,
+        internal_note=internal_note,
     )
 
 

@@ -95,3 +95,17 @@ def test_the_team_tab_warns_of_role_tasks_nobody_on_the_team_can_do(
         relation=client_relation, user=owner, member=owner, role="accountant"
     )
     assert "Nobody on the team is" not in owner_client.get(url).text
+
+
+def test_handing_a_members_places_over_moves_their_role_tasks_too(
+    practice, client_relation, vat_template, owner, staff, carol
+):
+    from relations import roles as team_roles
+
+    first = services.start_process(
+        relation=client_relation, template=vat_template, period=Q3, user=owner
+    ).tasks.get(position=1)
+    assert first.assignee == staff
+    team_roles.hand_over(practice=practice, user=owner, member=staff, to=carol)
+    first.refresh_from_db()
+    assert first.assignee == carol

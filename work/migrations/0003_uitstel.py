@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('practice', '0003_auditevent_detail_auditevent_subject_and_more'),
-        ('relations', '0009_timeline_work_kinds'),
+        ('relations', '0010_team_handed_over'),
         ('work', '0002_seed_deadline_kinds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
