@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "sync",
     "lookups",
     "collab",
+    "work",
     "axes",
     # Two-step login (practice.two_step): TOTP devices and the recovery codes.
     "django_otp",
@@ -264,6 +266,11 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-sweep": {
         "task": "sync.sweep",
         "schedule": env.float("LEDGER_SWEEP_SECONDS", default=60),
+    },
+    # Werkprocessen: each member's one e-mail of what is overdue and due today (work.digest).
+    "work-daily-digest": {
+        "task": "work.daily_digest",
+        "schedule": crontab(hour=env.int("WORK_DIGEST_HOUR", default=7), minute=0),
     },
 }
 

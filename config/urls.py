@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include(collab_urls.inbox_urlpatterns)),
     path("", include("sync.ledger_urls")),
     path("ledger/", include("sync.urls")),
+    path("", include("work.urls")),
     path("", include("practice.urls")),
 ]
 

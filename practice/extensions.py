@@ -73,3 +73,19 @@ def register_first_step(step: FirstStep) -> None:
 
 def register_member_work(work: MemberWork) -> None:
     member_work[work.key] = work
+
+
+# A member deactivated (practice.members.deactivate): the apps built on practice let go of what was
+# theirs (the work app puts their role tasks back to the role), inside the same transaction.
+MemberListener = Callable[["Membership"], None]
+deactivation_listeners: list[MemberListener] = []
+
+
+def register_deactivation_listener(listener: MemberListener) -> None:
+    if listener not in deactivation_listeners:
+        deactivation_listeners.append(listener)
+
+
+def member_deactivated(membership: Membership) -> None:
+    for listener in deactivation_listeners:
+        listener(membership)

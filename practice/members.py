@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from practice import audit
+from practice import audit, extensions
 from practice.http import MemberRequest
 from practice.mail import PlainTextMail
 from practice.models import AuditEvent, Membership, Practice, StaffInvitation
@@ -303,6 +303,7 @@ def deactivate(request: MemberRequest, *, membership: Membership) -> Membership:
     current.deactivated_at = timezone.now()
     current.deactivated_by = request.user
     current.save(update_fields=["deactivated_at", "deactivated_by"])
+    extensions.member_deactivated(current)
     _sync_login(current.user)
     audit.record(request, Event.MEMBER_DEACTIVATED, practice=current.practice, subject=current.user)
     return current

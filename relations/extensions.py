@@ -227,3 +227,45 @@ def register_company_finder(finder: CompanyFinder) -> None:
 
 def company_finder_for(practice_id: int) -> CompanyFinder | None:
     return next((f for f in company_finders if f.enabled(practice_id)), None)
+
+
+# --- who hears of a team change ------------------------------------------------------------------
+#
+# The work app routes a client's role tasks to the role's holders on its team; when the team changes
+# it moves the open ones. Relations cannot import it: it calls what was registered here, inside the
+# team change's own transaction.
+
+TeamListener = Callable[[list["Relation"], list[str]], None]
+team_listeners: list[TeamListener] = []
+
+
+def register_team_listener(listener: TeamListener) -> None:
+    if listener not in team_listeners:
+        team_listeners.append(listener)
+
+
+def teams_changed(relations: list[Relation], roles: list[str]) -> None:
+    """These relations' teams changed in these roles (one call for a bulk change: a listener
+    runs a fixed number of queries when nothing of its own is affected)."""
+    if relations and roles:
+        for listener in team_listeners:
+            listener(relations, roles)
+
+
+def team_changed(relation: Relation, role: str) -> None:
+    teams_changed([relation], [role])
+
+
+# What the Team tab warns about, from the apps built on relations (work: role tasks with nobody on the
+# team to do them). Each notice finder runs a fixed number of queries and returns sentences.
+TeamNotices = Callable[["Relation"], list[str]]
+team_notice_finders: list[TeamNotices] = []
+
+
+def register_team_notices(finder: TeamNotices) -> None:
+    if finder not in team_notice_finders:
+        team_notice_finders.append(finder)
+
+
+def team_notices(relation: Relation) -> list[str]:
+    return [notice for finder in team_notice_finders for notice in finder(relation)]

@@ -850,6 +850,11 @@ class TimelineEvent(models.Model):
         INVITATION_SENT = "invitation_sent", _("Portal invitation sent")
         INVITATION_ACCEPTED = "invitation_accepted", _("Portal invitation accepted")
         INVITATION_REVOKED = "invitation_revoked", _("Portal access revoked")
+        # Werkprocessen (the work app): the event says what happened; the process is on the tab.
+        PROCESS_STARTED = "process_started", _("Work process started")
+        TASK_DONE = "task_done", _("Task done")
+        TASK_SKIPPED = "task_skipped", _("Task skipped")
+        PROCESS_DONE = "process_done", _("Work process done")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
     relation = models.ForeignKey(

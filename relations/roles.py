@@ -27,6 +27,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from practice.models import Practice
+from relations import extensions
 from relations.changes import record_changes
 from relations.models import MANAGER_KEY, Relation, TeamAssignment, TeamRole, TimelineEvent
 from relations.services import BulkResult, check_team_member, team_role
@@ -161,6 +162,7 @@ def assign(
         TeamAssignment(practice=practice, relation=r, user=member, role=role.key, team_role=role)
         for r in result.done
     )
+    extensions.teams_changed(result.done, [role.key])  # the apps above move their role work
     record_changes(
         result.done,
         user=user,
@@ -266,6 +268,7 @@ def hand_over(
         now=timezone.now(),
         refs={"member": to},
     )
+    extensions.teams_changed(plan.relations, sorted({key for ks in keys.values() for key in ks}))
     return plan
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from practice.models import Membership, Practice
+from relations import extensions
 from relations.changes import notify_ledger, record_change, record_changes
 from relations.models import (
     COMPANY_FIELDS,
@@ -673,6 +674,7 @@ def add_team_member(
         team_role=found,
     )
     TimelineEvent.record(relation, Event.TEAM_ADDED, actor=user, member=member, fields=[found.key])
+    extensions.team_changed(relation, found.key)
     return assignment
 
 
@@ -689,6 +691,7 @@ def remove_team_member(*, assignment: TeamAssignment, user: User) -> None:
     TimelineEvent.record(
         relation, Event.TEAM_REMOVED, actor=user, member=assignment.user, fields=[assignment.role]
     )
+    extensions.team_changed(relation, assignment.role)
 
 
 # --- agreements ----------------------------------------------------------------------------------

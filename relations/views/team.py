@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from practice.access import change_required
 from practice.http import MemberRequest
-from relations import services
+from relations import extensions, services
 from relations.forms import TeamMemberForm
 from relations.models import Relation
 from relations.views import inline
@@ -41,6 +41,7 @@ def tab_context(request: MemberRequest, relation: Relation) -> dict[str, Any]:
         "team": team,
         "team_form": form,
         "team_add_url": reverse("relations-team-add", args=[relation.public_id]),
+        "team_notices": extensions.team_notices(relation),
     }
 
 

@@ -66,6 +66,7 @@ def test_every_built_in_tab_is_in_the_registry_in_order(practice):
         "connections",
         "team",
         "agreements",
+        "work",  # the work app's Werkprocessen, for clients
         "ledger",
         "tools",
         "chat",  # collab's, registered from its AppConfig.ready() (clients only)

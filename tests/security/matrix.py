@@ -363,6 +363,88 @@ STAFF: dict[str, Staff] = {
     ),
 }
 
+
+def _deadline_kind(side: Side, key: str) -> int:
+    from work.models import DeadlineKind
+
+    return DeadlineKind.objects.get(practice=side.practice, key=key).pk
+
+
+def _template_form(side: Side) -> dict[str, Any]:
+    return {"name": f"Jaarwerk {side.label}", "service": "annual_accounts", "period_kind": "year"}
+
+
+def _step_form(side: Side) -> dict[str, Any]:
+    return {
+        "position": 2,
+        "title": "Aangifte indienen",
+        "assignee_kind": "starter",
+        "due_rule": "after_previous",
+        "days": 3,
+        "checklist_text": "Controleren\nIndienen",
+    }
+
+
+STAFF.update(
+    {
+        # Werkprocessen (work/): Mijn taken, the tasks' actions, starting a process, the templates.
+        "work-tasks": Staff(("GET",), MEMBER),
+        "work-tasks-complete": Staff(
+            ("POST",),
+            CHANGE,
+            data=lambda side: {"tasks": [f"{side.task.pk}:{side.task.version}"]},
+        ),
+        "work-digest": Staff(
+            ("POST",),
+            MEMBER,
+            data=lambda side: {"enabled": "0"},
+            readonly_may_post="one's own daily e-mail, not the office's data",
+        ),
+        "work-task-claim": Staff(("POST",), CHANGE),
+        "work-task-complete": Staff(
+            ("POST",), CHANGE, data=lambda side: {"version": side.task.version}
+        ),
+        "work-task-skip": Staff(
+            ("GET", "POST"),
+            CHANGE,
+            data=lambda side: {"version": side.task.version, "reason": "Niet van toepassing"},
+        ),
+        "work-task-reopen": Staff(("POST",), CHANGE),
+        "work-start": Staff(
+            ("GET", "POST"),
+            CHANGE,
+            data=lambda side: {"template": side.process_template.pk, "period": "2025-Q4"},
+        ),
+        "work-extension": Staff(
+            ("GET", "POST"),
+            CHANGE,
+            data=lambda side: {
+                "deadline_kind": _deadline_kind(side, "ib"),
+                "fiscal_year": 2025,
+                "due_date": "2027-05-03",
+                "reason": "Uitstelregeling",
+                "confirmed": "1",
+            },
+        ),
+        "work-planner": Staff(("GET",), MEMBER),
+        "work-planner-start": Staff(
+            ("POST",),
+            CHANGE,
+            data=lambda side: {
+                "template": side.process_template.pk,
+                "period": "2025-Q4",
+                "ids": [str(side.client.public_id)],
+            },
+        ),
+        "work-templates": Staff(("GET",), OWNER),
+        "work-template-new": Staff(("GET", "POST"), OWNER, data=_template_form),
+        "work-template": Staff(("GET", "POST"), OWNER, data=_template_form),
+        "work-template-archive": Staff(("POST",), OWNER),
+        "work-step-new": Staff(("GET", "POST"), OWNER, data=_step_form),
+        "work-step": Staff(("GET", "POST"), OWNER, data=_step_form),
+    }
+)
+
 # The client portal's own pages: anonymous users go to the portal's login, staff get 404.
 PORTAL = {
     "portal-home",
@@ -416,6 +498,10 @@ PK_OBJECTS: dict[str, Callable[[Side], Any]] = {
     "former-members": lambda side: side.former,
     "invitations": lambda side: side.colleague_invitation,
     "links": lambda side: side.office_link,
+    "tasks": lambda side: side.task,
+    "done-tasks": lambda side: side.done_task,
+    "templates": lambda side: side.process_template,
+    "steps": lambda side: side.template_step,
     "team-roles": lambda side: side.team_role,
     "chat": lambda side: side.thread,
     "messages": lambda side: side.message,

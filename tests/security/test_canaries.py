@@ -650,6 +650,47 @@ def test_another_offices_register_answers_never_show(staff_client, practice, oth
     assert LookupResult.objects.get(practice=practice, kind="vat").status == "unavailable"
 
 
+# --- Werkprocessen: B's templates, processes and tasks never show in A's work pages ---------------
+
+
+def test_another_offices_work_never_shows_in_ones_own(world):
+    a, b = world.a, world.b
+    client = staff_client(a.owner)
+    pages = [
+        client.get(reverse("work-tasks")),
+        client.get(reverse("work-templates")),
+        client.get(reverse("work-start", args=[a.client.public_id])),
+        client.get(reverse("relations-tab", args=[a.client.public_id, "work"])),
+        client.get(reverse("home")),
+    ]
+    assert all(response.status_code == 200 for response in pages)
+    text = "".join(response.content.decode() for response in pages)
+    assert a.process_template.name in text
+    assert b.process_template.name not in text
+    assert b.template_step.title not in text
+    # B's template cannot be started for A's client, not even by its id.
+    response = client.post(
+        reverse("work-start", args=[a.client.public_id]),
+        {"template": b.process_template.pk, "period": "2025-Q4"},
+    )
+    assert response.status_code == 200
+    assert not b.process_template.processes.filter(relation=a.client).exists()
+    # Nor can the planner start A's template for B's client, by B's client's id.
+    before = b.client.processes.count()
+    response = client.post(
+        reverse("work-planner-start"),
+        {"template": a.process_template.pk, "period": "2025-Q4", "ids": [str(b.client.public_id)]},
+    )
+    assert response.status_code == 200
+    assert b.client.processes.count() == before
+    # Nor complete B's task by its id in a bulk complete.
+    client.post(reverse("work-tasks-complete"), {"tasks": [f"{b.task.pk}:{b.task.version}"]})
+    b.task.refresh_from_db()
+    assert b.task.status == "open"
+    planner = client.get(reverse("work-planner"), {"template": a.process_template.pk})
+    assert b.client.display_name not in planner.content.decode()
+
+
 def test_the_team_roles_and_hand_over_pages_show_only_the_own_office(world):
     """Another office's roles and people are never offered on A's team roles, hand-over or bulk
     assign pages (its role is named after it: "Controller praktijk-b")."""

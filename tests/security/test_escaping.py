@@ -448,6 +448,46 @@ def test_the_kvk_proposal_escapes_the_registers_names(staff_client, practice, pa
     assert_escaped(page(response), payload)
 
 
+def test_the_work_pages_escape_template_step_client_and_member_names(
+    owner_client, practice, owner, world, payload
+):
+    """Werkprocessen: a template, a step, the client and the member who holds the task."""
+    from work import dates as work_dates
+    from work import services as work_services
+    from work.models import ProcessTemplate, TemplateStep
+
+    company, eve = world["company"], world["eve"]
+    ServiceAgreementFactory(relation=company, service="vat")
+    template = ProcessTemplate.objects.create(
+        practice=practice, name=payload[:120], service="vat", period_kind="quarter"
+    )
+    TemplateStep.objects.create(
+        template=template, position=1, title=payload[:160], role_key="accountant"
+    )
+    process = work_services.start_process(
+        relation=company,
+        template=template,
+        period=work_dates.parse_period("quarter", "2026-Q3"),
+        user=owner,
+    )
+    task = process.tasks.get()
+    assert task.assignee == eve
+    assert_escaped(page(owner_client.get(tab(company, "work"))), payload, count=3)
+    start = reverse("work-start", args=[company.public_id])
+    assert_escaped(page(owner_client.get(start, {"template": template.pk})), payload, count=2)
+    assert_escaped(page(owner_client.get(reverse("work-templates"))), payload)
+    assert_escaped(page(owner_client.get(reverse("work-template", args=[template.pk]))), payload)
+    assert_escaped(page(owner_client.get(reverse("work-task-skip", args=[task.pk]))), payload)
+    task.assignee = owner
+    task.save()
+    assert_escaped(page(owner_client.get(reverse("work-tasks"))), payload, count=2)
+    assert_escaped(page(owner_client.get(reverse("home"))), payload)
+    planner = owner_client.get(
+        reverse("work-planner"), {"template": template.pk, "period": "2026-Q3"}
+    )
+    assert_escaped(page(planner), payload, count=2)  # the template and the client
+
+
 def test_team_roles_and_the_hand_over_escape_names(owner_client, practice, world, payload):
     """Kantoor → Teamrollen: a role named `payload` (typed, stored as text) on the roles page, the
     Team tab and the timeline; the hand-over's preview and report name the relations as text."""

@@ -217,7 +217,7 @@ def query_params(fields: dict[str, st.SearchStrategy]) -> st.SearchStrategy[dict
 
 # --- posting and watching the database ---------------------------------------------------------------
 
-KRING_APPS = ("practice", "relations", "connections", "portal", "sync", "collab", "auth")
+KRING_APPS = ("practice", "relations", "connections", "portal", "sync", "collab", "work", "auth")
 
 
 def snapshot() -> dict[str, list[dict]]:
@@ -1093,6 +1093,77 @@ def test_the_password_reset_survives_any_address(client, staff, email):
         assert response.status_code in (200, 302)
 
 
+# --- Werkprocessen: the templates, their steps, skipping and starting ---------------------------------
+
+WORK_TEMPLATE = {
+    "name": free_text("Btw-aangifte per kwartaal", max_length=120),
+    "service": choice(*ServiceAgreement.Service.values),
+    "period_kind": choice("month", "quarter", "year", "once"),
+}
+WORK_STEP = {
+    "position": strict("1", "2", "32767"),
+    "title": free_text("Administratie bijwerken", max_length=160),
+    "instructions": free_text("", "Bank en kas\nafletteren."),
+    "assignee_kind": choice("role", "contact", "starter"),
+    "role_key": choice("accountant", "tax_advisor", ""),
+    "due_rule": choice("after_previous", "deadline"),
+    "days": strict("0", "-10", "366"),
+    "checklist_text": free_text("", "Bank\nKas"),
+    "blocks_next": checkbox(),
+}
+
+
+@pytest.fixture
+def work_template(practice):
+    from work.models import ProcessTemplate
+
+    return ProcessTemplate.objects.create(
+        practice=practice, name="Btw", service="vat", period_kind="quarter"
+    )
+
+
+@FUZZ
+@given(data=st.data(), edit=st.booleans())
+def test_work_template_form_survives_any_input(owner_client, work_template, data, edit):
+    from work.models import ProcessTemplate
+
+    url = (
+        reverse("work-template", args=[work_template.pk]) if edit else reverse("work-template-new")
+    )
+    with rolled_back():
+        _response, accepted = post_form(owner_client, url, data.draw(form_data(WORK_TEMPLATE)))
+        if accepted:
+            for row in ProcessTemplate.objects.values():
+                assert_clean_text(row)
+
+
+@FUZZ
+@given(data=st.data())
+def test_work_step_form_survives_any_input(owner_client, work_template, data):
+    from work.models import DeadlineKind, TemplateStep
+
+    deadline = DeadlineKind.objects.filter(practice=work_template.practice).first()
+    fields = dict(WORK_STEP, deadline_kind=choice(str(deadline.pk) if deadline else "", ""))
+    with rolled_back():
+        url = reverse("work-step-new", args=[work_template.pk])
+        _response, accepted = post_form(owner_client, url, data.draw(form_data(fields)))
+        if accepted:
+            for row in TemplateStep.objects.values("title", "role_key"):
+                assert_clean_text(row)
+
+
+@FUZZ
+@given(template=text(), period=text(), method=st.sampled_from(["get", "post"]))
+def test_starting_a_process_survives_any_input(
+    staff_client, client_company, work_template, template, period, method
+):
+    with rolled_back():
+        ServiceAgreementFactory(relation=client_company, service="vat")
+        url = reverse("work-start", args=[client_company.public_id])
+        response = send(staff_client, url, {"template": template, "period": period}, method=method)
+        assert response.status_code in (200, 302)
+
+
 # --- Kantoor → Teamrollen, Teamlid toewijzen, Overdragen ---------------------------------------------
 
 
@@ -1104,6 +1175,28 @@ def test_adding_a_team_role_survives_any_name(owner_client, practice, data):
         for role in TeamRole.objects.filter(practice=practice):
             assert_clean_text({"name": role.name, "key": role.key})
             assert role.key.isascii()
+
+
+@FUZZ
+@given(
+    params=query_params(
+        {
+            "template": text(),
+            "period": text(),
+            "member": text(),
+            "role": text(),
+            "page": text(),
+        }
+    ),
+    ids=st.lists(text(), max_size=3),
+)
+def test_the_planner_and_its_bulk_start_survive_any_input(
+    staff_client, client_company, work_template, params, ids
+):
+    with rolled_back():
+        assert send(staff_client, reverse("work-planner"), params, method="get").status_code == 200
+        response = send(staff_client, reverse("work-planner-start"), {**params, "ids": ids})
+        assert response.status_code in (200, 302)
 
 
 @FUZZ
@@ -1125,6 +1218,28 @@ def test_changing_a_team_role_survives_any_input(owner_client, practice, data, w
         manager.refresh_from_db()
         assert manager.active  # the required role stays, whatever was posted
         assert_clean_text({"name": manager.name})
+
+
+@FUZZ
+@given(data=st.data())
+def test_the_extension_form_survives_any_input(staff_client, client_company, data):
+    from work.models import DeadlineKind
+
+    ib = DeadlineKind.objects.get(practice=client_company.practice, key="ib")
+    fields = {
+        "deadline_kind": choice(str(ib.pk)),
+        "fiscal_year": strict("2025", "2000", "2100"),
+        "due_date": date_field(date(2000, 1, 1), date(2100, 12, 31)),
+        "reason": free_text("Uitstelregeling", max_length=300),
+    }
+    with rolled_back():
+        url = reverse("work-extension", args=[client_company.public_id])
+        post_form(
+            staff_client,
+            url,
+            data.draw(form_data(fields, confirmed=st.just("1"))),
+            status_ok=302,
+        )
 
 
 @FUZZ

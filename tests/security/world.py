@@ -57,6 +57,9 @@ from tests.factories import (
     ServiceAgreementFactory,
     UserFactory,
 )
+from work import dates as work_dates
+from work import services as work_services
+from work.models import Process, ProcessTemplate, Task, TemplateStep
 
 PORTAL_PASSWORD = "tulpen-bollen-veld-42"
 # In every internal note of the world: no portal page nor any e-mail to a contact may hold it.
@@ -95,6 +98,11 @@ class Side:
     former: Membership  # a deactivated member's
     colleague_invitation: StaffInvitation  # an open invitation to a colleague
     office_link: OfficeLink  # a link the office defined (Kantoor → Koppelingen)
+    process_template: ProcessTemplate  # for the client's bookkeeping agreement, one step
+    template_step: TemplateStep  # the payroll role's: nobody holds it on the client's team
+    process: Process  # the client's Q1 2026, running
+    task: Task  # its open task, in the payroll role's queue: any colleague may take it
+    done_task: Task  # the task of the client's Q2 2026, done (and so reopenable)
     team_role: TeamRole  # a role of the office's own, held on no team (deletable)
     thread: Thread  # on the client; the portal contact sees it (portal access on its connection)
     message: Message  # the thread's visible first message (withdrawable)
@@ -269,6 +277,29 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         created_at=now,
         expires_at=now + office_members.INVITATION_LIFETIME,
     )
+    process_template = ProcessTemplate.objects.create(
+        practice=practice,
+        name=f"{prefix} Boekhouding",
+        service="bookkeeping",
+        period_kind="quarter",
+    )
+    template_step = TemplateStep.objects.create(
+        template=process_template, position=1, title=f"{prefix} Stap", role_key="payroll", days=5
+    )
+
+    def started(key: str) -> Process:
+        return work_services.start_process(
+            relation=client,
+            template=process_template,
+            period=work_dates.parse_period("quarter", key),  # type: ignore[arg-type]
+            user=owner,
+        )
+
+    process = started("2026-Q1")
+    task = process.tasks.get()
+    done_task = started("2026-Q2").tasks.get()
+    work_services.complete(task=done_task, user=staff, version=done_task.version)
+    done_task.refresh_from_db()
     team_role = TeamRole.objects.create(
         practice=practice, key="controller", name=f"Controller {label}", position=70
     )
@@ -324,6 +355,11 @@ def build_side(label: str, *, code_base: int, name_prefix: str | None = None) ->
         former=former,
         colleague_invitation=colleague_invitation,
         office_link=office_link,
+        process_template=process_template,
+        template_step=template_step,
+        process=process,
+        task=task,
+        done_task=done_task,
         team_role=team_role,
         thread=thread,
         message=message,
