@@ -30,7 +30,7 @@ from practice.db import analyze
 from practice.management.commands.seed_demo import Command as SeedDemo
 from practice.models import Membership, Practice
 from relations.bulk_seed import RARE_WORD
-from relations.models import Relation, TeamAssignment
+from relations.models import Relation, TeamAssignment, TeamRole
 
 DEFAULT_SLUG = "bench"
 DEFAULT_RELATIONS = 100_000
@@ -115,8 +115,17 @@ def prepare(
             # Spread over the whole practice, as a member's clients are: the first 10,000 ids
             # would let a merge join stop early and flatter "my relations".
             step = max(1, len(free) // (mine - assigned))
+            # bulk_create skips save(), which looks the practice's role up: looked up once here.
+            TeamRole.objects.seed(practice.pk)
+            accountant = TeamRole.objects.get(practice=practice, key="accountant")
             TeamAssignment.objects.bulk_create(
-                TeamAssignment(practice=practice, relation_id=pk, user=staff, role="accountant")
+                TeamAssignment(
+                    practice=practice,
+                    relation_id=pk,
+                    user=staff,
+                    role="accountant",
+                    team_role=accountant,
+                )
                 for pk in free[::step][: mine - assigned]
             )
         analyze(TeamAssignment)  # a bulk load of the bench's own: analysed as Kring's are
