@@ -406,57 +406,45 @@ def _count_and_page_at_once(
     """`_count_and_page` in one statement on PostgreSQL, each match read once.
 
     The capped set of matches — (id, sort key), at most COUNT_CAP + 1 of them — is materialised
-    once and the count is its size. A search with an exact count sorts the page's ids from that
-    set: a common search ("jansen": 6,136 matches over 3,352 heap pages at 100,000 relations) used
-    to read every match twice, once to count and once more to sort, each a bitmap heap scan that
-    rechecks the trigram match on the heap. Otherwise (no search, or beyond the cap, where the set
-    is not all the matches) the page's ids walk the sort index as before, index-only; CASE runs
-    only the branch it takes, and a page past the end of an exact count is the last one.
+    once; the count is its size and, when that is exact, the page's ids are sorted from it. A
+    common search ("jansen": 6,136 matches over 3,352 heap pages at 100,000 relations) used to
+    read every match twice, once to count and once more to sort, each a bitmap heap scan that
+    rechecks the trigram match on the heap. Beyond the cap the set is not all the matches, so
+    the page's ids walk the sort index as before (CASE runs only the branch it takes).
     """
     per_page = filters.per_page
-    ordering = ORDERINGS[filters.sort]
-    key = ordering[0].removeprefix("-")
-    direction = "DESC" if ordering[0].startswith("-") else "ASC"
+    first, *_ = ORDERINGS[filters.sort]
+    key = first.removeprefix("-")
+    direction = "DESC" if first.startswith("-") else "ASC"
     matches_sql, matches_params = (
         relations.order_by().values_list("pk", key)[: COUNT_CAP + 1].query.sql_with_params()
     )
-    # The walk, in the list's order: the outer ORDER BY is the subquery's own, so PostgreSQL
-    # neither sorts again nor reads past the page (a LIMIT over the sort index's scan).
-    walk_sql, walk_params = relations.values_list("pk", key).query.sql_with_params()
-    matches_sql, walk_sql = _named(matches_sql, "m"), _named(walk_sql, "w")
-    order = f"ORDER BY sort_key {direction}, id {direction}"
+    offset = (page - 1) * per_page
+    walk_sql, walk_params = relations.values("pk")[
+        offset : offset + per_page + 1
+    ].query.sql_with_params()
+    # The page shown when the count is exact: the one asked for, or the last when it is past it.
     last_page = "GREATEST(1, (counted.n + %(per_page)s - 1) / %(per_page)s)"
-    shown = f"CASE WHEN counted.n <= %(cap)s THEN LEAST(%(page)s, {last_page}) ELSE %(page)s END"
-    window = f"OFFSET ({shown} - 1) * %(per_page)s LIMIT %(per_page)s + 1"
     # Only Django's own compiled SQL and fixed words are interpolated; every value is a parameter.
-    walk = f"ARRAY(SELECT id FROM ({walk_sql}) AS walk (id, sort_key) {order} {window})"  # noqa: S608
-    ids = walk
-    if filters.q:
-        ids = (
-            "CASE WHEN counted.n <= %(cap)s THEN "  # noqa: S608
-            f"ARRAY(SELECT id FROM matches {order} {window}) "
-            f"ELSE {walk} END"
-        )
     sql = (
         f"WITH matches (id, sort_key) AS MATERIALIZED ({matches_sql}), "  # noqa: S608
         "counted AS (SELECT COUNT(*) AS n FROM matches) "
-        f"SELECT counted.n, {shown}, {ids} FROM counted"
+        f"SELECT counted.n, LEAST(%(page)s, {last_page}), "
+        "CASE WHEN counted.n <= %(cap)s THEN ARRAY("
+        f"SELECT id FROM matches ORDER BY sort_key {direction}, id {direction} "
+        f"OFFSET (LEAST(%(page)s, {last_page}) - 1) * %(per_page)s LIMIT %(per_page)s + 1"
+        f") ELSE ARRAY({walk_sql}) END "
+        "FROM counted"
     )
-    # Django's SQL has positional placeholders, named (`_named`) for the one dict of parameters:
-    # the walk's SQL appears twice in a search.
+    # Django's SQL has positional placeholders: name them, for the one dict of parameters.
     values: dict[str, Any] = {"page": page, "per_page": per_page, "cap": COUNT_CAP}
-    values.update({f"m{n}": value for n, value in enumerate(matches_params)})
-    values.update({f"w{n}": value for n, value in enumerate(walk_params)})
+    names = iter(range(len(matches_params) + len(walk_params)))
+    sql = re.sub(r"(?<!%)%s", lambda _: f"%(p{next(names)})s", sql)
+    values.update({f"p{n}": value for n, value in enumerate((*matches_params, *walk_params))})
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        count, shown_page, page_ids = cursor.fetchone()
-    return count, shown_page, page_ids
-
-
-def _named(sql: str, prefix: str) -> str:
-    """`sql` with its positional placeholders (%s) named `%(prefix0)s`, `%(prefix1)s`, …"""
-    numbers = iter(range(sql.count("%s")))
-    return re.sub(r"(?<!%)%s", lambda _: f"%({prefix}{next(numbers)})s", sql)
+        count, shown, ids = cursor.fetchone()
+    return count, (shown if count <= COUNT_CAP else page), ids
 
 
 @require_GET
