@@ -7,7 +7,6 @@ export always holds exactly the rows the user was looking at (all pages of them)
 from __future__ import annotations
 
 import csv
-import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -420,29 +419,23 @@ def _count_and_page_at_once(
         relations.order_by().values_list("pk", key)[: COUNT_CAP + 1].query.sql_with_params()
     )
     offset = (page - 1) * per_page
-    walk_sql, walk_params = relations.values("pk")[
-        offset : offset + per_page + 1
-    ].query.sql_with_params()
+    walk_sql, walk_params = (
+        relations.values("pk")[offset : offset + per_page + 1].query.sql_with_params()
+    )
     # The page shown when the count is exact: the one asked for, or the last when it is past it.
-    last_page = "GREATEST(1, (counted.n + %(per_page)s - 1) / %(per_page)s)"
-    # Only Django's own compiled SQL and fixed words are interpolated; every value is a parameter.
+    last_page = f"GREATEST(1, (counted.n + {per_page - 1}) / {per_page})"
     sql = (
-        f"WITH matches (id, sort_key) AS MATERIALIZED ({matches_sql}), "  # noqa: S608
+        f"WITH matches (id, sort_key) AS MATERIALIZED ({matches_sql}), "
         "counted AS (SELECT COUNT(*) AS n FROM matches) "
-        f"SELECT counted.n, LEAST(%(page)s, {last_page}), "
-        "CASE WHEN counted.n <= %(cap)s THEN ARRAY("
+        f"SELECT counted.n, LEAST(%s, {last_page}), "
+        f"CASE WHEN counted.n <= {COUNT_CAP} THEN ARRAY("
         f"SELECT id FROM matches ORDER BY sort_key {direction}, id {direction} "
-        f"OFFSET (LEAST(%(page)s, {last_page}) - 1) * %(per_page)s LIMIT %(per_page)s + 1"
+        f"OFFSET (LEAST(%s, {last_page}) - 1) * {per_page} LIMIT {per_page + 1}"
         f") ELSE ARRAY({walk_sql}) END "
         "FROM counted"
     )
-    # Django's SQL has positional placeholders: name them, for the one dict of parameters.
-    values: dict[str, Any] = {"page": page, "per_page": per_page, "cap": COUNT_CAP}
-    names = iter(range(len(matches_params) + len(walk_params)))
-    sql = re.sub(r"(?<!%)%s", lambda _: f"%(p{next(names)})s", sql)
-    values.update({f"p{n}": value for n, value in enumerate((*matches_params, *walk_params))})
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, (*matches_params, page, page, *walk_params))
         count, shown, ids = cursor.fetchone()
     return count, (shown if count <= COUNT_CAP else page), ids
 
