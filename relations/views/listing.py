@@ -19,7 +19,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import (
     Exists,
     F,
@@ -373,73 +372,6 @@ def _page_url(filters: ListFilters, page: int) -> str:
     return filters.query_string(page=page if page > 1 else None) or "?"
 
 
-def _count_and_page(
-    relations: RelationQuerySet, filters: ListFilters, page: int
-) -> tuple[int, int, Any]:
-    """(the capped count, the page shown, the page's ids plus one beyond it): what the list needs
-    before it reads its rows.
-
-    Counting stops at COUNT_CAP + 1 rows, so the count costs the same on a practice of any size.
-    When it is exact, a page past the end shows the last one. The ids are a deferred join: the
-    page's ids first, then the wide columns and the city subquery for these rows alone. One row
-    beyond the page tells whether there is a next one without counting everything.
-    """
-    per_page = filters.per_page
-    if connection.vendor == "postgresql":
-        return _count_and_page_at_once(relations, filters, page)
-    count = relations.order_by().values("pk")[: COUNT_CAP + 1].count()
-    if count <= COUNT_CAP:
-        page = min(page, max(1, -(-count // per_page)))
-    offset = (page - 1) * per_page
-    # The walk of the sort index (which covers the filters), so that OFFSET skips index entries
-    # only and page 1,000 costs what page 1 costs; a search with an exact count sorts its matches.
-    page_ids = relations.values("pk")
-    if filters.q and count <= COUNT_CAP:
-        page_ids = page_ids.order_by(*sort_after_matching(filters.sort))
-    return count, page, page_ids[offset : offset + per_page + 1]
-
-
-def _count_and_page_at_once(
-    relations: RelationQuerySet, filters: ListFilters, page: int
-) -> tuple[int, int, list[int]]:
-    """`_count_and_page` in one statement on PostgreSQL, each match read once.
-
-    The capped set of matches — (id, sort key), at most COUNT_CAP + 1 of them — is materialised
-    once; the count is its size and, when that is exact, the page's ids are sorted from it. A
-    common search ("jansen": 6,136 matches over 3,352 heap pages at 100,000 relations) used to
-    read every match twice, once to count and once more to sort, each a bitmap heap scan that
-    rechecks the trigram match on the heap. Beyond the cap the set is not all the matches, so
-    the page's ids walk the sort index as before (CASE runs only the branch it takes).
-    """
-    per_page = filters.per_page
-    first, *_ = ORDERINGS[filters.sort]
-    key = first.removeprefix("-")
-    direction = "DESC" if first.startswith("-") else "ASC"
-    matches_sql, matches_params = (
-        relations.order_by().values_list("pk", key)[: COUNT_CAP + 1].query.sql_with_params()
-    )
-    offset = (page - 1) * per_page
-    walk_sql, walk_params = (
-        relations.values("pk")[offset : offset + per_page + 1].query.sql_with_params()
-    )
-    # The page shown when the count is exact: the one asked for, or the last when it is past it.
-    last_page = f"GREATEST(1, (counted.n + {per_page - 1}) / {per_page})"
-    sql = (
-        f"WITH matches (id, sort_key) AS MATERIALIZED ({matches_sql}), "
-        "counted AS (SELECT COUNT(*) AS n FROM matches) "
-        f"SELECT counted.n, LEAST(%s, {last_page}), "
-        f"CASE WHEN counted.n <= {COUNT_CAP} THEN ARRAY("
-        f"SELECT id FROM matches ORDER BY sort_key {direction}, id {direction} "
-        f"OFFSET (LEAST(%s, {last_page}) - 1) * {per_page} LIMIT {per_page + 1}"
-        f") ELSE ARRAY({walk_sql}) END "
-        "FROM counted"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*matches_params, page, page, *walk_params))
-        count, shown, ids = cursor.fetchone()
-    return count, (shown if count <= COUNT_CAP else page), ids
-
-
 @require_GET
 @member_required
 def relation_list(request: MemberRequest) -> HttpResponse:
@@ -449,11 +381,21 @@ def relation_list(request: MemberRequest) -> HttpResponse:
     )
     per_page = filters.per_page
 
-    page = _page_number(request.GET.get("page"))
-    count, page, page_ids = _count_and_page(relations, filters, page)
+    # Counting stops at COUNT_CAP + 1 rows, so the count costs the same on a practice of any size.
+    count = relations.order_by().values("pk")[: COUNT_CAP + 1].count()
     count_is_exact = count <= COUNT_CAP
-    # On PostgreSQL a list of ids: none (nothing matches, or a page past the end of 10,000+) reads
-    # no rows at all.
+    page = _page_number(request.GET.get("page"))
+    if count_is_exact:
+        page = min(page, max(1, -(-count // per_page)))
+    offset = (page - 1) * per_page
+    # A deferred join: the inner query walks the sort index (which covers the filters) to find the
+    # page's ids, so OFFSET skips index entries only; the wide columns and the city subquery are then
+    # read for these rows alone, and page 1,000 costs what page 1 costs. One row beyond the page
+    # tells whether there is a next one without counting everything. Still one query.
+    page_ids = relations.values("pk")
+    if filters.q and count_is_exact:
+        page_ids = page_ids.order_by(*sort_after_matching(filters.sort))
+    page_ids = page_ids[offset : offset + per_page + 1]
     rows = list(
         Relation.objects.filter(pk__in=page_ids)
         .order_by(*ORDERINGS[filters.sort])
