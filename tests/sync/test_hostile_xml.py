@@ -390,8 +390,9 @@ def test_a_failed_write_leaves_the_batchs_conflicts_and_equal_records_as_they_we
 
 
 def test_every_outbound_http_call_goes_through_the_one_with_timeouts():
-    """Kring's only outbound HTTP is the Twinfield adapter (mail has its own SMTP timeout in
-    settings); inside it every request goes through `_http`, which always passes `timeout`."""
+    """Kring's only outbound HTTP is the Twinfield adapter and the look-ups' transport (mail has its
+    own SMTP timeout in settings); inside each, every request goes through one call that always
+    passes `timeout` (Twinfield's `_http`)."""
     import ast
     import inspect
     from pathlib import Path
@@ -412,8 +413,13 @@ def test_every_outbound_http_call_goes_through_the_one_with_timeouts():
                 and node.func.attr in {"request", "urlopen", "create_connection"}
             ):
                 calls.append((path.relative_to(settings.BASE_DIR).as_posix(), node))
-    assert [path for path, _node in calls] == ["sync/adapters/twinfield.py"]
-    [(_path, call)] = calls
-    assert "timeout" in {keyword.arg for keyword in call.keywords}
+    # The ledger's adapter and the look-ups' one transport (lookups.adapters.base._get/_post go
+    # through it): one call each, and each passes `timeout`.
+    assert sorted(path for path, _node in calls) == [
+        "lookups/adapters/base.py",
+        "sync/adapters/twinfield.py",
+    ]
+    for _path, call in calls:
+        assert "timeout" in {keyword.arg for keyword in call.keywords}
     source = inspect.getsource(twinfield.TwinfieldAdapter._http)
     assert "self.session.request(" in source
