@@ -26,10 +26,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from lookups import links
 from portal import extensions, services
 from portal.forms import AcceptInvitationForm, PortalLoginForm
-from portal.models import Invitation, PortalAccount
+from portal.models import PortalAccount
 from practice.access import change_required
 from practice.confirm import Confirmation, ask, is_confirmed
 from practice.http import MemberRequest, PortalRequest
+from practice.office import unusable_invitation
 from relations.models import Relation
 from relations.views.common import get_relation, relation_action
 
@@ -158,34 +159,9 @@ def header_action_applies(relation: Relation) -> bool:
 
 # --- the contact: accepting an invitation --------------------------------------------------------
 
-UNUSABLE_STATUS = {"unknown": 404}  # every other reason: 410 Gone, the link did exist
-
 
 def _unusable(request: HttpRequest, reason: str) -> HttpResponse:
-    texts = {
-        "unknown": _(
-            "This link is not valid. Check that you opened the complete link from the e-mail."
-        ),
-        Invitation.Status.ACCEPTED: _(
-            "This invitation has already been used. Sign in with your e-mail address and password."
-        ),
-        Invitation.Status.EXPIRED: _(
-            "This invitation has expired. Ask the office that invited you for a new one."
-        ),
-        Invitation.Status.SUPERSEDED: _(
-            "A newer invitation has been sent to you. Use the link in the most recent e-mail."
-        ),
-        Invitation.Status.REVOKED: _(
-            "This invitation has been withdrawn. Contact the office that invited you if you think "
-            "this is a mistake."
-        ),
-    }
-    return render(
-        request,
-        "portal/unusable.html",
-        {"message": texts[reason], "show_login": reason == Invitation.Status.ACCEPTED},
-        status=UNUSABLE_STATUS.get(reason, 410),
-    )
+    return unusable_invitation(request, reason, template="portal/unusable.html")
 
 
 def _holds_staff_account(request: HttpRequest) -> bool:

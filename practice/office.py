@@ -358,32 +358,37 @@ def two_step_policy(request: MemberRequest) -> HttpResponse:
 
 # --- the colleague: accepting an invitation ------------------------------------------------------
 
-UNUSABLE_STATUS = {"unknown": 404}
+UNUSABLE_STATUS = {"unknown": 404}  # every other reason: 410 Gone, the link did exist
 
 
-def _unusable(request: HttpRequest, reason: str) -> HttpResponse:
+def unusable_invitation(
+    request: HttpRequest, reason: str, *, template: str = "practice/join_unusable.html"
+) -> HttpResponse:
+    """Why an invitation link no longer opens. One wording for the office's colleague invitations and
+    the portal's (both use the same status values: pending, accepted, expired, superseded, revoked)."""
+    Status = StaffInvitation.Status
     texts = {
         "unknown": _(
             "This link is not valid. Check that you opened the complete link from the e-mail."
         ),
-        StaffInvitation.Status.ACCEPTED: _(
+        Status.ACCEPTED: _(
             "This invitation has already been used. Sign in with your e-mail address and password."
         ),
-        StaffInvitation.Status.EXPIRED: _(
+        Status.EXPIRED: _(
             "This invitation has expired. Ask the office that invited you for a new one."
         ),
-        StaffInvitation.Status.SUPERSEDED: _(
+        Status.SUPERSEDED: _(
             "A newer invitation has been sent to you. Use the link in the most recent e-mail."
         ),
-        StaffInvitation.Status.REVOKED: _(
+        Status.REVOKED: _(
             "This invitation has been withdrawn. Contact the office that invited you if you think "
             "this is a mistake."
         ),
     }
     return render(
         request,
-        "practice/join_unusable.html",
-        {"message": texts[reason], "show_login": reason == StaffInvitation.Status.ACCEPTED},
+        template,
+        {"message": texts[reason], "show_login": reason == Status.ACCEPTED},
         status=UNUSABLE_STATUS.get(reason, 410),
     )
 
@@ -402,7 +407,7 @@ def _join(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = members.check_invitation(token)
     except members.InvitationUnusable as exc:
-        return _unusable(request, exc.status)
+        return unusable_invitation(request, exc.status)
     existing = members.existing_account(invitation)
     user = request.user
     if user.is_authenticated or existing is not None:
@@ -412,7 +417,7 @@ def _join(request: HttpRequest, token: str) -> HttpResponse:
             try:
                 members.accept_as(request, token=token, user=user)
             except members.InvitationUnusable as exc:
-                return _unusable(request, exc.status)
+                return unusable_invitation(request, exc.status)
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("home")
@@ -438,7 +443,7 @@ def _join(request: HttpRequest, token: str) -> HttpResponse:
                 password=form.cleaned_data["password1"],
             )
         except members.InvitationUnusable as exc:
-            return _unusable(request, exc.status)
+            return unusable_invitation(request, exc.status)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
